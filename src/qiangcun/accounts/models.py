@@ -1,0 +1,124 @@
+"""Users, their roles on org units, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qiangcun.orgs.models import OrgUnit
+
+
+class Role(models.TextChoices):
+    TOWNSHIP_ADMIN = "township_admin", _("镇党建办")
+    LEADER = "leader", _("镇领导")
+    STATION_HEAD = "station_head", _("网格站长")
+    DISTRICT_SECRETARY = "district_secretary", _("包区书记")
+    INSTRUCTOR = "instructor", _("党建指导员")
+    VILLAGE_SECRETARY = "village_secretary", _("村书记")
+    VILLAGE_CLERK = "village_clerk", _("村报账员")
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    AUDITOR = "auditor", _("审计管理员")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("查看")
+    ENTER = "enter", _("录入台账")
+    VERIFY = "verify", _("审核台账")
+    MANAGE_TARGETS = "manage_targets", _("管理年度目标")
+    AUDIT = "audit", _("查看审计日志")
+    MANAGE_USERS = "manage_users", _("管理账号")
+
+
+#: What each role may do on the units under its grant. Anything not listed is denied.
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.TOWNSHIP_ADMIN: frozenset({Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS}),
+    Role.LEADER: frozenset({Action.VIEW}),
+    Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY}),
+    Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY}),
+    Role.INSTRUCTOR: frozenset({Action.VIEW}),
+    Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER}),
+    Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER}),
+    Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS}),
+    Role.AUDITOR: frozenset({Action.AUDIT}),
+}
+
+
+class User(AbstractUser):
+    """A person who signs in. What they may see and do comes only from their role grants."""
+
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def _scope_cache(self) -> dict[str, tuple[str, ...]]:
+        cache: dict[str, tuple[str, ...]] | None = getattr(self, "_scope_paths_cache", None)
+        if cache is None:
+            by_action: dict[str, list[str]] = {}
+            for role, path in RoleGrant.objects.filter(user=self).values_list("role", "unit__path"):
+                for action in ROLE_ACTIONS.get(role, ()):
+                    by_action.setdefault(action, []).append(path)
+            cache = {action: tuple(sorted(set(paths))) for action, paths in by_action.items()}
+            self._scope_paths_cache = cache
+        return cache
+
+    def scope_paths(self, action: str) -> tuple[str, ...]:
+        """Materialized paths of the units on whose subtree this user may perform ``action``."""
+        if not self.is_active:
+            return ()
+        return self._scope_cache().get(action, ())
+
+    def can(self, action: str, unit: OrgUnit | None = None) -> bool:
+        paths = self.scope_paths(action)
+        if unit is None:
+            return bool(paths)
+        return any(unit.path.startswith(p) for p in paths)
+
+    def forget_scope(self) -> None:
+        self.__dict__.pop("_scope_paths_cache", None)
+
+
+class RoleGrant(models.Model):
+    """A role held on an org unit; it reaches the unit's whole subtree and nothing else."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("组织单位"), on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
+        constraints = [models.UniqueConstraint(fields=["user", "role", "unit"], name="rolegrant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.unit}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(_("摘要"), max_length=64, unique=True)
+    prefix = models.CharField(_("前缀"), max_length=12)
+    name = models.CharField(_("用途"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,3 @@
+from qiangcun.core.audit import ChangeRecord
+
+__all__ = ["ChangeRecord"]

@@ -1,0 +1,47 @@
+"""Deny by default: every read of scoped data goes through ``restrict(user, action)``.
+
+Core knows no domain: it asks the user object for the materialized paths of the org units on which
+it may perform ``action`` (``user.scope_paths(action)``, provided by the accounts app), and filters
+a queryset on the model's path field. No paths → empty queryset.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.db import models
+from django.db.models import Q
+
+
+def scope_paths(user: Any, action: str) -> tuple[str, ...]:
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return ()
+    getter = getattr(user, "scope_paths", None)
+    if getter is None:
+        return ()
+    return tuple(getter(action))
+
+
+def path_q(field: str, paths: tuple[str, ...]) -> Q:
+    """``Q`` matching rows whose ``field`` lies under any of ``paths`` (an empty tuple matches nothing)."""
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field}__startswith": path})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose model names the path of its org unit in ``scope_path_field``."""
+
+    scope_path_field = "path"
+
+    def restrict(self, user: Any, action: str) -> Self:
+        paths = scope_paths(user, action)
+        if not paths:
+            return self.none()
+        return self.filter(path_q(self.scope_path_field, paths))
+
+
+def allowed(user: Any, action: str, path: str) -> bool:
+    """Whether ``user`` may perform ``action`` on the unit with materialized ``path``."""
+    return any(path.startswith(p) for p in scope_paths(user, action))

@@ -1,0 +1,165 @@
+"""The income work ledger (《村级集体经济增收工作台账》): one row per collective income item."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from qiangcun.core.money import MoneyField
+from qiangcun.core.scope import ScopedQuerySet
+from qiangcun.orgs.models import OrgUnit
+
+
+class AccountLine(models.TextChoices):
+    """Income lines of 《农村集体经济组织会计制度》."""
+
+    OPERATING = "operating", _("经营收入")
+    CONTRACTING = "contracting", _("发包及上交收入")
+    INVESTMENT = "investment", _("投资收益")
+    SUBSIDY = "subsidy", _("补助收入")
+    OTHER = "other", _("其他收入")
+
+
+class Category(models.Model):
+    """An income category; whether it counts toward targets is a setting, not a constant."""
+
+    line = models.CharField(_("会计科目"), max_length=16, choices=AccountLine.choices, unique=True)
+    name = models.CharField(_("名称"), max_length=32, unique=True)
+    counts_toward_target = models.BooleanField(_("计入目标"), default=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("收入类别")
+        verbose_name_plural = _("收入类别")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DevelopmentPath(models.Model):
+    """A development path (增收路子): 土地流转, 现代农业, 光伏发电 …"""
+
+    name = models.CharField(_("名称"), max_length=32, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("增收路子")
+        verbose_name_plural = _("增收路子")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审核")
+    VERIFIED = "verified", _("已审核")
+    RETURNED = "returned", _("已退回")
+
+
+EDITABLE_STATUSES = (Status.DRAFT, Status.RETURNED)
+
+
+class EntryQuerySet(ScopedQuerySet):
+    scope_path_field = "village__path"
+
+    def counted(self) -> EntryQuerySet:
+        """Rows that count toward targets: verified, in a counting category."""
+        return self.filter(status=Status.VERIFIED, category__counts_toward_target=True)
+
+
+class Entry(models.Model):
+    """One income item of a village. Verified rows are frozen (the database refuses to change them);
+    a mistake is corrected by a reversing row that points at the original."""
+
+    village = models.ForeignKey(
+        OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    date = models.DateField(_("收入日期"))
+    amount = MoneyField(_("金额（元）"))
+    category = models.ForeignKey(Category, verbose_name=_("收入类别"), on_delete=models.PROTECT)
+    path = models.ForeignKey(DevelopmentPath, verbose_name=_("增收路子"), on_delete=models.PROTECT)
+    summary = models.CharField(_("摘要"), max_length=200)
+    counterparty = models.CharField(_("付款单位"), max_length=100, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("冲销原记录"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=200, blank=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("台账记录")
+        verbose_name_plural = _("台账记录")
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["village", "date"]),
+            models.Index(fields=["status", "date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | ~Q(return_reason=""), name="entry_returned_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | Q(reviewed_by__isnull=False, reviewed_at__isnull=False),
+                name="entry_verified_has_reviewer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.date} {self.amount}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == Status.VERIFIED
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+def evidence_upload_to(instance: Evidence, filename: str) -> str:
+    return f"evidence/{instance.entry.village.code}/{instance.entry_id}/{filename}"
+
+
+class Evidence(models.Model):
+    """A file backing an entry: a receipt, a contract page, a photo."""
+
+    entry = models.ForeignKey(Entry, verbose_name=_("台账记录"), on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(_("文件"), upload_to=evidence_upload_to)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("凭证")
+        verbose_name_plural = _("凭证")
+
+    def __str__(self) -> str:
+        return self.original_name

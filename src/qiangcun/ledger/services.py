@@ -1,0 +1,332 @@
+"""Writes to the ledger. Every function checks the actor's scope, refuses to touch verified rows and
+records the change in the same transaction."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from qiangcun.core import audit
+from qiangcun.core.clock import today
+from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.money import MAX_YUAN, FEN
+from qiangcun.core.scope import allowed
+from qiangcun.ledger.models import (
+    EDITABLE_STATUSES,
+    Category,
+    DevelopmentPath,
+    Entry,
+    Evidence,
+    Status,
+)
+from qiangcun.orgs.models import Level, OrgUnit
+
+ENTER = "enter"
+VERIFY = "verify"
+
+_AUDIT_FIELDS = [
+    "village",
+    "date",
+    "amount",
+    "category",
+    "path",
+    "summary",
+    "counterparty",
+    "status",
+    "reverses",
+    "return_reason",
+]
+
+#: Return reasons one tap away on the verification queue.
+COMMON_RETURN_REASONS = [
+    "缺少收入凭证",
+    "金额与凭证不符",
+    "收入类别选择有误",
+    "增收路子选择有误",
+    "日期有误",
+    "属于补助收入，不计入经营性收入",
+]
+
+
+def _snap(entry: Entry) -> dict[str, Any]:
+    return audit.snapshot(entry, _AUDIT_FIELDS)
+
+
+def _require(actor: Any, action: str, village: OrgUnit, message: str) -> None:
+    if not allowed(actor, action, village.path):
+        raise PermissionDeniedError(message)
+
+
+def _clean_fields(
+    *,
+    village: OrgUnit,
+    date: datetime.date,
+    amount: Decimal,
+    summary: str,
+    counterparty: str,
+) -> tuple[str, str]:
+    if village.level != Level.VILLAGE:
+        raise ServiceError("台账只能记在行政村名下", field="village")
+    if not isinstance(date, datetime.date):
+        raise ServiceError("请填写收入日期", field="date")
+    if date > today():
+        raise ServiceError(f"收入日期 {date:%Y-%m-%d} 晚于今天，不能预先入账", field="date")
+    if date.year < 2000:
+        raise ServiceError("收入日期有误", field="date")
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ServiceError("金额必须是数字", field="amount")
+    if amount != amount.quantize(FEN):
+        raise ServiceError("金额最多两位小数（精确到分）", field="amount")
+    if amount <= 0:
+        raise ServiceError("金额必须大于 0；更正已审核的记录请用“冲销”", field="amount")
+    if amount > MAX_YUAN:
+        raise ServiceError("金额超出范围（单笔不超过 10 亿元）", field="amount")
+    summary = (summary or "").strip()
+    if not summary:
+        raise ServiceError("请填写摘要，说明这笔收入的来由", field="summary")
+    if len(summary) > 200:
+        raise ServiceError("摘要不能超过 200 字", field="summary")
+    counterparty = (counterparty or "").strip()
+    if len(counterparty) > 100:
+        raise ServiceError("付款单位不能超过 100 字", field="counterparty")
+    return summary, counterparty
+
+
+@transaction.atomic
+def entry_create(
+    *,
+    actor: Any,
+    village: OrgUnit,
+    date: datetime.date,
+    amount: Decimal,
+    category: Category,
+    path: DevelopmentPath,
+    summary: str,
+    counterparty: str = "",
+    submit: bool = False,
+) -> Entry:
+    """Record a new income item as a draft (or submitted at once with ``submit=True``)."""
+    _require(actor, ENTER, village, "您没有在该村录入台账的权限")
+    summary, counterparty = _clean_fields(
+        village=village, date=date, amount=amount, summary=summary, counterparty=counterparty
+    )
+    now = timezone.now()
+    entry = Entry.objects.create(
+        village=village,
+        date=date,
+        amount=amount,
+        category=category,
+        path=path,
+        summary=summary,
+        counterparty=counterparty,
+        status=Status.SUBMITTED if submit else Status.DRAFT,
+        submitted_at=now if submit else None,
+        entered_by=actor,
+    )
+    audit.record(actor=actor, action="ledger.create", obj=entry, after=_snap(entry), unit_path=village.path)
+    return entry
+
+
+def _lock(entry: Entry) -> Entry:
+    """Re-read the row inside the transaction (row lock on PostgreSQL) so decisions use fresh state."""
+    return Entry.objects.select_for_update().select_related("village").get(pk=entry.pk)
+
+
+@transaction.atomic
+def entry_update(
+    *,
+    actor: Any,
+    entry: Entry,
+    date: datetime.date,
+    amount: Decimal,
+    category: Category,
+    path: DevelopmentPath,
+    summary: str,
+    counterparty: str = "",
+) -> Entry:
+    """Change a draft or returned row. Submitted and verified rows cannot be edited."""
+    entry = _lock(entry)
+    _require(actor, ENTER, entry.village, "您没有修改该村台账的权限")
+    if entry.status not in EDITABLE_STATUSES:
+        raise ServiceError(f"该记录{entry.get_status_display()}，不能修改", code="frozen")
+    summary, counterparty = _clean_fields(
+        village=entry.village, date=date, amount=amount, summary=summary, counterparty=counterparty
+    )
+    before = _snap(entry)
+    entry.date, entry.amount, entry.category, entry.path = date, amount, category, path
+    entry.summary, entry.counterparty = summary, counterparty
+    entry.save()
+    audit.record(actor=actor, action="ledger.update", obj=entry, before=before, after=_snap(entry),
+                 unit_path=entry.village.path)
+    return entry
+
+
+@transaction.atomic
+def entry_submit(*, actor: Any, entry: Entry) -> Entry:
+    """Send a draft (or a corrected returned row) for verification."""
+    entry = _lock(entry)
+    _require(actor, ENTER, entry.village, "您没有提交该村台账的权限")
+    if entry.status not in EDITABLE_STATUSES:
+        raise ServiceError(f"该记录{entry.get_status_display()}，不能再次提交", code="state")
+    before = _snap(entry)
+    entry.status = Status.SUBMITTED
+    entry.submitted_at = timezone.now()
+    entry.save(update_fields=["status", "submitted_at", "updated_at"])
+    audit.record(actor=actor, action="ledger.submit", obj=entry, before=before, after=_snap(entry),
+                 unit_path=entry.village.path)
+    return entry
+
+
+@transaction.atomic
+def entry_delete(*, actor: Any, entry: Entry) -> None:
+    """Delete a draft that was never submitted."""
+    entry = _lock(entry)
+    _require(actor, ENTER, entry.village, "您没有删除该村台账的权限")
+    if entry.status != Status.DRAFT:
+        raise ServiceError("只有草稿可以删除；已提交的记录请退回后修改，已审核的记录请冲销", code="state")
+    if entry.evidence.exists():
+        raise ServiceError("该草稿已上传凭证，请先保留或改为提交", code="state")
+    before = _snap(entry)
+    audit.record(actor=actor, action="ledger.delete", obj=entry, before=before, unit_path=entry.village.path)
+    entry.delete()
+
+
+def _review_guard(actor: Any, entry: Entry) -> None:
+    _require(actor, VERIFY, entry.village, f"您没有审核{entry.village.name}台账的权限")
+    if entry.status != Status.SUBMITTED:
+        raise ServiceError(
+            f"{entry.village.name} {entry.date:%Y-%m-%d} {entry.amount} 元：该记录{entry.get_status_display()}，"
+            "只有待审核的记录可以审核或退回",
+            code="state",
+        )
+    if entry.entered_by_id == getattr(actor, "pk", None):
+        raise PermissionDeniedError("不能审核自己录入的记录")
+
+
+@transaction.atomic
+def entry_verify(*, actor: Any, entries: Sequence[Entry]) -> list[Entry]:
+    """Verify submitted rows, all or none. Verified rows are frozen from then on."""
+    if not entries:
+        raise ServiceError("请至少选择一条记录")
+    locked = list(
+        Entry.objects.select_for_update()
+        .select_related("village")
+        .filter(pk__in=[e.pk for e in entries])
+        .order_by("pk")
+    )
+    if len(locked) != len({e.pk for e in entries}):
+        raise ServiceError("所选记录有的已不存在，请刷新后重试")
+    now = timezone.now()
+    for entry in locked:
+        _review_guard(actor, entry)
+    for entry in locked:
+        before = _snap(entry)
+        entry.status = Status.VERIFIED
+        entry.reviewed_by = actor
+        entry.reviewed_at = now
+        entry.return_reason = ""
+        entry.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason", "updated_at"])
+        audit.record(actor=actor, action="ledger.verify", obj=entry, before=before, after=_snap(entry),
+                     unit_path=entry.village.path)
+    return locked
+
+
+@transaction.atomic
+def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[Entry]:
+    """Send submitted rows back to the village with a reason (required), all or none."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("退回必须填写原因", field="reason")
+    if len(reason) > 200:
+        raise ServiceError("退回原因不能超过 200 字", field="reason")
+    if not entries:
+        raise ServiceError("请至少选择一条记录")
+    locked = list(
+        Entry.objects.select_for_update()
+        .select_related("village")
+        .filter(pk__in=[e.pk for e in entries])
+        .order_by("pk")
+    )
+    if len(locked) != len({e.pk for e in entries}):
+        raise ServiceError("所选记录有的已不存在，请刷新后重试")
+    now = timezone.now()
+    for entry in locked:
+        _review_guard(actor, entry)
+    for entry in locked:
+        before = _snap(entry)
+        entry.status = Status.RETURNED
+        entry.return_reason = reason
+        entry.reviewed_by = actor
+        entry.reviewed_at = now
+        entry.save(update_fields=["status", "return_reason", "reviewed_by", "reviewed_at", "updated_at"])
+        audit.record(actor=actor, action="ledger.return", obj=entry, before=before, after=_snap(entry),
+                     unit_path=entry.village.path, note=reason)
+    return locked
+
+
+@transaction.atomic
+def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
+    """Correct a verified row by a reversing row of the opposite amount on the same date.
+
+    The reversal is submitted for verification; an actor who may verify (and did not enter the
+    original) verifies it at once. The original row is never touched.
+    """
+    entry = Entry.objects.select_related("village", "category", "path").get(pk=entry.pk)
+    village = entry.village
+    if not (allowed(actor, ENTER, village.path) or allowed(actor, VERIFY, village.path)):
+        raise PermissionDeniedError("您没有冲销该村台账的权限")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("冲销必须填写原因", field="reason")
+    if entry.status != Status.VERIFIED:
+        raise ServiceError("只有已审核的记录需要冲销；未审核的记录可直接修改或退回", code="state")
+    if entry.reverses_id is not None:
+        raise ServiceError("冲销记录本身不能再冲销", code="state")
+    if Entry.objects.filter(reverses=entry).exists():
+        raise ServiceError("该记录已经冲销过", code="state")
+    can_verify = allowed(actor, VERIFY, village.path)
+    now = timezone.now()
+    reversal = Entry.objects.create(
+        village=village,
+        date=entry.date,
+        amount=-entry.amount,
+        category=entry.category,
+        path=entry.path,
+        summary=f"冲销：{entry.summary}（原因：{reason}）"[:200],
+        counterparty=entry.counterparty,
+        status=Status.VERIFIED if can_verify else Status.SUBMITTED,
+        submitted_at=now,
+        reviewed_by=actor if can_verify else None,
+        reviewed_at=now if can_verify else None,
+        reverses=entry,
+        entered_by=actor,
+    )
+    audit.record(actor=actor, action="ledger.reverse", obj=reversal, after=_snap(reversal),
+                 unit_path=village.path, note=reason)
+    return reversal
+
+
+@transaction.atomic
+def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> list[Evidence]:
+    """Attach receipts or photos to a row that can still be edited."""
+    entry = _lock(entry)
+    _require(actor, ENTER, entry.village, "您没有为该村台账上传凭证的权限")
+    if entry.status not in EDITABLE_STATUSES:
+        raise ServiceError("凭证只能在提交前补充", code="state")
+    added = []
+    for upload in files:
+        if upload.size and upload.size > settings.EVIDENCE_MAX_BYTES:
+            raise ServiceError(f"文件“{upload.name}”超过 10 MB", field="evidence")
+        ev = Evidence(entry=entry, original_name=(upload.name or "凭证")[:200], uploaded_by=actor)
+        ev.file.save(upload.name or "evidence", upload, save=True)
+        audit.record(actor=actor, action="evidence.add", obj=ev, after={"entry": entry.pk, "name": ev.original_name},
+                     unit_path=entry.village.path)
+        added.append(ev)
+    return added

@@ -1,0 +1,86 @@
+"""The org-unit tree: county 县 > township 镇 > grid station 网格站 > district 管区 > village 行政村."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qiangcun.core.scope import ScopedQuerySet
+
+
+class Level(models.TextChoices):
+    COUNTY = "county", _("县")
+    TOWNSHIP = "township", _("镇")
+    STATION = "station", _("网格站")
+    DISTRICT = "district", _("管区")
+    VILLAGE = "village", _("行政村")
+
+
+#: Which level may sit directly under which.
+CHILD_LEVEL = {
+    Level.COUNTY: Level.TOWNSHIP,
+    Level.TOWNSHIP: Level.STATION,
+    Level.STATION: Level.DISTRICT,
+    Level.DISTRICT: Level.VILLAGE,
+}
+
+
+class Tag(models.Model):
+    """A cross-cutting set of units: 省级重点贫困村, 软弱涣散村, …"""
+
+    name = models.CharField(_("名称"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("标签")
+        verbose_name_plural = _("标签")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrgUnitQuerySet(ScopedQuerySet):
+    scope_path_field = "path"
+
+    def under(self, unit: OrgUnit) -> OrgUnitQuerySet:
+        """The whole subtree of ``unit``, itself included, in one query."""
+        return self.filter(path__startswith=unit.path)
+
+
+class OrgUnit(models.Model):
+    """A unit of the tree. ``path`` is materialized (``/371422/371422106/…/``) so a subtree is one
+    ``LIKE 'prefix%'`` on either database."""
+
+    level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(_("名称"), max_length=64)
+    code = models.CharField(_("代码"), max_length=24, unique=True)
+    path = models.CharField(_("路径"), max_length=255, unique=True, editable=False)
+    tags = models.ManyToManyField(Tag, verbose_name=_("标签"), blank=True, related_name="units")
+    illustrative = models.BooleanField(_("演示虚构"), default=False)
+
+    objects = OrgUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("组织单位")
+        verbose_name_plural = _("组织单位")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="orgunit_unique_name_under_parent"),
+            models.CheckConstraint(
+                condition=models.Q(parent__isnull=False) | models.Q(level__in=["county", "township"]),
+                name="orgunit_only_county_or_township_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+    def ancestor_codes(self) -> list[str]:
+        return [part for part in self.path.split("/") if part]

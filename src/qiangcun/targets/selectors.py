@@ -1,0 +1,321 @@
+"""The progress table (进度表, the 擂台): one selector; the page, the API and the CLI all call it."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Q, Sum
+
+from qiangcun.core.clock import today
+from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.scope import allowed
+from qiangcun.ledger.models import Entry
+from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.targets.models import Campaign, VillageTarget
+
+FOUR = Decimal("0.0001")
+ZERO = Decimal("0.00")
+RANK_WINDOW_DAYS = 7
+
+BAND_LABELS = {"green": "领先", "yellow": "稍慢", "red": "落后"}
+BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
+
+
+def q4(value: Decimal) -> Decimal:
+    return value.quantize(FOUR, rounding=ROUND_HALF_UP)
+
+
+def time_progress(as_of: datetime.date) -> Decimal:
+    """Share of the year elapsed on ``as_of``, the day itself included: 108/366 on 2020-04-17."""
+    days = 366 if calendar.isleap(as_of.year) else 365
+    return Decimal(as_of.timetuple().tm_yday) / Decimal(days)
+
+
+def default_as_of(year: int) -> datetime.date:
+    now = today()
+    if year == now.year:
+        return now
+    if year < now.year:
+        return datetime.date(year, 12, 31)
+    return datetime.date(year, 1, 1)
+
+
+def band_for(income: Decimal, gap: Decimal, margin_points: Decimal) -> str:
+    """green: on or ahead of time progress; yellow: behind by at most the margin; red: further
+    behind, or no income at all."""
+    if income <= 0:
+        return "red"
+    if gap >= 0:
+        return "green"
+    if -gap <= margin_points / 100:
+        return "yellow"
+    return "red"
+
+
+@dataclass
+class VillageProgress:
+    id: int
+    code: str
+    name: str
+    path: str
+    station: str
+    district: str
+    station_code: str
+    district_code: str
+    target: Decimal
+    income: Decimal
+    income_before: Decimal
+    baseline: Decimal
+    top_tier: Decimal
+    completion_exact: Decimal
+    completion: Decimal
+    gap: Decimal
+    band: str
+    completion_before: Decimal = Decimal(0)
+    rank: int = 0
+    rank_before: int = 0
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def rank_change(self) -> int:
+        return self.rank_before - self.rank
+
+    @property
+    def shortfall(self) -> Decimal:
+        """Yuan still missing to the target (0 when reached)."""
+        return max(self.target - self.income, ZERO)
+
+    @property
+    def band_label(self) -> str:
+        return BAND_LABELS[self.band]
+
+    @property
+    def band_icon(self) -> str:
+        return BAND_ICONS[self.band]
+
+    @property
+    def is_top_target(self) -> bool:
+        return self.target >= self.top_tier
+
+
+@dataclass
+class Rollup:
+    code: str
+    name: str
+    level: str
+    villages: int = 0
+    target: Decimal = ZERO
+    income: Decimal = ZERO
+    at_baseline: int = 0
+    at_top_tier: int = 0
+    top_targets: int = 0
+    bands: dict[str, int] = field(default_factory=lambda: {"green": 0, "yellow": 0, "red": 0})
+
+    def add(self, row: VillageProgress) -> None:
+        self.villages += 1
+        self.target += row.target
+        self.income += row.income
+        self.at_baseline += row.income >= row.baseline
+        self.at_top_tier += row.income >= row.top_tier
+        self.top_targets += row.is_top_target
+        self.bands[row.band] += 1
+
+    @property
+    def completion(self) -> Decimal:
+        return q4(self.income / self.target) if self.target else Decimal("0.0000")
+
+
+@dataclass
+class Progress:
+    year: int
+    as_of: datetime.date
+    unit: OrgUnit
+    time_progress: Decimal
+    totals: Rollup
+    villages: list[VillageProgress]
+    stations: list[Rollup]
+    districts: list[Rollup]
+    campaign: Campaign | None
+
+    @property
+    def gap(self) -> Decimal:
+        return q4(self.totals.completion - self.time_progress)
+
+
+def _rank(rows: list[VillageProgress], key_income: str, key_completion: str, attr: str) -> None:
+    ordered = sorted(rows, key=lambda r: (-getattr(r, key_completion), -getattr(r, key_income), r.code))
+    previous: tuple[Decimal, Decimal] | None = None
+    rank = 0
+    for position, row in enumerate(ordered, start=1):
+        key = (getattr(row, key_completion), getattr(row, key_income))
+        if key != previous:
+            rank = position
+            previous = key
+        setattr(row, attr, rank)
+
+
+def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> Progress:
+    """Every village under ``unit`` for ``year`` as of ``as_of`` (inclusive): target, counted verified
+    income, completion, gap to time progress, band, rank and its change over seven days, roll-ups."""
+    if not allowed(user, "view", unit.path):
+        raise PermissionDeniedError("您无权查看该单位的进度")
+    as_of = as_of or default_as_of(year)
+    if as_of.year != year:
+        raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
+    before = as_of - datetime.timedelta(days=RANK_WINDOW_DAYS)
+    tp = time_progress(as_of)
+
+    targets = list(
+        VillageTarget.objects.filter(campaign__year=year, village__path__startswith=unit.path)
+        .select_related("village", "campaign")
+        .order_by("village__path")
+    )
+    income_rows = (
+        Entry.objects.counted()
+        .filter(village__path__startswith=unit.path, date__gte=datetime.date(year, 1, 1), date__lte=as_of)
+        .values("village_id")
+        .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
+    )
+    income = {r["village_id"]: (r["income"] or ZERO, r["income_before"] or ZERO) for r in income_rows}
+    ancestor_codes = {code for t in targets for code in t.village.ancestor_codes()}
+    names = {
+        u.code: u
+        for u in OrgUnit.objects.filter(code__in=ancestor_codes, level__in=[Level.STATION, Level.DISTRICT])
+    }
+    tag_rows = OrgUnit.tags.through.objects.filter(orgunit_id__in=[t.village_id for t in targets]).values_list(
+        "orgunit_id", "tag__name"
+    )
+    tags: dict[int, list[str]] = defaultdict(list)
+    for village_id, tag in tag_rows:
+        tags[village_id].append(tag)
+
+    rows: list[VillageProgress] = []
+    for t in targets:
+        v = t.village
+        got, got_before = income.get(v.pk, (ZERO, ZERO))
+        station = next((names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.STATION), None)
+        district = next((names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.DISTRICT), None)
+        completion = got / t.amount
+        gap = completion - tp
+        row = VillageProgress(
+            id=v.pk,
+            code=v.code,
+            name=v.name,
+            path=v.path,
+            station=station.name if station else "",
+            district=district.name if district else "",
+            station_code=station.code if station else "",
+            district_code=district.code if district else "",
+            target=t.amount,
+            income=got,
+            income_before=got_before,
+            baseline=t.campaign.baseline,
+            top_tier=t.campaign.top_tier,
+            completion_exact=completion,
+            completion=q4(completion),
+            gap=q4(gap),
+            band=band_for(got, gap, t.campaign.band_margin),
+            completion_before=got_before / t.amount,
+            tags=sorted(tags.get(v.pk, [])),
+        )
+        rows.append(row)
+
+    _rank(rows, "income", "completion_exact", "rank")
+    _rank(rows, "income_before", "completion_before", "rank_before")
+    rows.sort(key=lambda r: (r.rank, r.code))
+
+    totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
+    stations: dict[str, Rollup] = {}
+    districts: dict[str, Rollup] = {}
+    for row in rows:
+        totals.add(row)
+        if row.station_code:
+            stations.setdefault(row.station_code, Rollup(row.station_code, row.station, Level.STATION)).add(row)
+        if row.district_code:
+            districts.setdefault(row.district_code, Rollup(row.district_code, row.district, Level.DISTRICT)).add(row)
+
+    campaigns = {t.campaign_id: t.campaign for t in targets}
+    campaign = next(iter(campaigns.values())) if len(campaigns) == 1 else None
+    if campaign is None and unit.level == Level.TOWNSHIP:
+        campaign = Campaign.objects.filter(township=unit, year=year).first()
+    return Progress(
+        year=year,
+        as_of=as_of,
+        unit=unit,
+        time_progress=tp,
+        totals=totals,
+        villages=rows,
+        stations=sorted(stations.values(), key=lambda r: r.code),
+        districts=sorted(districts.values(), key=lambda r: r.code),
+        campaign=campaign,
+    )
+
+
+def progress_document(p: Progress) -> dict[str, Any]:
+    """The JSON document of the API and of ``qiangcun progress --format json``."""
+    return {
+        "year": p.year,
+        "as_of": p.as_of.isoformat(),
+        "unit": {"code": p.unit.code, "name": p.unit.name},
+        "time_progress": f"{q4(p.time_progress):f}",
+        "totals": {
+            "villages": p.totals.villages,
+            "target": f"{p.totals.target:.2f}",
+            "income": f"{p.totals.income:.2f}",
+            "at_baseline": p.totals.at_baseline,
+            "at_top_tier": p.totals.at_top_tier,
+        },
+        "villages": [
+            {
+                "code": r.code,
+                "name": r.name,
+                "station": r.station,
+                "district": r.district,
+                "target": f"{r.target:.2f}",
+                "income": f"{r.income:.2f}",
+                "completion": f"{r.completion:f}",
+                "gap": f"{r.gap:f}",
+                "band": r.band,
+                "rank": r.rank,
+                "rank_change": r.rank_change,
+            }
+            for r in p.villages
+        ],
+    }
+
+
+@dataclass
+class MonthPoint:
+    month: int
+    income: Decimal
+    cumulative: Decimal
+    time_line: Decimal
+
+
+def village_monthly(*, user: Any, village: OrgUnit, year: int, as_of: datetime.date | None = None) -> list[MonthPoint]:
+    """Counted income per month and cumulative, with the target prorated by time progress at month end."""
+    if not allowed(user, "view", village.path):
+        raise PermissionDeniedError("您无权查看该村")
+    as_of = as_of or default_as_of(year)
+    target = VillageTarget.objects.filter(campaign__year=year, village=village).first()
+    dates = (
+        Entry.objects.counted()
+        .filter(village=village, date__year=year, date__lte=as_of)
+        .values_list("date", "amount")
+    )
+    per_month = [ZERO] * 13
+    for d, amount in dates:
+        per_month[d.month] += amount
+    points = []
+    running = ZERO
+    for month in range(1, 13):
+        running += per_month[month]
+        month_end = datetime.date(year, month, calendar.monthrange(year, month)[1])
+        line = (target.amount * time_progress(month_end)).quantize(Decimal("0.01")) if target else ZERO
+        points.append(MonthPoint(month, per_month[month], running, line))
+    return points
