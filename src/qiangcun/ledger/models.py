@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -122,7 +124,7 @@ class Entry(models.Model):
             models.Index(fields=["status", "date"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(condition=~Q(amount=Decimal("0")), name="entry_amount_not_zero"),
             models.CheckConstraint(
                 condition=~Q(status="returned") | ~Q(return_reason=""), name="entry_returned_has_reason"
             ),

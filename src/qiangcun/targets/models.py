@@ -39,7 +39,7 @@ class Campaign(models.Model):
         ordering = ["-year"]
         constraints = [
             models.UniqueConstraint(fields=["township", "year"], name="campaign_unique_year"),
-            models.CheckConstraint(condition=Q(baseline__gt=0), name="campaign_baseline_positive"),
+            models.CheckConstraint(condition=Q(baseline__gt=Decimal("0")), name="campaign_baseline_positive"),
             models.CheckConstraint(condition=Q(top_tier__gte=models.F("baseline")), name="campaign_top_above_base"),
         ]
 
@@ -65,7 +65,7 @@ class VillageTarget(models.Model):
         verbose_name_plural = _("村目标")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "village"], name="target_unique_village"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="target_positive"),
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="target_positive"),
         ]
 
     def __str__(self) -> str:

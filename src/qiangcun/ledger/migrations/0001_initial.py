@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import qiangcun.core.money
 import qiangcun.ledger.models
+from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
@@ -97,7 +98,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='entry_amount_not_zero'),
+            constraint=models.CheckConstraint(condition=models.Q(('amount', Decimal('0')), _negated=True), name='entry_amount_not_zero'),
         ),
         migrations.AddConstraint(
             model_name='entry',

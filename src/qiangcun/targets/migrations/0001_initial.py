@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('baseline__gt', 0)), name='campaign_baseline_positive'),
+            constraint=models.CheckConstraint(condition=models.Q(('baseline__gt', Decimal('0'))), name='campaign_baseline_positive'),
         ),
         migrations.AddConstraint(
             model_name='campaign',
@@ -64,6 +64,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='villagetarget',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='target_positive'),
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', Decimal('0'))), name='target_positive'),
         ),
     ]
