@@ -1,3 +1,24 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-urlpatterns: list = []
+from qiangcun.accounts.views import QiangcunLoginView
+from qiangcun.api.api import api
+from qiangcun.ledger import views as ledger
+from qiangcun.targets import views as targets
+
+urlpatterns = [
+    path("", targets.home, name="home"),
+    path("login/", QiangcunLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("progress/", targets.progress_page, name="progress"),
+    path("villages/<str:code>/", targets.village_page, name="village"),
+    path("targets/<int:year>/", targets.targets_page, name="targets"),
+    path("ledger/new/", ledger.entry_new, name="entry_new"),
+    path("ledger/<int:pk>/edit/", ledger.entry_edit, name="entry_edit"),
+    path("ledger/<int:pk>/submit/", ledger.entry_submit, name="entry_submit"),
+    path("ledger/<int:pk>/delete/", ledger.entry_delete, name="entry_delete"),
+    path("ledger/<int:pk>/reverse/", ledger.entry_reverse, name="entry_reverse"),
+    path("ledger/evidence/<int:pk>/", ledger.evidence_file, name="evidence_file"),
+    path("review/", ledger.review, name="review"),
+    path("api/v1/", api.urls),
+]

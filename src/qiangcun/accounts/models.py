@@ -108,7 +108,9 @@ def hash_token(token: str) -> str:
 class ApiToken(models.Model):
     """A bearer token for the API. Only its SHA-256 is stored; the token is shown once."""
 
-    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     key_hash = models.CharField(_("摘要"), max_length=64, unique=True)
     prefix = models.CharField(_("前缀"), max_length=12)
     name = models.CharField(_("用途"), max_length=64, blank=True)

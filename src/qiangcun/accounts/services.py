@@ -29,7 +29,12 @@ def user_create(
     else:
         user.set_unusable_password()
     user.save()
-    audit.record(actor=actor, action="user.create", obj=user, after={"username": username, "display_name": display_name})
+    audit.record(
+        actor=actor,
+        action="user.create",
+        obj=user,
+        after={"username": username, "display_name": display_name},
+    )
     return user
 
 
@@ -58,7 +63,12 @@ def token_create(*, actor: Any, user: User, name: str = "") -> tuple[ApiToken, s
     """Make a token; returns the row and the token itself, which is never stored and never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:10], name=name)
-    audit.record(actor=actor, action="apitoken.create", obj=token, after={"user": user.username, "prefix": token.prefix})
+    audit.record(
+        actor=actor,
+        action="apitoken.create",
+        obj=token,
+        after={"user": user.username, "prefix": token.prefix},
+    )
     return token, raw
 
 

@@ -1,4 +1,4 @@
-""""Today" for the platform: the local date in Asia/Shanghai, or ``QIANGCUN_TODAY`` when pinned (the demo)."""
+"""Today for the platform: the local date in Asia/Shanghai, or ``QIANGCUN_TODAY`` when pinned (the demo)."""
 
 import datetime
 

@@ -7,4 +7,13 @@ from qiangcun.core.clock import today
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"DEMO": settings.DEMO, "TODAY": today()}
+    context: dict[str, Any] = {"DEMO": settings.DEMO, "TODAY": today()}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        context.update(
+            perms_view=user.can("view"),
+            perms_enter=user.can("enter"),
+            perms_verify=user.can("verify"),
+            perms_targets=user.can("manage_targets"),
+        )
+    return context

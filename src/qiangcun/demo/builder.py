@@ -50,10 +50,34 @@ ACCOUNTS = [
 
 #: 招商引资: land for the pig farm and 幸福苑, paid to three villages before the article (22万 in all).
 INVESTMENT_PAYMENTS = [
-    ("后许口村", datetime.date(2020, 1, 10), Decimal("80000.00"), "生猪养殖项目流转土地租金（首期）", "宁津县某畜禽养殖公司"),
-    ("萧家村", datetime.date(2020, 1, 16), Decimal("50000.00"), "幸福苑养老服务中心流转土地租金", "幸福苑养老服务中心"),
-    ("南卢洼村", datetime.date(2020, 3, 20), Decimal("50000.00"), "幸福苑养老服务中心流转土地租金", "幸福苑养老服务中心"),
-    ("后许口村", datetime.date(2020, 4, 8), Decimal("40000.00"), "生猪养殖项目流转土地租金（二期）", "宁津县某畜禽养殖公司"),
+    (
+        "后许口村",
+        datetime.date(2020, 1, 10),
+        Decimal("80000.00"),
+        "生猪养殖项目流转土地租金（首期）",
+        "宁津县某畜禽养殖公司",
+    ),
+    (
+        "萧家村",
+        datetime.date(2020, 1, 16),
+        Decimal("50000.00"),
+        "幸福苑养老服务中心流转土地租金",
+        "幸福苑养老服务中心",
+    ),
+    (
+        "南卢洼村",
+        datetime.date(2020, 3, 20),
+        Decimal("50000.00"),
+        "幸福苑养老服务中心流转土地租金",
+        "幸福苑养老服务中心",
+    ),
+    (
+        "后许口村",
+        datetime.date(2020, 4, 8),
+        Decimal("40000.00"),
+        "生猪养殖项目流转土地租金（二期）",
+        "宁津县某畜禽养殖公司",
+    ),
 ]
 
 
@@ -71,16 +95,43 @@ class Stream:
 
 
 STREAMS: dict[str, Stream] = {
-    "土地流转": Stream("发包及上交收入", ((1, 1), (3, 1), (6, 1), (10, 2), (11, 3)), "集体土地流转承包费", "承包户", 5,
-                       rows_per_month=3),
-    "现代农业": Stream("经营收入", ((6, 2), (7, 3), (8, 3), (9, 2), (10, 2)), "特色种植销售收入", "果蔬收购商", 4),
-    "光伏发电": Stream("经营收入", ((3, 1), (6, 1), (9, 1), (12, 1)), "村级光伏电站发电收益结算", "国网宁津县供电公司", 3, True),
-    "扶贫项目收益": Stream("投资收益", ((1, 1), (7, 1), (12, 2)), "上龙食品驴肉加工扶贫项目收益分配", "上龙食品有限公司", 3),
+    "土地流转": Stream(
+        "发包及上交收入",
+        ((1, 1), (3, 1), (6, 1), (10, 2), (11, 3)),
+        "集体土地流转承包费",
+        "承包户",
+        5,
+        rows_per_month=3,
+    ),
+    "现代农业": Stream(
+        "经营收入", ((6, 2), (7, 3), (8, 3), (9, 2), (10, 2)), "特色种植销售收入", "果蔬收购商", 4
+    ),
+    "光伏发电": Stream(
+        "经营收入",
+        ((3, 1), (6, 1), (9, 1), (12, 1)),
+        "村级光伏电站发电收益结算",
+        "国网宁津县供电公司",
+        3,
+        True,
+    ),
+    "扶贫项目收益": Stream(
+        "投资收益", ((1, 1), (7, 1), (12, 2)), "上龙食品驴肉加工扶贫项目收益分配", "上龙食品有限公司", 3
+    ),
     "合作社": Stream("投资收益", ((4, 1), (12, 3)), "村党组织领办合作社分红", "村股份经济合作社", 3),
     "有偿服务": Stream("经营收入", ((6, 2), (10, 2)), "农机作业有偿服务收入", "民旺为农服务中心", 2),
     "招商引资": Stream("发包及上交收入", ((11, 1),), "招商项目用地租金", "项目业主", 1),
-    "边角经济": Stream("发包及上交收入", ((3, 1), (10, 2)), "废旧坑塘及边角地发包收入", "承包户", 2, rows_per_month=2),
-    "电商": Stream("经营收入", ((2, 1), (4, 1), (5, 1), (6, 1), (8, 1), (9, 1), (11, 2), (12, 2)), "合作社电商平台销售收入", "电商平台", 2, True, 2),
+    "边角经济": Stream(
+        "发包及上交收入", ((3, 1), (10, 2)), "废旧坑塘及边角地发包收入", "承包户", 2, rows_per_month=2
+    ),
+    "电商": Stream(
+        "经营收入",
+        ((2, 1), (4, 1), (5, 1), (6, 1), (8, 1), (9, 1), (11, 2), (12, 2)),
+        "合作社电商平台销售收入",
+        "电商平台",
+        2,
+        True,
+        2,
+    ),
 }
 
 SPECIAL_SUMMARIES = {
@@ -130,7 +181,9 @@ def build(*, stdout: Any = None) -> bool:
     password_hash = make_password(DEMO_PASSWORD)
 
     county = unit_create(actor=None, level=Level.COUNTY, name=data["county"], code=COUNTY_CODE)
-    township = unit_create(actor=None, level=Level.TOWNSHIP, name=data["township"], code=TOWNSHIP_CODE, parent=county)
+    township = unit_create(
+        actor=None, level=Level.TOWNSHIP, name=data["township"], code=TOWNSHIP_CODE, parent=county
+    )
     facts = {v["name"]: v for v in data["villages"]}
     villages: dict[str, OrgUnit] = {}
     station_of: dict[str, OrgUnit] = {}
@@ -138,18 +191,36 @@ def build(*, stdout: Any = None) -> bool:
     all_districts: list[OrgUnit] = []
     number = 0
     for s_index, s in enumerate(data["stations"], start=1):
-        station = unit_create(actor=None, level=Level.STATION, name=s["name"], code=f"{TOWNSHIP_CODE}-S{s_index}",
-                              parent=township, illustrative=True)
+        station = unit_create(
+            actor=None,
+            level=Level.STATION,
+            name=s["name"],
+            code=f"{TOWNSHIP_CODE}-S{s_index}",
+            parent=township,
+            illustrative=True,
+        )
         for d in s["districts"]:
-            district = unit_create(actor=None, level=Level.DISTRICT, name=d["name"],
-                                   code=f"{TOWNSHIP_CODE}-D{len(all_districts) + 1:02d}", parent=station,
-                                   illustrative=True)
+            district = unit_create(
+                actor=None,
+                level=Level.DISTRICT,
+                name=d["name"],
+                code=f"{TOWNSHIP_CODE}-D{len(all_districts) + 1:02d}",
+                parent=station,
+                illustrative=True,
+            )
             all_districts.append(district)
             for name in d["villages"]:
                 number += 1
                 fact = facts[name]
-                village = unit_create(actor=None, level=Level.VILLAGE, name=name, code=f"371422105{200 + number:03d}",
-                                      parent=district, tags=fact["tags"], illustrative=fact["illustrative"])
+                village = unit_create(
+                    actor=None,
+                    level=Level.VILLAGE,
+                    name=name,
+                    code=f"371422105{200 + number:03d}",
+                    parent=district,
+                    tags=fact["tags"],
+                    illustrative=fact["illustrative"],
+                )
                 villages[name] = village
                 station_of[name] = station
                 district_of[name] = district
@@ -172,8 +243,11 @@ def build(*, stdout: Any = None) -> bool:
         grant_create(actor=None, user=accounts[username], role=role, unit=unit_for(spec))
     station_heads: dict[int, User] = {}
     for s_index, station in enumerate(sorted(set(station_of.values()), key=lambda u: u.code), start=1):
-        head = accounts["demo-station"] if station == station_of["孙庄村"] else make_user(
-            f"station-{s_index}", f"{station.name}站长（演示）")
+        head = (
+            accounts["demo-station"]
+            if station == station_of["孙庄村"]
+            else make_user(f"station-{s_index}", f"{station.name}站长（演示）")
+        )
         if head != accounts["demo-station"]:
             grant_create(actor=None, user=head, role=Role.STATION_HEAD, unit=station)
         station_heads[station.pk] = head
@@ -197,18 +271,37 @@ def build(*, stdout: Any = None) -> bool:
         top_tier=Decimal(facts_t["top_tier"]),
         goal_top_tier_villages=facts_t["top_tier_villages_goal"],
     )
-    targets_set(actor=admin, campaign=campaign,
-                amounts={villages[n].pk: Decimal(f["target_2020"]) for n, f in facts.items()})
+    targets_set(
+        actor=admin,
+        campaign=campaign,
+        amounts={villages[n].pk: Decimal(f["target_2020"]) for n, f in facts.items()},
+    )
 
     categories = {c.name: c for c in Category.objects.all()}
     paths = {p.name: p for p in DevelopmentPath.objects.all()}
     to_verify: list[Entry] = []
 
-    def add(name: str, date: datetime.date, amount: Decimal, category: str, path: str, summary: str,
-            counterparty: str, verify: bool = True) -> Entry:
-        entry = ledger.entry_create(actor=clerks[name], village=villages[name], date=date, amount=amount,
-                                    category=categories[category], path=paths[path], summary=summary,
-                                    counterparty=counterparty, submit=True)
+    def add(
+        name: str,
+        date: datetime.date,
+        amount: Decimal,
+        category: str,
+        path: str,
+        summary: str,
+        counterparty: str,
+        verify: bool = True,
+    ) -> Entry:
+        entry = ledger.entry_create(
+            actor=clerks[name],
+            village=villages[name],
+            date=date,
+            amount=amount,
+            category=categories[category],
+            path=paths[path],
+            summary=summary,
+            counterparty=counterparty,
+            submit=True,
+        )
         if verify:
             to_verify.append(entry)
         return entry
@@ -225,23 +318,42 @@ def build(*, stdout: Any = None) -> bool:
         low = max(low, int(fixed.get(name, 0)) + 20_000)
         year_total = Decimal(rng.randrange(low, high, 10))
         rest = year_total - fixed.get(name, Decimal(0))
-        streams = [p for p in fact["paths"] if p in STREAMS and not (p == "招商引资" and name in fixed)] or ["土地流转"]
+        streams = [p for p in fact["paths"] if p in STREAMS and not (p == "招商引资" and name in fixed)] or [
+            "土地流转"
+        ]
         shares = _split(rest, [STREAMS[p].weight for p in streams], rng, cents=False)
         for path_name, share in zip(streams, shares, strict=True):
             stream = STREAMS[path_name]
-            summary, counterparty = SPECIAL_SUMMARIES.get((name, path_name), (stream.summary, stream.counterparty))
+            summary, counterparty = SPECIAL_SUMMARIES.get(
+                (name, path_name), (stream.summary, stream.counterparty)
+            )
             months = [m for m, _ in stream.months]
             amounts = _split(share, [w for _, w in stream.months], rng, cents=stream.cents)
             for month, amount in zip(months, amounts, strict=True):
                 rows = rng.randint(1, stream.rows_per_month) if amount > 3000 else 1
                 for part in _split(amount, [1] * rows, rng, cents=stream.cents):
-                    add(name, _day(rng, month), part, stream.category, path_name, f"{month}月{summary}", counterparty)
+                    add(
+                        name,
+                        _day(rng, month),
+                        part,
+                        stream.category,
+                        path_name,
+                        f"{month}月{summary}",
+                        counterparty,
+                    )
 
     # Grants from above (补助收入) — recorded, verified, and not counted toward targets.
     for name, fact in facts.items():
         if "省级重点贫困村" in fact["tags"]:
-            add(name, _day(rng, 3), Decimal(rng.randrange(20_000, 50_000, 1000)), "补助收入", "扶贫项目收益",
-                "上级扶贫专项补助资金", "宁津县财政局")
+            add(
+                name,
+                _day(rng, 3),
+                Decimal(rng.randrange(20_000, 50_000, 1000)),
+                "补助收入",
+                "扶贫项目收益",
+                "上级扶贫专项补助资金",
+                "宁津县财政局",
+            )
 
     # Verified by the head of each village's station, a station at a time.
     by_station: dict[int, list[Entry]] = {}
@@ -251,12 +363,30 @@ def build(*, stdout: Any = None) -> bool:
         ledger.entry_verify(actor=station_heads[station_pk], entries=entries)
 
     # A mistake corrected the right way: 孙庄村 entered 12,800 for 12,080, the station reversed it.
-    wrong = add("孙庄村", datetime.date(2020, 3, 26), Decimal("12800.00"), "经营收入", "现代农业",
-                "3月卓冉合作社中药材（丹参）销售收入", "宁津县卓冉种植专业合作社", verify=False)
+    wrong = add(
+        "孙庄村",
+        datetime.date(2020, 3, 26),
+        Decimal("12800.00"),
+        "经营收入",
+        "现代农业",
+        "3月卓冉合作社中药材（丹参）销售收入",
+        "宁津县卓冉种植专业合作社",
+        verify=False,
+    )
     ledger.entry_verify(actor=station_heads[station_of["孙庄村"].pk], entries=[wrong])
-    ledger.entry_reverse(actor=station_heads[station_of["孙庄村"].pk], entry=wrong, reason="金额录错，应为 12,080.00 元")
-    fixed_row = add("孙庄村", datetime.date(2020, 3, 26), Decimal("12080.00"), "经营收入", "现代农业",
-                    "3月卓冉合作社中药材（丹参）销售收入（更正）", "宁津县卓冉种植专业合作社", verify=False)
+    ledger.entry_reverse(
+        actor=station_heads[station_of["孙庄村"].pk], entry=wrong, reason="金额录错，应为 12,080.00 元"
+    )
+    fixed_row = add(
+        "孙庄村",
+        datetime.date(2020, 3, 26),
+        Decimal("12080.00"),
+        "经营收入",
+        "现代农业",
+        "3月卓冉合作社中药材（丹参）销售收入（更正）",
+        "宁津县卓冉种植专业合作社",
+        verify=False,
+    )
     ledger.entry_verify(actor=station_heads[station_of["孙庄村"].pk], entries=[fixed_row])
 
     # The moment of the article: rows of mid-April still awaiting verification, some sent back.
@@ -264,15 +394,33 @@ def build(*, stdout: Any = None) -> bool:
     for index, name in enumerate(["孙庄村", *pending_villages]):
         path_name = facts[name]["paths"][0] if facts[name]["paths"][0] in STREAMS else "土地流转"
         stream = STREAMS[path_name]
-        entry = add(name, datetime.date(2020, 4, rng.randint(9, 16)), Decimal(rng.randrange(1_500, 9_000, 10)),
-                    stream.category, path_name, f"4月{stream.summary}", stream.counterparty, verify=False)
+        entry = add(
+            name,
+            datetime.date(2020, 4, rng.randint(9, 16)),
+            Decimal(rng.randrange(1_500, 9_000, 10)),
+            stream.category,
+            path_name,
+            f"4月{stream.summary}",
+            stream.counterparty,
+            verify=False,
+        )
         if index % 3 == 2:
-            ledger.entry_return(actor=station_heads[station_of[name].pk], entries=[entry],
-                                reason="缺少收入凭证，请补充收据后重新提交")
+            ledger.entry_return(
+                actor=station_heads[station_of[name].pk],
+                entries=[entry],
+                reason="缺少收入凭证，请补充收据后重新提交",
+            )
     # A draft on the clerk's phone.
-    ledger.entry_create(actor=clerks["孙庄村"], village=villages["孙庄村"], date=ARTICLE_DATE,
-                        amount=Decimal("3600.00"), category=categories["经营收入"], path=paths["合作社"],
-                        summary="4月合作社中药材种苗销售收入", counterparty="种植户（汇总）")
+    ledger.entry_create(
+        actor=clerks["孙庄村"],
+        village=villages["孙庄村"],
+        date=ARTICLE_DATE,
+        amount=Decimal("3600.00"),
+        category=categories["经营收入"],
+        path=paths["合作社"],
+        summary="4月合作社中药材种苗销售收入",
+        counterparty="种植户（汇总）",
+    )
     if stdout is not None:
         stdout.write(
             f"已建成演示乡镇：{township.name}，{len(villages)} 个行政村，"

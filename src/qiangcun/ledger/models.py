@@ -153,10 +153,14 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
 class Evidence(models.Model):
     """A file backing an entry: a receipt, a contract page, a photo."""
 
-    entry = models.ForeignKey(Entry, verbose_name=_("台账记录"), on_delete=models.PROTECT, related_name="evidence")
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("台账记录"), on_delete=models.PROTECT, related_name="evidence"
+    )
     file = models.FileField(_("文件"), upload_to=evidence_upload_to)
     original_name = models.CharField(_("原文件名"), max_length=200)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT
+    )
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:

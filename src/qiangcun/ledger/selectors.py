@@ -8,9 +8,8 @@ from qiangcun.ledger.models import Category, DevelopmentPath, Entry, EntryQueryS
 
 
 def entries_visible(*, user: Any, action: str = "view") -> EntryQuerySet:
-    return (
-        Entry.objects.restrict(user, action)
-        .select_related("village", "category", "path", "entered_by", "reviewed_by", "reverses")
+    return Entry.objects.restrict(user, action).select_related(
+        "village", "category", "path", "entered_by", "reviewed_by", "reverses"
     )
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
-from qiangcun.core.money import MAX_YUAN, FEN
+from qiangcun.core.money import FEN, MAX_YUAN
 from qiangcun.core.scope import allowed
 from qiangcun.ledger.models import (
     EDITABLE_STATUSES,
@@ -156,6 +156,8 @@ def entry_update(
     _require(actor, ENTER, entry.village, "您没有修改该村台账的权限")
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError(f"该记录{entry.get_status_display()}，不能修改", code="frozen")
+    if entry.reverses_id is not None:
+        raise ServiceError("冲销记录的金额和内容由原记录决定，不能修改", code="state")
     summary, counterparty = _clean_fields(
         village=entry.village, date=date, amount=amount, summary=summary, counterparty=counterparty
     )
@@ -163,8 +165,14 @@ def entry_update(
     entry.date, entry.amount, entry.category, entry.path = date, amount, category, path
     entry.summary, entry.counterparty = summary, counterparty
     entry.save()
-    audit.record(actor=actor, action="ledger.update", obj=entry, before=before, after=_snap(entry),
-                 unit_path=entry.village.path)
+    audit.record(
+        actor=actor,
+        action="ledger.update",
+        obj=entry,
+        before=before,
+        after=_snap(entry),
+        unit_path=entry.village.path,
+    )
     return entry
 
 
@@ -179,8 +187,14 @@ def entry_submit(*, actor: Any, entry: Entry) -> Entry:
     entry.status = Status.SUBMITTED
     entry.submitted_at = timezone.now()
     entry.save(update_fields=["status", "submitted_at", "updated_at"])
-    audit.record(actor=actor, action="ledger.submit", obj=entry, before=before, after=_snap(entry),
-                 unit_path=entry.village.path)
+    audit.record(
+        actor=actor,
+        action="ledger.submit",
+        obj=entry,
+        before=before,
+        after=_snap(entry),
+        unit_path=entry.village.path,
+    )
     return entry
 
 
@@ -233,8 +247,14 @@ def entry_verify(*, actor: Any, entries: Sequence[Entry]) -> list[Entry]:
         entry.reviewed_at = now
         entry.return_reason = ""
         entry.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason", "updated_at"])
-        audit.record(actor=actor, action="ledger.verify", obj=entry, before=before, after=_snap(entry),
-                     unit_path=entry.village.path)
+        audit.record(
+            actor=actor,
+            action="ledger.verify",
+            obj=entry,
+            before=before,
+            after=_snap(entry),
+            unit_path=entry.village.path,
+        )
     return locked
 
 
@@ -266,8 +286,15 @@ def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[E
         entry.reviewed_by = actor
         entry.reviewed_at = now
         entry.save(update_fields=["status", "return_reason", "reviewed_by", "reviewed_at", "updated_at"])
-        audit.record(actor=actor, action="ledger.return", obj=entry, before=before, after=_snap(entry),
-                     unit_path=entry.village.path, note=reason)
+        audit.record(
+            actor=actor,
+            action="ledger.return",
+            obj=entry,
+            before=before,
+            after=_snap(entry),
+            unit_path=entry.village.path,
+            note=reason,
+        )
     return locked
 
 
@@ -291,7 +318,7 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
         raise ServiceError("冲销记录本身不能再冲销", code="state")
     if Entry.objects.filter(reverses=entry).exists():
         raise ServiceError("该记录已经冲销过", code="state")
-    can_verify = allowed(actor, VERIFY, village.path)
+    can_verify = allowed(actor, VERIFY, village.path) and entry.entered_by_id != getattr(actor, "pk", None)
     now = timezone.now()
     reversal = Entry.objects.create(
         village=village,
@@ -308,8 +335,14 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
         reverses=entry,
         entered_by=actor,
     )
-    audit.record(actor=actor, action="ledger.reverse", obj=reversal, after=_snap(reversal),
-                 unit_path=village.path, note=reason)
+    audit.record(
+        actor=actor,
+        action="ledger.reverse",
+        obj=reversal,
+        after=_snap(reversal),
+        unit_path=village.path,
+        note=reason,
+    )
     return reversal
 
 
@@ -326,7 +359,12 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
             raise ServiceError(f"文件“{upload.name}”超过 10 MB", field="evidence")
         ev = Evidence(entry=entry, original_name=(upload.name or "凭证")[:200], uploaded_by=actor)
         ev.file.save(upload.name or "evidence", upload, save=True)
-        audit.record(actor=actor, action="evidence.add", obj=ev, after={"entry": entry.pk, "name": ev.original_name},
-                     unit_path=entry.village.path)
+        audit.record(
+            actor=actor,
+            action="evidence.add",
+            obj=ev,
+            after={"entry": entry.pk, "name": ev.original_name},
+            unit_path=entry.village.path,
+        )
         added.append(ev)
     return added

@@ -21,13 +21,20 @@ class CampaignQuerySet(ScopedQuerySet):
 class Campaign(models.Model):
     """A township's year: thresholds and goals for the villages' collective income."""
 
-    township = models.ForeignKey(OrgUnit, verbose_name=_("镇"), on_delete=models.PROTECT, related_name="campaigns")
-    year = models.PositiveSmallIntegerField(_("年度"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    township = models.ForeignKey(
+        OrgUnit, verbose_name=_("镇"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("年度"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     baseline = MoneyField(_("基础线（元）"))
     top_tier = MoneyField(_("强村线（元）"))
     goal_top_tier_villages = models.PositiveIntegerField(_("强村目标个数"), default=0)
     band_margin = models.DecimalField(
-        _("黄牌容差（百分点）"), max_digits=4, decimal_places=2, default=Decimal("10.00"),
+        _("黄牌容差（百分点）"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("10.00"),
         help_text=_("落后时序进度不超过此百分点为黄色，超过为红色"),
     )
 
@@ -40,7 +47,9 @@ class Campaign(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["township", "year"], name="campaign_unique_year"),
             models.CheckConstraint(condition=Q(baseline__gt=Decimal("0")), name="campaign_baseline_positive"),
-            models.CheckConstraint(condition=Q(top_tier__gte=models.F("baseline")), name="campaign_top_above_base"),
+            models.CheckConstraint(
+                condition=Q(top_tier__gte=models.F("baseline")), name="campaign_top_above_base"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -54,8 +63,12 @@ class VillageTargetQuerySet(ScopedQuerySet):
 class VillageTarget(models.Model):
     """A village's income target for a campaign year. Its tier follows from the amount."""
 
-    campaign = models.ForeignKey(Campaign, verbose_name=_("年度任务"), on_delete=models.CASCADE, related_name="targets")
-    village = models.ForeignKey(OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="targets")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("年度任务"), on_delete=models.CASCADE, related_name="targets"
+    )
+    village = models.ForeignKey(
+        OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="targets"
+    )
     amount = MoneyField(_("目标（元）"))
 
     objects = VillageTargetQuerySet.as_manager()

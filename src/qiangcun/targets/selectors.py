@@ -187,9 +187,9 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         u.code: u
         for u in OrgUnit.objects.filter(code__in=ancestor_codes, level__in=[Level.STATION, Level.DISTRICT])
     }
-    tag_rows = OrgUnit.tags.through.objects.filter(orgunit_id__in=[t.village_id for t in targets]).values_list(
-        "orgunit_id", "tag__name"
-    )
+    tag_rows = OrgUnit.tags.through.objects.filter(
+        orgunit_id__in=[t.village_id for t in targets]
+    ).values_list("orgunit_id", "tag__name")
     tags: dict[int, list[str]] = defaultdict(list)
     for village_id, tag in tag_rows:
         tags[village_id].append(tag)
@@ -198,8 +198,12 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     for t in targets:
         v = t.village
         got, got_before = income.get(v.pk, (ZERO, ZERO))
-        station = next((names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.STATION), None)
-        district = next((names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.DISTRICT), None)
+        station = next(
+            (names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.STATION), None
+        )
+        district = next(
+            (names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.DISTRICT), None
+        )
         completion = got / t.amount
         gap = completion - tp
         row = VillageProgress(
@@ -235,9 +239,13 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     for row in rows:
         totals.add(row)
         if row.station_code:
-            stations.setdefault(row.station_code, Rollup(row.station_code, row.station, Level.STATION)).add(row)
+            stations.setdefault(row.station_code, Rollup(row.station_code, row.station, Level.STATION)).add(
+                row
+            )
         if row.district_code:
-            districts.setdefault(row.district_code, Rollup(row.district_code, row.district, Level.DISTRICT)).add(row)
+            districts.setdefault(
+                row.district_code, Rollup(row.district_code, row.district, Level.DISTRICT)
+            ).add(row)
 
     campaigns = {t.campaign_id: t.campaign for t in targets}
     campaign = next(iter(campaigns.values())) if len(campaigns) == 1 else None
@@ -297,7 +305,9 @@ class MonthPoint:
     time_line: Decimal
 
 
-def village_monthly(*, user: Any, village: OrgUnit, year: int, as_of: datetime.date | None = None) -> list[MonthPoint]:
+def village_monthly(
+    *, user: Any, village: OrgUnit, year: int, as_of: datetime.date | None = None
+) -> list[MonthPoint]:
     """Counted income per month and cumulative, with the target prorated by time progress at month end."""
     if not allowed(user, "view", village.path):
         raise PermissionDeniedError("您无权查看该村")

@@ -21,7 +21,12 @@ _CAMPAIGN_FIELDS = ["township", "year", "baseline", "top_tier", "goal_top_tier_v
 
 def _check_thresholds(baseline: Decimal, top_tier: Decimal, band_margin: Decimal) -> None:
     for name, label, value in (("baseline", "基础线", baseline), ("top_tier", "强村线", top_tier)):
-        if not isinstance(value, Decimal) or not value.is_finite() or value <= 0 or value != value.quantize(FEN):
+        if (
+            not isinstance(value, Decimal)
+            or not value.is_finite()
+            or value <= 0
+            or value != value.quantize(FEN)
+        ):
             raise ServiceError(f"{label}必须是大于 0 的金额（精确到分）", field=name)
     if top_tier < baseline:
         raise ServiceError("强村线不能低于基础线", field="top_tier")
@@ -59,9 +64,16 @@ def campaign_create(
         band_margin=band_margin,
     )
     villages = OrgUnit.objects.under(township).filter(level=Level.VILLAGE)
-    VillageTarget.objects.bulk_create(VillageTarget(campaign=campaign, village=v, amount=baseline) for v in villages)
-    audit.record(actor=actor, action="campaign.create", obj=campaign,
-                 after=audit.snapshot(campaign, _CAMPAIGN_FIELDS), unit_path=township.path)
+    VillageTarget.objects.bulk_create(
+        VillageTarget(campaign=campaign, village=v, amount=baseline) for v in villages
+    )
+    audit.record(
+        actor=actor,
+        action="campaign.create",
+        obj=campaign,
+        after=audit.snapshot(campaign, _CAMPAIGN_FIELDS),
+        unit_path=township.path,
+    )
     return campaign
 
 
@@ -83,8 +95,14 @@ def campaign_update(
     campaign.baseline, campaign.top_tier = baseline, top_tier
     campaign.goal_top_tier_villages, campaign.band_margin = goal_top_tier_villages, band_margin
     campaign.save()
-    audit.record(actor=actor, action="campaign.update", obj=campaign, before=before,
-                 after=audit.snapshot(campaign, _CAMPAIGN_FIELDS), unit_path=campaign.township.path)
+    audit.record(
+        actor=actor,
+        action="campaign.update",
+        obj=campaign,
+        before=before,
+        after=audit.snapshot(campaign, _CAMPAIGN_FIELDS),
+        unit_path=campaign.township.path,
+    )
     return campaign
 
 
@@ -114,14 +132,25 @@ def targets_set(*, actor: Any, campaign: Campaign, amounts: Mapping[int, Decimal
         target = targets.get(village_id)
         if target is None:
             target = VillageTarget.objects.create(campaign=campaign, village=village, amount=amount)
-            audit.record(actor=actor, action="target.create", obj=target, after={"village": village.code,
-                         "amount": f"{amount:.2f}"}, unit_path=village.path)
+            audit.record(
+                actor=actor,
+                action="target.create",
+                obj=target,
+                after={"village": village.code, "amount": f"{amount:.2f}"},
+                unit_path=village.path,
+            )
             changed += 1
         elif target.amount != amount:
             before = {"village": village.code, "amount": f"{target.amount:.2f}"}
             target.amount = amount
             target.save(update_fields=["amount"])
-            audit.record(actor=actor, action="target.update", obj=target, before=before,
-                         after={"village": village.code, "amount": f"{amount:.2f}"}, unit_path=village.path)
+            audit.record(
+                actor=actor,
+                action="target.update",
+                obj=target,
+                before=before,
+                after={"village": village.code, "amount": f"{amount:.2f}"},
+                unit_path=village.path,
+            )
             changed += 1
     return changed

@@ -7,7 +7,9 @@ def seed(apps, schema_editor):
     Category = apps.get_model("ledger", "Category")
     DevelopmentPath = apps.get_model("ledger", "DevelopmentPath")
     for order, (line, name, counts) in enumerate(CATEGORIES, start=1):
-        Category.objects.get_or_create(line=line, defaults={"name": name, "counts_toward_target": counts, "order": order})
+        Category.objects.get_or_create(
+            line=line, defaults={"name": name, "counts_toward_target": counts, "order": order}
+        )
     for order, name in enumerate(PATHS, start=1):
         DevelopmentPath.objects.get_or_create(name=name, defaults={"order": order})
 

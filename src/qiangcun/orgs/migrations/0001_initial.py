@@ -5,42 +5,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True, verbose_name='名称')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True, verbose_name="名称")),
             ],
             options={
-                'verbose_name': '标签',
-                'verbose_name_plural': '标签',
-                'ordering': ['name'],
+                "verbose_name": "标签",
+                "verbose_name_plural": "标签",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='OrgUnit',
+            name="OrgUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(choices=[('county', '县'), ('township', '镇'), ('station', '网格站'), ('district', '管区'), ('village', '行政村')], max_length=16, verbose_name='层级')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('code', models.CharField(max_length=24, unique=True, verbose_name='代码')),
-                ('path', models.CharField(editable=False, max_length=255, unique=True, verbose_name='路径')),
-                ('illustrative', models.BooleanField(default=False, verbose_name='演示虚构')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='orgs.orgunit', verbose_name='上级')),
-                ('tags', models.ManyToManyField(blank=True, related_name='units', to='orgs.tag', verbose_name='标签')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("county", "县"),
+                            ("township", "镇"),
+                            ("station", "网格站"),
+                            ("district", "管区"),
+                            ("village", "行政村"),
+                        ],
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                ("code", models.CharField(max_length=24, unique=True, verbose_name="代码")),
+                ("path", models.CharField(editable=False, max_length=255, unique=True, verbose_name="路径")),
+                ("illustrative", models.BooleanField(default=False, verbose_name="演示虚构")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="orgs.orgunit",
+                        verbose_name="上级",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(
+                        blank=True, related_name="units", to="orgs.tag", verbose_name="标签"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '组织单位',
-                'verbose_name_plural': '组织单位',
-                'ordering': ['path'],
-                'constraints': [models.UniqueConstraint(fields=('parent', 'name'), name='orgunit_unique_name_under_parent'), models.CheckConstraint(condition=models.Q(('parent__isnull', False), ('level__in', ['county', 'township']), _connector='OR'), name='orgunit_only_county_or_township_is_root')],
+                "verbose_name": "组织单位",
+                "verbose_name_plural": "组织单位",
+                "ordering": ["path"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("parent", "name"), name="orgunit_unique_name_under_parent"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("parent__isnull", False), ("level__in", ["county", "township"]), _connector="OR"
+                        ),
+                        name="orgunit_only_county_or_township_is_root",
+                    ),
+                ],
             },
         ),
     ]

@@ -33,8 +33,17 @@ class Command(BaseCommand):
         env = dict(os.environ, QIANGCUN_DEMO="1", QIANGCUN_TODAY=builder.ARTICLE_DATE.isoformat())
         env.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
         argv = [
-            sys.executable, "-m", "gunicorn", "qiangcun.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(options["workers"]),
-            "--access-logfile", "-", "--graceful-timeout", "5",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "qiangcun.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(options["workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
         ]
         os.execve(sys.executable, argv, env)

@@ -63,7 +63,11 @@ class Command(BaseCommand):
         header = f"{'排名':>4} {'变化':>4}  {'村':<8} {'目标（元）':>14} {'收入（元）':>14} {'完成率':>7} {'差距':>7}  状态"
         self.stdout.write(header)
         for r in p.villages:
-            change = f"▲{r.rank_change}" if r.rank_change > 0 else (f"▼{-r.rank_change}" if r.rank_change < 0 else "—")
+            change = (
+                f"▲{r.rank_change}"
+                if r.rank_change > 0
+                else (f"▼{-r.rank_change}" if r.rank_change < 0 else "—")
+            )
             self.stdout.write(
                 f"{r.rank:>4} {change:>4}  {r.name:<8} {fmt_yuan(r.target):>14} {fmt_yuan(r.income):>14} "
                 f"{r.completion * 100:>6.1f}% {r.gap * 100:>+6.1f}  {BAND_LABELS[r.band]}"

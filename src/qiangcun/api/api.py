@@ -1,0 +1,96 @@
+"""The HTTP API at /api/v1/: same services, same scope rules as the pages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
+from ninja.security import HttpBearer, django_auth
+
+from qiangcun.accounts.services import token_authenticate
+from qiangcun.api.ledger import router as ledger_router
+from qiangcun.api.orgs import router as orgs_router
+from qiangcun.api.targets import router as targets_router
+from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+
+
+class UTF8Renderer(JSONRenderer):
+    """Chinese as itself, not \\uXXXX. Money and fractions are already strings in the schemas."""
+
+    encoder_class = NinjaJSONEncoder
+    json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return json.dumps(data, cls=self.encoder_class, **self.json_dumps_params)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="强村 qiangcun API",
+    version="1",
+    description="村级集体经济增收平台接口。金额为两位小数的字符串（元），比例为四位小数的字符串。",
+    auth=[BearerToken(), django_auth],
+    renderer=UTF8Renderer(),
+    docs_decorator=login_required,
+    urls_namespace="api",
+)
+api.add_router("/", targets_router)
+api.add_router("/", ledger_router)
+api.add_router("/", orgs_router)
+
+
+@api.exception_handler(NotFoundError)
+def _not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message}, status=404)
+
+
+@api.exception_handler(PermissionDeniedError)
+def _forbidden(request: HttpRequest, exc: PermissionDeniedError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message}, status=403)
+
+
+@api.exception_handler(ServiceError)
+def _invalid(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message, "field": exc.field}, status=400)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "请先登录，或在 Authorization 头中提供有效令牌"}, status=401
+    )
+
+
+_PYDANTIC_CN = {
+    "missing": "必填",
+    "string_type": '必须是字符串（金额请写成 "12000.00"）',
+    "int_parsing": "必须是整数",
+    "date_from_datetime_parsing": "日期格式应为 2020-04-17",
+    "date_parsing": "日期格式应为 2020-04-17",
+    "extra_forbidden": "不认识的字段",
+}
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = []
+    for error in exc.errors:
+        loc = [str(x) for x in error.get("loc", []) if x not in ("body", "payload", "query")]
+        field = ".".join(loc)
+        reason = _PYDANTIC_CN.get(error.get("type", ""), error.get("msg", "格式不对"))
+        errors.append({"field": field, "reason": reason})
+    detail = "；".join(f"{e['field']}：{e['reason']}" for e in errors) or "请求格式不对"
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)

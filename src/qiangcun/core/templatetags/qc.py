@@ -1,0 +1,78 @@
+"""Template filters for numbers that read right: 元 with two decimals, 万元, percentages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html
+
+from qiangcun.core.money import fmt_wan, fmt_yuan, in_words
+
+register = template.Library()
+
+
+@register.filter
+def yuan(value: Decimal | None) -> str:
+    return fmt_yuan(value)
+
+
+@register.filter
+def wan(value: Decimal | None) -> str:
+    return fmt_wan(value)
+
+
+@register.filter
+def words(value: Decimal | None) -> str:
+    return in_words(value or Decimal(0))
+
+
+@register.filter
+def pct(value: Decimal | None) -> str:
+    """A fraction as a percentage with one decimal: 0.2541 → 25.4%."""
+    if value is None:
+        return "—"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1')):f}%"
+
+
+@register.filter
+def points(value: Decimal | None) -> str:
+    """A fraction difference in percentage points with sign: -0.052 → -5.2."""
+    if value is None:
+        return "—"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1')):+f}"
+
+
+@register.filter
+def bar(value: Decimal | None) -> str:
+    """Width for a completion bar, capped at 100%."""
+    if value is None:
+        return "0"
+    return f"{min(max(Decimal(value) * 100, Decimal(0)), Decimal(100)):.1f}"
+
+
+@register.simple_tag
+def rank_change(change: int) -> str:
+    if change > 0:
+        return format_html('<span class="up" title="比 7 天前上升 {} 位">▲{}</span>', change, change)
+    if change < 0:
+        return format_html('<span class="down" title="比 7 天前下降 {} 位">▼{}</span>', -change, -change)
+    return format_html('<span class="same" title="与 7 天前持平">—</span>')
+
+
+@register.filter
+def neg(value: Decimal | None) -> bool:
+    return value is not None and value < 0
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context: template.Context, key: str) -> str:
+    """The current query string with ``sort`` replaced: filters stay in the URL."""
+    query = context["request"].GET.copy()
+    query["sort"] = key
+    return "?" + query.urlencode()
+
+
+@register.filter
+def get(mapping: dict, key: str) -> object:
+    return mapping.get(key, "")

@@ -1,0 +1,99 @@
+"""Forms that parse what a clerk types; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from qiangcun.core.money import AmountError, parse_amount
+from qiangcun.ledger.models import Category, DevelopmentPath
+
+
+class AmountField(forms.CharField):
+    """An amount in 元, parsed exactly (no float, no exponent, at most two decimals)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={
+                    "inputmode": "decimal",
+                    "autocomplete": "off",
+                    "placeholder": "例如 12000.00",
+                    "data-amount": "1",
+                }
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_amount(text)
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/*,application/pdf", "capture": "environment"})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class EntryForm(forms.Form):
+    date = forms.DateField(
+        label="收入日期",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "请填写收入日期", "invalid": "日期格式应为 2020-04-17"},
+    )
+    amount = AmountField(label="金额（元）", error_messages={"required": "请填写金额"})
+    category = forms.ModelChoiceField(
+        label="收入类别",
+        queryset=Category.objects.all(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "请选择收入类别", "invalid_choice": "收入类别无效"},
+    )
+    path = forms.ModelChoiceField(
+        label="增收路子",
+        queryset=DevelopmentPath.objects.all(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "请选择增收路子", "invalid_choice": "增收路子无效"},
+    )
+    summary = forms.CharField(
+        label="摘要",
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "例如：3月集体土地流转承包费"}),
+        error_messages={"required": "请填写摘要"},
+    )
+    counterparty = forms.CharField(label="付款单位", max_length=100, required=False)
+    evidence = MultipleFileField(label="凭证（收据、合同或照片）", required=False)
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(
+        label="退回原因", max_length=200, error_messages={"required": "退回必须填写原因"}
+    )
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(
+        label="冲销原因", max_length=200, error_messages={"required": "冲销必须填写原因"}
+    )

@@ -1,0 +1,234 @@
+"""Ledger pages: entry (phone first), edit, submit, reverse, the verification queue, evidence files."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from qiangcun.core.clock import today
+from qiangcun.core.errors import ServiceError
+from qiangcun.core.money import fmt_wan
+from qiangcun.core.web import require
+from qiangcun.ledger import services
+from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
+from qiangcun.ledger.models import Entry, Evidence
+from qiangcun.ledger.selectors import entries_for_review, entries_visible
+from qiangcun.orgs.models import Level, OrgUnit
+
+
+def _enter_villages(user: Any) -> list[OrgUnit]:
+    return list(OrgUnit.objects.restrict(user, "enter").filter(level=Level.VILLAGE).order_by("path"))
+
+
+def _village_url(entry: Entry) -> str:
+    return reverse("village", args=[entry.village.code]) + f"?year={entry.date.year}"
+
+
+def _apply_service_error(form: EntryForm, exc: ServiceError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+@require("enter")
+@require_http_methods(["GET", "POST"])
+def entry_new(request: HttpRequest) -> HttpResponse:
+    villages = _enter_villages(request.user)
+    code = request.POST.get("village") or request.GET.get("village") or (villages[0].code if villages else "")
+    village = next((v for v in villages if v.code == code), None)
+    if village is None:
+        raise Http404("该村不在您的录入范围内")
+    form = EntryForm(request.POST or None, request.FILES or None, initial={"date": today()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                entry = services.entry_create(
+                    actor=request.user,
+                    village=village,
+                    date=data["date"],
+                    amount=data["amount"],
+                    category=data["category"],
+                    path=data["path"],
+                    summary=data["summary"],
+                    counterparty=data["counterparty"],
+                    submit="submit" in request.POST,
+                )
+                if data["evidence"]:
+                    services.evidence_add(actor=request.user, entry=entry, files=data["evidence"])
+        except ServiceError as exc:
+            _apply_service_error(form, exc)
+        else:
+            verb = "已提交审核" if entry.status == "submitted" else "已存为草稿"
+            messages.success(
+                request,
+                f"{verb}：{village.name} {entry.date:%Y-%m-%d} {entry.amount:,.2f} 元"
+                f"（{fmt_wan(entry.amount)}元）",
+            )
+            if "another" in request.POST:
+                return redirect(reverse("entry_new") + f"?village={village.code}")
+            return redirect(_village_url(entry))
+    return render(request, "ledger/entry_form.html", {"form": form, "village": village, "villages": villages})
+
+
+def _own_entry(request: HttpRequest, pk: int, action: str = "view") -> Entry:
+    """The entry if it lies in the user's scope for ``action``; otherwise 404 (never reveal it exists)."""
+    return get_object_or_404(entries_visible(user=request.user, action=action), pk=pk)
+
+
+@require("enter")
+@require_http_methods(["GET", "POST"])
+def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk, "enter")
+    if not entry.is_editable:
+        messages.error(request, f"该记录{entry.get_status_display()}，不能修改")
+        return redirect(_village_url(entry))
+    initial = {
+        "date": entry.date,
+        "amount": f"{entry.amount:.2f}",
+        "category": entry.category,
+        "path": entry.path,
+        "summary": entry.summary,
+        "counterparty": entry.counterparty,
+    }
+    form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                entry = services.entry_update(
+                    actor=request.user,
+                    entry=entry,
+                    date=data["date"],
+                    amount=data["amount"],
+                    category=data["category"],
+                    path=data["path"],
+                    summary=data["summary"],
+                    counterparty=data["counterparty"],
+                )
+                if data["evidence"]:
+                    services.evidence_add(actor=request.user, entry=entry, files=data["evidence"])
+                if "submit" in request.POST:
+                    entry = services.entry_submit(actor=request.user, entry=entry)
+        except ServiceError as exc:
+            _apply_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"已保存{'并提交审核' if entry.status == 'submitted' else ''}："
+                f"{entry.village.name} {entry.amount:,.2f} 元",
+            )
+            return redirect(_village_url(entry))
+    return render(
+        request,
+        "ledger/entry_form.html",
+        {"form": form, "village": entry.village, "villages": [entry.village], "entry": entry},
+    )
+
+
+@require("enter")
+@require_POST
+def entry_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk, "enter")
+    try:
+        services.entry_submit(actor=request.user, entry=entry)
+        messages.success(request, f"已提交审核：{entry.village.name} {entry.amount:,.2f} 元")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(_village_url(entry))
+
+
+@require("enter")
+@require_POST
+def entry_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk, "enter")
+    url = _village_url(entry)
+    try:
+        services.entry_delete(actor=request.user, entry=entry)
+        messages.success(request, f"已删除草稿：{entry.summary} {entry.amount:,.2f} 元")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(url)
+
+
+@require()
+@require_POST
+def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk)
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "冲销必须填写原因")
+        return redirect(_village_url(entry))
+    try:
+        reversal = services.entry_reverse(actor=request.user, entry=entry, reason=form.cleaned_data["reason"])
+    except ServiceError as exc:
+        if exc.code == "forbidden":
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已冲销 {entry.amount:,.2f} 元（冲销记录{reversal.get_status_display()}）")
+    return redirect(_village_url(entry))
+
+
+@require("verify")
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest) -> HttpResponse:
+    queue = entries_for_review(user=request.user)
+    if request.method == "POST":
+        ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+        chosen = list(queue.filter(pk__in=ids))
+        action = request.POST.get("action")
+        if not ids:
+            messages.error(request, "请先勾选要审核或退回的记录")
+        elif len(chosen) != len(set(ids)):
+            messages.error(request, "所选记录有的已被处理或不在您的审核范围内，请刷新后重试")
+        elif action == "verify":
+            try:
+                done = services.entry_verify(actor=request.user, entries=chosen)
+                total = sum((e.amount for e in done), Decimal(0))
+                messages.success(request, f"已审核 {len(done)} 条，合计 {fmt_wan(total)}元")
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+        elif action == "return":
+            form = ReturnForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "退回必须填写原因，未做任何改动")
+            else:
+                try:
+                    done = services.entry_return(
+                        actor=request.user, entries=chosen, reason=form.cleaned_data["reason"]
+                    )
+                    messages.success(request, f"已退回 {len(done)} 条：{form.cleaned_data['reason']}")
+                except ServiceError as exc:
+                    messages.error(request, exc.message)
+        else:
+            messages.error(request, "未知操作")
+        return redirect("review")
+    rows = list(queue.prefetch_related("evidence"))
+    groups = [(village, list(items)) for village, items in groupby(rows, key=lambda e: e.village)]
+    total = sum((e.amount for e in rows), Decimal(0))
+    return render(
+        request,
+        "ledger/review.html",
+        {
+            "groups": groups,
+            "count": len(rows),
+            "total": total,
+            "reasons": services.COMMON_RETURN_REASONS,
+        },
+    )
+
+
+@require("view")
+def evidence_file(request: HttpRequest, pk: int) -> FileResponse:
+    evidence = get_object_or_404(Evidence.objects.select_related("entry__village"), pk=pk)
+    if not request.user.can("view", evidence.entry.village):  # type: ignore[union-attr]
+        raise Http404
+    return FileResponse(evidence.file.open("rb"), as_attachment=False, filename=evidence.original_name)
