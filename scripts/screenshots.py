@@ -32,7 +32,7 @@ def main() -> None:
             ("desktop", {"width": 1440, "height": 900}),
             ("phone", {"width": 390, "height": 844}),
         ):
-            page = browser.new_page(viewport=viewport, device_scale_factor=1)
+            page = browser.new_page(viewport=viewport, device_scale_factor=1, locale="zh-CN")
             page.goto(base + "/login/")
             page.fill("input[name=username]", username)
             page.fill("input[name=password]", "qiangcun2020")

@@ -56,7 +56,7 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in fields:
         field = obj._meta.get_field(name)
-        value = getattr(obj, field.attname)
+        value = getattr(obj, getattr(field, "attname", name))
         out[name] = _json_value(value)
     return out
 

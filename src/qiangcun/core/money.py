@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.expressions import Combinable
 
 FEN = Decimal("0.01")
 WAN = Decimal("10000")
@@ -130,6 +131,8 @@ class MoneyField(models.BigIntegerField):
     """Stores integer fen; reads and writes ``Decimal`` yuan. Sums stay exact on every database."""
 
     description = "Amount in yuan, stored as integer fen"
+    _pyi_private_set_type: Decimal | str | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: Decimal  # type: ignore[assignment]
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Decimal | None:
         if value is None:
@@ -154,10 +157,3 @@ class MoneyField(models.BigIntegerField):
         if not isinstance(value, Decimal):
             raise TypeError(f"MoneyField takes Decimal yuan, got {type(value).__name__}")
         return to_fen(value)
-
-    def formfield(self, **kwargs: Any) -> Any:
-        from django import forms
-
-        defaults = {"form_class": forms.DecimalField, "max_digits": 14, "decimal_places": 2}
-        defaults.update(kwargs)
-        return models.Field.formfield(self, **defaults)

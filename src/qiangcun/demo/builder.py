@@ -306,7 +306,7 @@ def build(*, stdout: Any = None) -> bool:
             to_verify.append(entry)
         return entry
 
-    fixed = {}
+    fixed: dict[str, Decimal] = {}
     for name, date, amount, summary, counterparty in INVESTMENT_PAYMENTS:
         add(name, date, amount, "发包及上交收入", "招商引资", summary, counterparty)
         fixed[name] = fixed.get(name, Decimal(0)) + amount

@@ -59,7 +59,7 @@ class MultipleFileField(forms.FileField):
 class EntryForm(forms.Form):
     date = forms.DateField(
         label="收入日期",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "请填写收入日期", "invalid": "日期格式应为 2020-04-17"},
     )
     amount = AmountField(label="金额（元）", error_messages={"required": "请填写金额"})

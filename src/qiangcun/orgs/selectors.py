@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qiangcun.core.scope import scope_paths
 from qiangcun.orgs.models import Level, OrgUnit, OrgUnitQuerySet
 
 
@@ -23,10 +24,8 @@ def ancestors(unit: OrgUnit) -> list[OrgUnit]:
 
 
 def widest_units(user: Any, action: str = "view") -> list[OrgUnit]:
-    """The top units of the user's scope (those not under another unit of the scope)."""
-    units = list(OrgUnit.objects.restrict(user, action).order_by("path"))
-    tops: list[OrgUnit] = []
-    for unit in units:
-        if not any(unit.path.startswith(top.path) for top in tops):
-            tops.append(unit)
-    return tops
+    """The top units of the user's scope for ``action`` (those not under another), in one query."""
+    paths = scope_paths(user, action)
+    tops = sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
+    units = {u.path: u for u in OrgUnit.objects.filter(path__in=tops)}
+    return [units[p] for p in tops if p in units]

@@ -128,7 +128,7 @@ def progress_page(request: HttpRequest) -> HttpResponse:
         "station_groups": _station_groups(p),
         "campaign": p.campaign,
     }
-    if request.htmx:
+    if getattr(request, "htmx", False):
         return render(request, "targets/partials/progress_body.html", context)
     return render(request, "targets/progress.html", context)
 
@@ -148,7 +148,8 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
     row = next((r for r in p.villages if r.id == village.pk), None)
     months = village_monthly(user=user, village=village, year=year, as_of=p.as_of)
     status = request.GET.get("status", "")
-    entries = entries_visible(user=user).filter(village=village, date__year=year).prefetch_related("evidence")
+    in_view = entries_visible(user=user).filter(village=village, date__year=year, date__lte=p.as_of)
+    entries = in_view.prefetch_related("evidence")
     if status in Status.values:
         entries = entries.filter(status=status)
     entries = entries.order_by("-date", "-id")
@@ -302,6 +303,9 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.can("view"):  # type: ignore[union-attr]
+        tops = widest_units(user, "view")
+        if len(tops) == 1 and tops[0].level == Level.VILLAGE:
+            return redirect("village", code=tops[0].code)
         return redirect("progress")
     if user.can("audit"):  # type: ignore[union-attr]
         return render(

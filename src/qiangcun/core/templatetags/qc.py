@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from qiangcun.core.money import fmt_wan, fmt_yuan, in_words
 
@@ -57,7 +58,7 @@ def rank_change(change: int) -> str:
         return format_html('<span class="up" title="比 7 天前上升 {} 位">▲{}</span>', change, change)
     if change < 0:
         return format_html('<span class="down" title="比 7 天前下降 {} 位">▼{}</span>', -change, -change)
-    return format_html('<span class="same" title="与 7 天前持平">—</span>')
+    return mark_safe('<span class="same" title="与 7 天前持平">—</span>')
 
 
 @register.filter

@@ -1,0 +1,228 @@
+"""The demo township reproduces the article's figures from its records (DOMAIN.md, "The demo township").
+
+The demo is built once for this module inside a transaction that is rolled back at the end; each test
+runs in its own savepoint on top of it."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.core.audit import ChangeRecord
+from qiangcun.demo import builder
+from qiangcun.ledger import freeze
+from qiangcun.ledger.models import Entry, Status
+from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.targets.models import Campaign, VillageTarget
+from qiangcun.targets.selectors import progress, progress_document
+
+ARTICLE_DATE = datetime.date(2020, 4, 17)
+YEAR_END = datetime.date(2020, 12, 31)
+ROSTER = builder.roster()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        freeze.install(connection)
+        assert builder.build() is True
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def township(demo, db):
+    return OrgUnit.objects.get(code=builder.TOWNSHIP_CODE)
+
+
+@pytest.fixture
+def admin(demo, db):
+    return User.objects.get(username="demo-admin")
+
+
+def _counted_income(as_of: datetime.date) -> dict[str, int]:
+    """Counted income per village name in fen, straight from the rows."""
+    income: dict[str, int] = defaultdict(int)
+    for name, day, amount, status, counts in Entry.objects.values_list(
+        "village__name", "date", "amount", "status", "category__counts_toward_target"
+    ):
+        if status == Status.VERIFIED and counts and day.year == 2020 and day <= as_of:
+            income[name] += int(amount * 100)
+    return income
+
+
+def test_the_tree(township):
+    stations = OrgUnit.objects.filter(level=Level.STATION, parent=township)
+    districts = OrgUnit.objects.filter(level=Level.DISTRICT, parent__in=stations)
+    villages = OrgUnit.objects.filter(level=Level.VILLAGE, parent__in=districts)
+    assert stations.count() == 5
+    assert districts.count() == 10
+    assert villages.count() == 67
+    assert OrgUnit.objects.filter(level=Level.VILLAGE).count() == 67
+    names = list(villages.values_list("name", flat=True))
+    assert len(set(names)) == 67
+    assert all(name.endswith("村") for name in names)
+    # Exactly the roster's placement.
+    placed = {
+        (s.name, d.name, v.name)
+        for v in villages.select_related("parent__parent")
+        for d, s in [(v.parent, v.parent.parent)]
+    }
+    expected = {
+        (s["name"], d["name"], v) for s in ROSTER["stations"] for d in s["districts"] for v in d["villages"]
+    }
+    assert placed == expected
+    assert township.name == "相衙镇" and township.parent.name == "宁津县"
+
+
+def test_targets(township):
+    campaign = Campaign.objects.get(township=township, year=2020)
+    assert campaign.baseline == Decimal("30000.00")
+    assert campaign.top_tier == Decimal("100000.00")
+    assert campaign.goal_top_tier_villages == 21
+    targets = {t.village.name: t.amount for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")}
+    assert len(targets) == 67
+    assert sum(1 for a in targets.values() if a == Decimal("100000.00")) == 21
+    assert all(a >= Decimal("30000.00") for a in targets.values())
+    assert targets == {v["name"]: Decimal(v["target_2020"]) for v in ROSTER["villages"]}
+
+
+def test_year_end(township, admin):
+    p = progress(user=admin, unit=township, year=2020, as_of=YEAR_END)
+    assert len(p.villages) == 67
+    income = _counted_income(YEAR_END)
+    assert {r.name: int(r.income * 100) for r in p.villages} == {n: income[n] for n in {r.name for r in p.villages}}
+    assert all(r.income >= Decimal("30000.00") for r in p.villages)
+    top = {r.name for r in p.villages if r.income >= Decimal("100000.00")}
+    assert len(top) == 21
+    assert top == {r.name for r in p.villages if r.target >= Decimal("100000.00")}
+    assert p.totals.at_baseline == 67
+    assert p.totals.at_top_tier == 21
+    assert sum(income.values()) == int(p.totals.income * 100)
+
+
+def test_investment_income_on_the_article_date(township):
+    tagged = set(OrgUnit.objects.filter(tags__name="招商引资项目用地").values_list("name", flat=True))
+    assert len(tagged) == 3
+    rows = Entry.objects.filter(path__name="招商引资", status=Status.VERIFIED, date__lte=ARTICLE_DATE)
+    in_tagged = [r for r in rows.select_related("village") if r.village.name in tagged]
+    assert sum((r.amount for r in in_tagged), Decimal(0)) == Decimal("220000.00")
+    assert Decimal(ROSTER["township_facts"]["investment_collective_income"]) == Decimal("220000.00")
+    # No other 招商引资 income before the article, and every tagged village received some.
+    assert len(in_tagged) == rows.count()
+    assert {r.village.name for r in in_tagged} == tagged
+
+
+def test_tags_come_from_the_roster(township):
+    roster_counts = Counter(tag for v in ROSTER["villages"] for tag in v["tags"])
+    db_counts = Counter(OrgUnit.objects.filter(level=Level.VILLAGE).values_list("tags__name", flat=True))
+    db_counts.pop(None, None)
+    assert db_counts == roster_counts
+    # The article's figures.
+    assert db_counts["省级重点贫困村"] == 11
+    assert db_counts["党组织领办合作社（2020）"] == 17
+    assert db_counts["党组织领办合作社（2022计划）"] == 10
+    assert db_counts["合作联社覆盖"] == 13
+    assert db_counts["计划使用强村贷"] == 7
+    assert db_counts["清产核资"] == 2
+    assert db_counts["招商引资项目用地"] == 3
+    secretaries = ["省派第一书记", "县派第一书记（省定贫困村）", "县派第一书记（软弱涣散村）", "公开遴选党支部书记"]
+    assert [db_counts[t] for t in secretaries] == [3, 8, 2, 4]
+    assert sum(db_counts[t] for t in secretaries) == 17
+    per_village = {
+        v.name: sorted(v.tags.values_list("name", flat=True)) for v in OrgUnit.objects.filter(level=Level.VILLAGE)
+    }
+    assert per_village == {v["name"]: sorted(v["tags"]) for v in ROSTER["villages"]}
+
+
+def test_rows_in_every_state_of_the_article_moment(township):
+    submitted = Entry.objects.filter(status=Status.SUBMITTED)
+    returned = Entry.objects.filter(status=Status.RETURNED)
+    drafts = Entry.objects.filter(status=Status.DRAFT)
+    assert submitted.exists() and returned.exists() and drafts.exists()
+    assert all(r.return_reason for r in returned)
+    for e in [*submitted, *returned, *drafts]:
+        assert datetime.date(2020, 4, 1) <= e.date <= ARTICLE_DATE
+    assert Entry.objects.filter(status=Status.VERIFIED).count() > 67 * 3
+
+
+def test_article_date_progress(township, admin):
+    p = progress(user=admin, unit=township, year=2020, as_of=ARTICLE_DATE)
+    assert p.time_progress == Decimal(108) / Decimal(366)
+    doc = progress_document(p)
+    assert doc["time_progress"] == "0.2951"
+    assert doc["totals"]["villages"] == 67
+    income = _counted_income(ARTICLE_DATE)
+    assert {v["name"]: v["income"] for v in doc["villages"]} == {
+        name: f"{Decimal(income[name]) / 100:.2f}" for name in (v["name"] for v in doc["villages"])
+    }
+    # Pending rows are in the demo but not in the figures.
+    pending = Entry.objects.exclude(status=Status.VERIFIED).values_list("village__name", "amount")
+    assert pending
+    # Ranks are competition ranks over (completion, income).
+    keys = {v.name: (Fraction(v.income) / Fraction(v.target), v.income) for v in p.villages}
+    for v in p.villages:
+        assert v.rank == 1 + sum(k > keys[v.name] for k in keys.values())
+
+
+def test_the_reversal(township):
+    reversals = list(Entry.objects.filter(reverses__isnull=False).select_related("reverses", "village"))
+    assert len(reversals) == 1
+    (rev,) = reversals
+    assert rev.village.name == "孙庄村"
+    assert rev.amount == -rev.reverses.amount == Decimal("-12800.00")
+    assert rev.status == rev.reverses.status == Status.VERIFIED
+    pair = Entry.objects.counted().filter(pk__in=[rev.pk, rev.reverses_id])
+    assert sum((e.amount for e in pair), Decimal(0)) == 0
+    assert Entry.objects.filter(village=rev.village, amount=Decimal("12080.00"), status=Status.VERIFIED).exists()
+
+
+def test_rows_are_verified_by_the_village_station_head(township):
+    heads: dict[int, set[str]] = defaultdict(set)
+    for user_id, path in RoleGrant.objects.filter(role=Role.STATION_HEAD).values_list("user_id", "unit__path"):
+        heads[user_id].add(path)
+    verified = Entry.objects.filter(status=Status.VERIFIED).select_related("village", "reverses")
+    for e in verified:
+        # A reversal made by a verifier is verified by its maker, but never by who entered the original.
+        assert e.reviewed_by_id != (e.reverses.entered_by_id if e.reverses else e.entered_by_id)
+        assert any(e.village.path.startswith(path) for path in heads[e.reviewed_by_id]), e
+
+
+def test_every_row_has_its_change_records(township):
+    entries = Entry.objects.count()
+    created = ChangeRecord.objects.filter(model="ledger.entry", action="ledger.create").count()
+    reversed_ = ChangeRecord.objects.filter(model="ledger.entry", action="ledger.reverse").count()
+    assert created + reversed_ == entries
+    verified = Entry.objects.filter(status=Status.VERIFIED, reverses__isnull=True).count()
+    assert ChangeRecord.objects.filter(action="ledger.verify").count() == verified
+    assert ChangeRecord.objects.filter(action="ledger.return").count() == Entry.objects.filter(
+        status=Status.RETURNED
+    ).count()
+
+
+def test_demo_accounts(township):
+    for username, _display, role, _unit in builder.ACCOUNTS:
+        user = User.objects.get(username=username)
+        assert RoleGrant.objects.filter(user=user, role=role).exists()
+    assert User.objects.get(username="demo-admin").check_password(builder.DEMO_PASSWORD)
+    clerk = User.objects.get(username="demo-clerk")
+    assert clerk.scope_paths("enter") == (OrgUnit.objects.get(name="孙庄村").path,)
+    # Every village has a clerk, every station a head, every district a secretary.
+    for level, role in ((Level.VILLAGE, Role.VILLAGE_CLERK), (Level.STATION, Role.STATION_HEAD),
+                        (Level.DISTRICT, Role.DISTRICT_SECRETARY)):
+        units = set(OrgUnit.objects.filter(level=level).values_list("pk", flat=True))
+        granted = set(RoleGrant.objects.filter(role=role, unit__level=level).values_list("unit_id", flat=True))
+        assert granted == units
+
+
+def test_demo_rows_are_frozen(township):
+    row = Entry.objects.filter(status=Status.VERIFIED).first()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Entry.objects.filter(pk=row.pk).update(amount=Decimal("1.00"))
+    assert Entry.objects.get(pk=row.pk).amount == row.amount
