@@ -27,7 +27,9 @@ def _freeze_triggers(request: pytest.FixtureRequest):
     """Verified rows are frozen by database triggers. Tests that flush tables on SQLite (transactional
     and browser tests) drop the triggers just before the flush; every database test (re)creates them."""
     names = set(request.fixturenames)
-    uses_db = bool(names & {"db", "transactional_db", "live_server"}) or request.node.get_closest_marker("django_db")
+    uses_db = bool(names & {"db", "transactional_db", "live_server"}) or request.node.get_closest_marker(
+        "django_db"
+    )
     if not uses_db:
         yield
         return
@@ -69,7 +71,9 @@ def _user(username: str, role: str | None, unit: OrgUnit | None) -> User:
 @pytest.fixture
 def tree(db) -> Tree:
     county = unit_create(actor=None, level=Level.COUNTY, name="宁津县", code="371422000000")
-    township = unit_create(actor=None, level=Level.TOWNSHIP, name="相衙镇", code="371422105000", parent=county)
+    township = unit_create(
+        actor=None, level=Level.TOWNSHIP, name="相衙镇", code="371422105000", parent=county
+    )
     s1 = unit_create(actor=None, level=Level.STATION, name="一号网格站", code="T-S1", parent=township)
     s2 = unit_create(actor=None, level=Level.STATION, name="二号网格站", code="T-S2", parent=township)
     d1 = unit_create(actor=None, level=Level.DISTRICT, name="第一管区", code="T-D1", parent=s1)
@@ -77,13 +81,31 @@ def tree(db) -> Tree:
     d3 = unit_create(actor=None, level=Level.DISTRICT, name="第三管区", code="T-D3", parent=s2)
     v1 = unit_create(actor=None, level=Level.VILLAGE, name="孙庄村", code="371422105201", parent=d1)
     v2 = unit_create(actor=None, level=Level.VILLAGE, name="刘道村", code="371422105202", parent=d1)
-    v3 = unit_create(actor=None, level=Level.VILLAGE, name="杨老头村", code="371422105203", parent=d2,
-                     tags=["省级重点贫困村"])
-    v4 = unit_create(actor=None, level=Level.VILLAGE, name="编席杨村", code="371422105204", parent=d3,
-                     tags=["省级重点贫困村"])
+    v3 = unit_create(
+        actor=None,
+        level=Level.VILLAGE,
+        name="杨老头村",
+        code="371422105203",
+        parent=d2,
+        tags=["省级重点贫困村"],
+    )
+    v4 = unit_create(
+        actor=None,
+        level=Level.VILLAGE,
+        name="编席杨村",
+        code="371422105204",
+        parent=d3,
+        tags=["省级重点贫困村"],
+    )
     admin = _user("admin", Role.TOWNSHIP_ADMIN, township)
-    campaign = campaign_create(actor=admin, township=township, year=2020, baseline=Decimal("30000.00"),
-                               top_tier=Decimal("100000.00"), goal_top_tier_villages=1)
+    campaign = campaign_create(
+        actor=admin,
+        township=township,
+        year=2020,
+        baseline=Decimal("30000.00"),
+        top_tier=Decimal("100000.00"),
+        goal_top_tier_villages=1,
+    )
     targets_set(actor=admin, campaign=campaign, amounts={v1.pk: Decimal("100000.00")})
     return Tree(county, township, s1, s2, d1, d2, d3, v1, v2, v3, v4, campaign)
 
@@ -126,12 +148,26 @@ def path() -> DevelopmentPath:
 def make_entry(personas, category, path):
     """Make a row in a village: ``status`` draft, submitted or verified (by the station head or admin)."""
 
-    def make(village: OrgUnit, amount: str = "1000.00", date: datetime.date = datetime.date(2020, 3, 1),
-             status: str = "draft", clerk: User | None = None, cat: Category | None = None) -> Entry:
+    def make(
+        village: OrgUnit,
+        amount: str = "1000.00",
+        date: datetime.date = datetime.date(2020, 3, 1),
+        status: str = "draft",
+        clerk: User | None = None,
+        cat: Category | None = None,
+    ) -> Entry:
         if clerk is None:
             clerk = _clerk_for(village)
-        entry = entry_create(actor=clerk, village=village, date=date, amount=Decimal(amount),
-                             category=cat or category, path=path, summary="测试收入", counterparty="测试单位")
+        entry = entry_create(
+            actor=clerk,
+            village=village,
+            date=date,
+            amount=Decimal(amount),
+            category=cat or category,
+            path=path,
+            summary="测试收入",
+            counterparty="测试单位",
+        )
         if status in ("submitted", "verified"):
             entry = entry_submit(actor=clerk, entry=entry)
         if status == "verified":

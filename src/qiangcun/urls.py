@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from qiangcun.accounts.views import QiangcunLoginView
+from qiangcun.accounts.views import QiangcunLoginView, audit_log
 from qiangcun.api.api import api
 from qiangcun.ledger import views as ledger
 from qiangcun.targets import views as targets
@@ -20,5 +20,6 @@ urlpatterns = [
     path("ledger/<int:pk>/reverse/", ledger.entry_reverse, name="entry_reverse"),
     path("ledger/evidence/<int:pk>/", ledger.evidence_file, name="evidence_file"),
     path("review/", ledger.review, name="review"),
+    path("audit/", audit_log, name="audit_log"),
     path("api/v1/", api.urls),
 ]

@@ -65,7 +65,9 @@ def test_allowed_follows_the_tree(tree, personas):
 
 def test_path_prefix_is_not_fooled_by_similar_codes(tree, personas):
     """/…/T-S1/ must not reach a sibling whose code starts with T-S1 (the trailing slash matters)."""
-    sibling = unit_create(actor=None, level=Level.STATION, name="十一号网格站", code="T-S11", parent=tree.township)
+    sibling = unit_create(
+        actor=None, level=Level.STATION, name="十一号网格站", code="T-S11", parent=tree.township
+    )
     assert sibling.path.startswith(tree.station1.path.rstrip("/"))
     assert not allowed(personas["station_head"], "view", sibling.path)
     assert sibling not in units_visible(user=personas["station_head"])
@@ -98,12 +100,20 @@ def test_restrict(tree, personas):
     def codes(user, action="view"):
         return {u.code for u in units_visible(user=user, action=action)}
 
-    assert codes(personas["station_head"]) == {"T-S1", "T-D1", "T-D2", tree.sunzhuang.code, tree.liudao.code,
-                                               tree.yanglaotou.code}
+    assert codes(personas["station_head"]) == {
+        "T-S1",
+        "T-D1",
+        "T-D2",
+        tree.sunzhuang.code,
+        tree.liudao.code,
+        tree.yanglaotou.code,
+    }
     assert codes(personas["village_clerk"]) == {tree.sunzhuang.code}
     assert codes(personas["auditor"]) == set()
     assert codes(None) == set()
-    assert codes(personas["leader"]) == set(OrgUnit.objects.under(tree.township).values_list("code", flat=True))
+    assert codes(personas["leader"]) == set(
+        OrgUnit.objects.under(tree.township).values_list("code", flat=True)
+    )
 
 
 def test_tree_selectors(tree, personas):

@@ -86,7 +86,10 @@ def test_targets(township):
     assert campaign.baseline == Decimal("30000.00")
     assert campaign.top_tier == Decimal("100000.00")
     assert campaign.goal_top_tier_villages == 21
-    targets = {t.village.name: t.amount for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")}
+    targets = {
+        t.village.name: t.amount
+        for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")
+    }
     assert len(targets) == 67
     assert sum(1 for a in targets.values() if a == Decimal("100000.00")) == 21
     assert all(a >= Decimal("30000.00") for a in targets.values())
@@ -97,7 +100,9 @@ def test_year_end(township, admin):
     p = progress(user=admin, unit=township, year=2020, as_of=YEAR_END)
     assert len(p.villages) == 67
     income = _counted_income(YEAR_END)
-    assert {r.name: int(r.income * 100) for r in p.villages} == {n: income[n] for n in {r.name for r in p.villages}}
+    assert {r.name: int(r.income * 100) for r in p.villages} == {
+        n: income[n] for n in {r.name for r in p.villages}
+    }
     assert all(r.income >= Decimal("30000.00") for r in p.villages)
     top = {r.name for r in p.villages if r.income >= Decimal("100000.00")}
     assert len(top) == 21
@@ -132,11 +137,17 @@ def test_tags_come_from_the_roster(township):
     assert db_counts["计划使用强村贷"] == 7
     assert db_counts["清产核资"] == 2
     assert db_counts["招商引资项目用地"] == 3
-    secretaries = ["省派第一书记", "县派第一书记（省定贫困村）", "县派第一书记（软弱涣散村）", "公开遴选党支部书记"]
+    secretaries = [
+        "省派第一书记",
+        "县派第一书记（省定贫困村）",
+        "县派第一书记（软弱涣散村）",
+        "公开遴选党支部书记",
+    ]
     assert [db_counts[t] for t in secretaries] == [3, 8, 2, 4]
     assert sum(db_counts[t] for t in secretaries) == 17
     per_village = {
-        v.name: sorted(v.tags.values_list("name", flat=True)) for v in OrgUnit.objects.filter(level=Level.VILLAGE)
+        v.name: sorted(v.tags.values_list("name", flat=True))
+        for v in OrgUnit.objects.filter(level=Level.VILLAGE)
     }
     assert per_village == {v["name"]: sorted(v["tags"]) for v in ROSTER["villages"]}
 
@@ -180,12 +191,16 @@ def test_the_reversal(township):
     assert rev.status == rev.reverses.status == Status.VERIFIED
     pair = Entry.objects.counted().filter(pk__in=[rev.pk, rev.reverses_id])
     assert sum((e.amount for e in pair), Decimal(0)) == 0
-    assert Entry.objects.filter(village=rev.village, amount=Decimal("12080.00"), status=Status.VERIFIED).exists()
+    assert Entry.objects.filter(
+        village=rev.village, amount=Decimal("12080.00"), status=Status.VERIFIED
+    ).exists()
 
 
 def test_rows_are_verified_by_the_village_station_head(township):
     heads: dict[int, set[str]] = defaultdict(set)
-    for user_id, path in RoleGrant.objects.filter(role=Role.STATION_HEAD).values_list("user_id", "unit__path"):
+    for user_id, path in RoleGrant.objects.filter(role=Role.STATION_HEAD).values_list(
+        "user_id", "unit__path"
+    ):
         heads[user_id].add(path)
     verified = Entry.objects.filter(status=Status.VERIFIED).select_related("village", "reverses")
     for e in verified:
@@ -201,9 +216,10 @@ def test_every_row_has_its_change_records(township):
     assert created + reversed_ == entries
     verified = Entry.objects.filter(status=Status.VERIFIED, reverses__isnull=True).count()
     assert ChangeRecord.objects.filter(action="ledger.verify").count() == verified
-    assert ChangeRecord.objects.filter(action="ledger.return").count() == Entry.objects.filter(
-        status=Status.RETURNED
-    ).count()
+    assert (
+        ChangeRecord.objects.filter(action="ledger.return").count()
+        == Entry.objects.filter(status=Status.RETURNED).count()
+    )
 
 
 def test_demo_accounts(township):
@@ -214,10 +230,15 @@ def test_demo_accounts(township):
     clerk = User.objects.get(username="demo-clerk")
     assert clerk.scope_paths("enter") == (OrgUnit.objects.get(name="孙庄村").path,)
     # Every village has a clerk, every station a head, every district a secretary.
-    for level, role in ((Level.VILLAGE, Role.VILLAGE_CLERK), (Level.STATION, Role.STATION_HEAD),
-                        (Level.DISTRICT, Role.DISTRICT_SECRETARY)):
+    for level, role in (
+        (Level.VILLAGE, Role.VILLAGE_CLERK),
+        (Level.STATION, Role.STATION_HEAD),
+        (Level.DISTRICT, Role.DISTRICT_SECRETARY),
+    ):
         units = set(OrgUnit.objects.filter(level=level).values_list("pk", flat=True))
-        granted = set(RoleGrant.objects.filter(role=role, unit__level=level).values_list("unit_id", flat=True))
+        granted = set(
+            RoleGrant.objects.filter(role=role, unit__level=level).values_list("unit_id", flat=True)
+        )
         assert granted == units
 
 

@@ -250,7 +250,14 @@ def test_only_submitted_rows_can_be_verified_or_returned(create, head):
 
 @pytest.mark.parametrize(
     "amount",
-    [Decimal("0"), Decimal("0.00"), Decimal("-5.00"), Decimal("12.345"), Decimal("NaN"), Decimal("1000000000.01")],
+    [
+        Decimal("0"),
+        Decimal("0.00"),
+        Decimal("-5.00"),
+        Decimal("12.345"),
+        Decimal("NaN"),
+        Decimal("1000000000.01"),
+    ],
 )
 def test_bad_amounts_are_refused(create, amount):
     records = ChangeRecord.objects.count()
@@ -321,7 +328,9 @@ def test_clerk_cannot_write_in_another_village(tree, personas, create, category,
     assert [r.action for r in _records(entry)] == ["ledger.create"]
 
 
-@pytest.mark.parametrize("role", ["station_head", "township_admin", "leader", "auditor", "system_admin", "no_role"])
+@pytest.mark.parametrize(
+    "role", ["station_head", "township_admin", "leader", "auditor", "system_admin", "no_role"]
+)
 def test_non_village_roles_cannot_enter_rows(personas, create, role):
     with pytest.raises(PermissionDeniedError):
         create(actor=personas[role])
@@ -360,8 +369,16 @@ def test_roles_without_verify_cannot_verify(personas, make_entry, tree, role):
 
 def test_nobody_verifies_their_own_row(tree, head, category, path):
     grant_create(actor=None, user=head, role=Role.VILLAGE_CLERK, unit=tree.sunzhuang)
-    entry = entry_create(actor=head, village=tree.sunzhuang, date=MARCH, amount=Decimal("500.00"),
-                         category=category, path=path, summary="自录", submit=True)
+    entry = entry_create(
+        actor=head,
+        village=tree.sunzhuang,
+        date=MARCH,
+        amount=Decimal("500.00"),
+        category=category,
+        path=path,
+        summary="自录",
+        submit=True,
+    )
     with pytest.raises(PermissionDeniedError, match="自己"):
         entry_verify(actor=head, entries=[entry])
     assert _db_row(entry)["status"] == Status.SUBMITTED
@@ -532,8 +549,16 @@ def test_returned_reversal_cannot_be_edited_into_income(verified, clerk, head):
 def test_reversal_of_own_row_is_not_self_verified(tree, head, category, path, admin):
     """Whoever entered the original does not verify its reversal either."""
     grant_create(actor=None, user=head, role=Role.VILLAGE_CLERK, unit=tree.sunzhuang)
-    original = entry_create(actor=head, village=tree.sunzhuang, date=MARCH, amount=Decimal("300.00"),
-                            category=category, path=path, summary="自录", submit=True)
+    original = entry_create(
+        actor=head,
+        village=tree.sunzhuang,
+        date=MARCH,
+        amount=Decimal("300.00"),
+        category=category,
+        path=path,
+        summary="自录",
+        submit=True,
+    )
     entry_verify(actor=admin, entries=[original])
     reversal = entry_reverse(actor=head, entry=original, reason="录错")
     assert _db_row(reversal)["status"] == Status.SUBMITTED

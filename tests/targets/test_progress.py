@@ -180,7 +180,9 @@ def ledger(tree, personas, make_entry, subsidy):
     returned = make_entry(s, "7777.00", datetime.date(2020, 3, 4), "submitted")
     entry_return(actor=personas["township_admin"], entries=[returned], reason="缺少收入凭证")
     rows["s_returned"] = returned
-    rows["l_reversal"] = entry_reverse(actor=personas["township_admin"], entry=rows["l_wrong"], reason="重复入账")
+    rows["l_reversal"] = entry_reverse(
+        actor=personas["township_admin"], entry=rows["l_wrong"], reason="重复入账"
+    )
     return rows
 
 
@@ -240,7 +242,9 @@ def test_year_end_tiers(tree, personas, ledger):
     assert by_name["孙庄村"]["income"] == "100000.00"  # 10000 + 5000 + 20000 + 65000
     assert doc["totals"]["at_top_tier"] == 1
     assert doc["totals"]["at_baseline"] == 1  # only 孙庄村: 刘道村 9000, 杨老头村 7000 (its 30000 is 2021)
-    p = progress(user=personas["township_admin"], unit=tree.township, year=2021, as_of=datetime.date(2021, 1, 2))
+    p = progress(
+        user=personas["township_admin"], unit=tree.township, year=2021, as_of=datetime.date(2021, 1, 2)
+    )
     # No 2021 campaign: no targets, nothing to show, but no crash either.
     assert p.villages == [] and p.totals.villages == 0
 
@@ -294,9 +298,13 @@ def test_band_for(income, gap, margin, band):
 def test_band_margin_comes_from_the_campaign(tree, personas, make_entry):
     admin = personas["township_admin"]
     make_entry(tree.liudao, "7000.00", datetime.date(2020, 4, 1), "verified")  # 0.2333, 6.2 points behind
-    assert {v["name"]: v["band"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}["刘道村"] == "yellow"
+    assert {v["name"]: v["band"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
+        "刘道村"
+    ] == "yellow"
     Campaign.objects.filter(pk=tree.campaign.pk).update(band_margin=Decimal("5.00"))
-    assert {v["name"]: v["band"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}["刘道村"] == "red"
+    assert {v["name"]: v["band"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
+        "刘道村"
+    ] == "red"
     assert _doc(admin, tree.township, ARTICLE_DATE) == expected_document(tree.township, 2020, ARTICLE_DATE)
 
 
@@ -329,7 +337,9 @@ def test_equal_completion_ranks_more_income_first(tree, personas, make_entry):
 def test_rank_change_against_seven_days_earlier(tree, personas, make_entry):
     admin = personas["township_admin"]
     make_entry(tree.liudao, "9000.00", datetime.date(2020, 4, 1), "verified")
-    make_entry(tree.bianxiyang, "6000.00", datetime.date(2020, 4, 10), "verified")  # exactly 7 days before: old
+    make_entry(
+        tree.bianxiyang, "6000.00", datetime.date(2020, 4, 10), "verified"
+    )  # exactly 7 days before: old
     make_entry(tree.yanglaotou, "12000.00", datetime.date(2020, 4, 11), "verified")  # 6 days before: new
     doc = _doc(admin, tree.township, ARTICLE_DATE)
     change = {v["name"]: (v["rank"], v["rank_change"]) for v in doc["villages"]}
@@ -354,7 +364,9 @@ def test_rollups_sum_to_the_totals(tree, personas, ledger):
             for g in groups:
                 assert g.level == level
                 members = [
-                    r for r in p.villages if (r.station_code if level == "station" else r.district_code) == g.code
+                    r
+                    for r in p.villages
+                    if (r.station_code if level == "station" else r.district_code) == g.code
                 ]
                 assert g.villages == len(members)
                 assert g.income == sum((r.income for r in members), Decimal(0))
@@ -389,7 +401,11 @@ def test_at_baseline_and_at_top_tier_edges(tree, personas, make_entry):
 def test_station_head_sees_only_the_station(tree, personas, ledger):
     head = personas["station_head"]
     doc = _doc(head, tree.station1, ARTICLE_DATE)
-    assert {v["code"] for v in doc["villages"]} == {tree.sunzhuang.code, tree.liudao.code, tree.yanglaotou.code}
+    assert {v["code"] for v in doc["villages"]} == {
+        tree.sunzhuang.code,
+        tree.liudao.code,
+        tree.yanglaotou.code,
+    }
     assert doc["unit"] == {"code": "T-S1", "name": "一号网格站"}
     assert doc == expected_document(tree.station1, 2020, ARTICLE_DATE)
     # Ranks are within the station view: 1..3.
@@ -458,7 +474,14 @@ def test_document_shape(tree, personas, ledger):
 # ---------------------------------------------------------------- random ledgers
 
 
-STATUSES = [Status.VERIFIED, Status.VERIFIED, Status.VERIFIED, Status.SUBMITTED, Status.DRAFT, Status.RETURNED]
+STATUSES = [
+    Status.VERIFIED,
+    Status.VERIFIED,
+    Status.VERIFIED,
+    Status.SUBMITTED,
+    Status.DRAFT,
+    Status.RETURNED,
+]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -476,14 +499,18 @@ STATUSES = [Status.VERIFIED, Status.VERIFIED, Status.VERIFIED, Status.SUBMITTED,
     as_of=st.dates(datetime.date(2020, 1, 1), datetime.date(2020, 12, 31)),
     targets=st.lists(st.integers(3_000_000, 20_000_000), min_size=4, max_size=4),
 )
-def test_random_ledgers_match_the_independent_computation(tree, personas, category, subsidy, path, rows, as_of,
-                                                           targets):
+def test_random_ledgers_match_the_independent_computation(
+    tree, personas, category, subsidy, path, rows, as_of, targets
+):
     admin = personas["township_admin"]
     clerk = personas["village_clerk"]
     now = timezone.now()
     with transaction.atomic():
-        targets_set(actor=admin, campaign=tree.campaign,
-                    amounts={v.pk: from_fen(t) for v, t in zip(tree.villages, targets, strict=True)})
+        targets_set(
+            actor=admin,
+            campaign=tree.campaign,
+            amounts={v.pk: from_fen(t) for v, t in zip(tree.villages, targets, strict=True)},
+        )
         Entry.objects.bulk_create(
             Entry(
                 village=tree.villages[v],
@@ -508,8 +535,9 @@ def test_random_ledgers_match_the_independent_computation(tree, personas, catego
 
 
 def test_village_monthly(tree, personas, ledger):
-    points = village_monthly(user=personas["village_clerk"], village=tree.sunzhuang, year=2020,
-                             as_of=datetime.date(2020, 12, 31))
+    points = village_monthly(
+        user=personas["village_clerk"], village=tree.sunzhuang, year=2020, as_of=datetime.date(2020, 12, 31)
+    )
     assert [p.month for p in points] == list(range(1, 13))
     per_month: dict[int, int] = defaultdict(int)
     for day, amount, status, counts in Entry.objects.filter(village=tree.sunzhuang).values_list(
@@ -528,7 +556,9 @@ def test_village_monthly(tree, personas, ledger):
         assert point.time_line == from_fen(int(line + Fraction(1, 2)))
     assert points[-1].cumulative == Decimal("100000.00")
     assert points[-1].time_line == Decimal("100000.00")
-    early = village_monthly(user=personas["village_clerk"], village=tree.sunzhuang, year=2020, as_of=ARTICLE_DATE)
+    early = village_monthly(
+        user=personas["village_clerk"], village=tree.sunzhuang, year=2020, as_of=ARTICLE_DATE
+    )
     assert early[-1].cumulative == Decimal("15000.00")
     with pytest.raises(PermissionDeniedError):
         village_monthly(user=personas["other_clerk"], village=tree.sunzhuang, year=2020, as_of=ARTICLE_DATE)
@@ -537,6 +567,10 @@ def test_village_monthly(tree, personas, ledger):
 def test_counting_is_a_category_setting(tree, personas, make_entry, subsidy):
     admin = personas["township_admin"]
     make_entry(tree.liudao, "4000.00", datetime.date(2020, 2, 1), "verified", cat=subsidy)
-    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}["刘道村"] == "0.00"
+    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
+        "刘道村"
+    ] == "0.00"
     Category.objects.filter(pk=subsidy.pk).update(counts_toward_target=True)
-    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}["刘道村"] == "4000.00"
+    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
+        "刘道村"
+    ] == "4000.00"

@@ -17,7 +17,10 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def _targets(campaign):
-    return {t.village.name: t.amount for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")}
+    return {
+        t.village.name: t.amount
+        for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")
+    }
 
 
 def _create(admin, township, year=2021, **kw):
@@ -67,8 +70,17 @@ def test_campaign_create_refusals(tree, personas):
 
 
 @pytest.mark.parametrize(
-    "persona", ["leader", "station_head", "district_secretary", "village_clerk", "system_admin", "auditor",
-                "no_role", "anonymous"]
+    "persona",
+    [
+        "leader",
+        "station_head",
+        "district_secretary",
+        "village_clerk",
+        "system_admin",
+        "auditor",
+        "no_role",
+        "anonymous",
+    ],
 )
 def test_only_township_admins_manage_targets(tree, personas, persona):
     user = personas[persona]
@@ -78,8 +90,14 @@ def test_only_township_admins_manage_targets(tree, personas, persona):
     with pytest.raises(PermissionDeniedError):
         targets_set(actor=user, campaign=tree.campaign, amounts={tree.liudao.pk: Decimal("50000.00")})
     with pytest.raises(PermissionDeniedError):
-        campaign_update(actor=user, campaign=tree.campaign, baseline=Decimal("1.00"), top_tier=Decimal("2.00"),
-                        goal_top_tier_villages=0, band_margin=Decimal("1"))
+        campaign_update(
+            actor=user,
+            campaign=tree.campaign,
+            baseline=Decimal("1.00"),
+            top_tier=Decimal("2.00"),
+            goal_top_tier_villages=0,
+            band_margin=Decimal("1"),
+        )
     assert Campaign.objects.count() == 1
     assert _targets(tree.campaign) == before
 
@@ -88,14 +106,17 @@ def test_admin_of_another_township_cannot_touch_ours(tree, personas):
     from qiangcun.accounts.models import Role
     from qiangcun.accounts.services import grant_create, user_create
 
-    other = unit_create(actor=None, level=Level.TOWNSHIP, name="柴胡店镇", code="371422106000", parent=tree.county)
+    other = unit_create(
+        actor=None, level=Level.TOWNSHIP, name="柴胡店镇", code="371422106000", parent=tree.county
+    )
     stranger = user_create(actor=None, username="other-admin", password=None)
     grant_create(actor=None, user=stranger, role=Role.TOWNSHIP_ADMIN, unit=other)
     with pytest.raises(PermissionDeniedError):
         targets_set(actor=stranger, campaign=tree.campaign, amounts={tree.liudao.pk: Decimal("50000.00")})
     # … and their own campaign cannot set a target on one of our villages.
-    theirs = campaign_create(actor=stranger, township=other, year=2020, baseline=Decimal("30000.00"),
-                             top_tier=Decimal("100000.00"))
+    theirs = campaign_create(
+        actor=stranger, township=other, year=2020, baseline=Decimal("30000.00"), top_tier=Decimal("100000.00")
+    )
     assert VillageTarget.objects.filter(campaign=theirs).count() == 0
     with pytest.raises(ServiceError):
         targets_set(actor=stranger, campaign=theirs, amounts={tree.liudao.pk: Decimal("50000.00")})
@@ -133,7 +154,9 @@ def test_targets_set_changes_and_records(tree, personas):
 def test_targets_set_creates_a_missing_target(tree, personas):
     """A village added after the campaign opened has no target until one is set."""
     admin = personas["township_admin"]
-    new = unit_create(actor=None, level=Level.VILLAGE, name="新村", code="371422105299", parent=tree.district3)
+    new = unit_create(
+        actor=None, level=Level.VILLAGE, name="新村", code="371422105299", parent=tree.district3
+    )
     assert not VillageTarget.objects.filter(campaign=tree.campaign, village=new).exists()
     assert targets_set(actor=admin, campaign=tree.campaign, amounts={new.pk: Decimal("30000.00")}) == 1
     assert VillageTarget.objects.get(campaign=tree.campaign, village=new).amount == Decimal("30000.00")
@@ -161,29 +184,49 @@ def test_targets_set_refuses_below_baseline_and_is_all_or_none(tree, personas):
 def test_targets_set_refuses_amounts_that_are_not_fen(tree, personas, amount):
     before = _targets(tree.campaign)
     with pytest.raises(ServiceError) as info:
-        targets_set(actor=personas["township_admin"], campaign=tree.campaign,
-                    amounts={tree.liudao.pk: Decimal("40000.00"), tree.bianxiyang.pk: amount})
+        targets_set(
+            actor=personas["township_admin"],
+            campaign=tree.campaign,
+            amounts={tree.liudao.pk: Decimal("40000.00"), tree.bianxiyang.pk: amount},
+        )
     assert "编席杨村" in info.value.message
     assert _targets(tree.campaign) == before
 
 
 def test_targets_set_refuses_units_that_are_not_villages_of_the_township(tree, personas):
     with pytest.raises(ServiceError):
-        targets_set(actor=personas["township_admin"], campaign=tree.campaign,
-                    amounts={tree.district1.pk: Decimal("50000.00")})
+        targets_set(
+            actor=personas["township_admin"],
+            campaign=tree.campaign,
+            amounts={tree.district1.pk: Decimal("50000.00")},
+        )
     with pytest.raises(ServiceError):
-        targets_set(actor=personas["township_admin"], campaign=tree.campaign, amounts={10**9: Decimal("50000.00")})
+        targets_set(
+            actor=personas["township_admin"], campaign=tree.campaign, amounts={10**9: Decimal("50000.00")}
+        )
 
 
 def test_campaign_update(tree, personas):
     admin = personas["township_admin"]
-    campaign = campaign_update(actor=admin, campaign=tree.campaign, baseline=Decimal("30000.00"),
-                               top_tier=Decimal("90000.00"), goal_top_tier_villages=3, band_margin=Decimal("5.00"))
+    campaign = campaign_update(
+        actor=admin,
+        campaign=tree.campaign,
+        baseline=Decimal("30000.00"),
+        top_tier=Decimal("90000.00"),
+        goal_top_tier_villages=3,
+        band_margin=Decimal("5.00"),
+    )
     fresh = Campaign.objects.get(pk=campaign.pk)
     assert fresh.top_tier == Decimal("90000.00") and fresh.band_margin == Decimal("5.00")
     (rec,) = ChangeRecord.objects.filter(action="campaign.update")
     assert rec.before["top_tier"] == "100000.00" and rec.after["top_tier"] == "90000.00"
     with pytest.raises(ServiceError):
-        campaign_update(actor=admin, campaign=tree.campaign, baseline=Decimal("50000.00"),
-                        top_tier=Decimal("40000.00"), goal_top_tier_villages=3, band_margin=Decimal("5.00"))
+        campaign_update(
+            actor=admin,
+            campaign=tree.campaign,
+            baseline=Decimal("50000.00"),
+            top_tier=Decimal("40000.00"),
+            goal_top_tier_villages=3,
+            band_margin=Decimal("5.00"),
+        )
     assert Campaign.objects.get(pk=campaign.pk).baseline == Decimal("30000.00")

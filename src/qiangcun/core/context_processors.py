@@ -15,5 +15,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
             perms_enter=user.can("enter"),
             perms_verify=user.can("verify"),
             perms_targets=user.can("manage_targets"),
+            perms_audit=user.can("audit"),
         )
     return context

@@ -308,9 +308,5 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect("village", code=tops[0].code)
         return redirect("progress")
     if user.can("audit"):  # type: ignore[union-attr]
-        return render(
-            request,
-            "core/no_pages.html",
-            {"message": "审计日志页面尚未上线。审计管理员只能查看审计日志，不能查看或修改业务数据。"},
-        )
+        return redirect("audit_log")
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
