@@ -180,7 +180,9 @@ def test_targets_set_refuses_below_baseline_and_is_all_or_none(tree, personas):
     assert ChangeRecord.objects.count() == records
 
 
-@pytest.mark.parametrize("amount", [Decimal("30000.001"), 30000, "30000.00", 30000.0])
+@pytest.mark.parametrize(
+    "amount", [Decimal("30000.001"), Decimal("Infinity"), Decimal("NaN"), 30000, "30000.00", 30000.0]
+)
 def test_targets_set_refuses_amounts_that_are_not_fen(tree, personas, amount):
     before = _targets(tree.campaign)
     with pytest.raises(ServiceError) as info:

@@ -177,7 +177,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     )
     income_rows = (
         Entry.objects.counted()
-        .filter(village__path__startswith=unit.path, date__gte=datetime.date(year, 1, 1), date__lt=as_of)
+        .filter(village__path__startswith=unit.path, date__gte=datetime.date(year, 1, 1), date__lte=as_of)
         .values("village_id")
         .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
     )

@@ -122,7 +122,7 @@ def targets_set(*, actor: Any, campaign: Campaign, amounts: Mapping[int, Decimal
         village = villages.get(village_id)
         if village is None:
             raise ServiceError(f"编号 {village_id} 不是{campaign.township.name}的行政村", field="village")
-        if not isinstance(amount, Decimal) or amount != amount.quantize(FEN):
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount != amount.quantize(FEN):
             raise ServiceError(f"{village.name}：目标金额必须精确到分", field=f"target-{village_id}")
         if amount < campaign.baseline:
             raise ServiceError(

@@ -1,0 +1,350 @@
+"""The permission table: every route of the URLconf (pages, the API, its docs) × every persona.
+
+The routes are read from Django's resolver, the methods from the views themselves (``require_POST`` /
+``require_http_methods``, a class view's handlers, a ninja operation's methods). A route or a method
+missing from ``EXPECTED`` fails the walk — a new route must come with its rule.
+
+Each POST that reports success must change the database, and every refused one (and every GET) must
+leave it as it was: the row's state is read before and after.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from ninja.operation import PathView
+
+from qiangcun.ledger.models import Entry
+from qiangcun.targets.models import VillageTarget
+
+from .conftest import api_entry, entry_form, entry_state
+
+PERSONAS = [
+    "township_admin",
+    "leader",
+    "station_head",
+    "district_secretary",
+    "instructor",
+    "village_secretary",
+    "village_clerk",
+    "other_clerk",
+    "system_admin",
+    "auditor",
+    "no_role",
+    "anonymous",
+]
+
+SUNZHUANG = "371422105201"
+BIANXIYANG = "371422105204"
+
+#: Redirect tokens: a 302 whose Location matches the pattern.
+REDIRECTS = {
+    "L": r"^/login/\?next=/",  # to the login page, coming back afterwards
+    "LO": r"^/login/$",  # to the login page after logging out
+    "H": r"^/$",
+    "P": r"^/progress/$",
+    "Vs": rf"^/villages/{SUNZHUANG}/",
+    "Vb": rf"^/villages/{BIANXIYANG}/",
+    "R": r"^/review/$",
+    "T": r"^/targets/2020/$",
+    "A": r"^/audit/$",
+}
+
+# The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
+# of 孙庄村 in 2020 in the state the route needs, the 2020 campaign of 相衙镇.
+# fmt: off
+EXPECTED_TEXT = """
+route                     method  adm  lead stat dist inst vsec vclk oclk sysa audi none anon
+home                      GET     P    P    P    P    Vs   Vs   Vs   Vb   200  A    200  L
+login                     GET     H    H    H    H    H    H    H    H    H    H    H    200
+login                     POST    H    H    H    H    H    H    H    H    H    H    H    200
+logout                    GET     405  405  405  405  405  405  405  405  405  405  405  405
+logout                    POST    LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO
+progress                  GET     200  200  200  200  200  200  200  403  403  403  403  L
+village                   GET     200  200  200  200  200  200  200  404  403  403  403  L
+targets                   GET     200  403  403  403  403  403  403  403  403  403  403  L
+targets                   POST    T    403  403  403  403  403  403  403  403  403  403  L
+entry_new                 GET     403  403  403  403  403  200  200  404  403  403  403  L
+entry_new                 POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
+entry_edit                GET     403  403  403  403  403  200  200  404  403  403  403  L
+entry_edit                POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
+entry_submit              GET     403  403  403  403  403  405  405  405  403  403  403  L
+entry_submit              POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
+entry_delete              GET     403  403  403  403  403  405  405  405  403  403  403  L
+entry_delete              POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
+entry_reverse             GET     405  405  405  405  405  405  405  405  405  405  405  L
+entry_reverse             POST    Vs   404  Vs   Vs   404  Vs   Vs   404  404  404  404  L
+evidence_file             GET     200  200  200  200  200  200  200  404  403  403  403  L
+review                    GET     200  403  200  200  403  403  403  403  403  403  403  L
+review                    POST    R    403  R    R    403  403  403  403  403  403  403  L
+audit_log                 GET     403  403  403  403  403  403  403  403  403  200  403  L
+api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
+api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
+api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
+api:progress_view         GET     200  200  200  200  200  200  200  403  403  403  403  401
+api:units                 GET     200  200  200  200  200  200  200  200  200  200  200  401
+api:ledger_list           GET     200  200  200  200  200  200  200  200  200  200  200  401
+api:ledger_create         POST    403  403  403  403  403  201  201  403  403  403  403  401
+api:ledger_get            GET     200  200  200  200  200  200  200  404  404  404  404  401
+api:ledger_submit         POST    403  403  403  403  403  200  200  404  404  404  404  401
+api:ledger_verify         POST    200  403  200  200  403  403  403  404  404  404  404  401
+api:ledger_return         POST    200  403  200  200  403  403  403  404  404  404  404  401
+api:ledger_reverse        POST    201  403  201  201  403  201  201  404  404  404  404  401
+"""
+# fmt: on
+
+
+def _parse(text: str) -> dict[tuple[str, str], dict[str, int | str]]:
+    lines = [line.split() for line in text.strip().splitlines()]
+    header, rows = lines[0], lines[1:]
+    assert len(header) == 2 + len(PERSONAS), "one column per persona"
+    table: dict[tuple[str, str], dict[str, int | str]] = {}
+    for row in rows:
+        assert len(row) == len(header), f"row {row[:2]} has {len(row)} columns, expected {len(header)}"
+        key = (row[0], row[1])
+        assert key not in table, f"{key} twice in the table"
+        table[key] = {
+            persona: (int(cell) if cell.isdigit() else cell)
+            for persona, cell in zip(PERSONAS, row[2:], strict=True)
+        }
+        for cell in table[key].values():
+            assert isinstance(cell, int) or cell in REDIRECTS, f"unknown token {cell!r} in {key}"
+    return table
+
+
+EXPECTED = _parse(EXPECTED_TEXT)
+
+
+# --- what the URLconf holds ------------------------------------------------------------------------------
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, Any]]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = p.namespace or namespace
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            assert p.name, f"route {prefix}{p.pattern} has no name: give it one and a rule"
+            name = f"{namespace}:{p.name}" if namespace else p.name
+            yield name, prefix + str(p.pattern), p.callback
+
+
+def _nonlocals(func: Any) -> dict[str, Any]:
+    if not inspect.isfunction(func):
+        return {}
+    return dict(inspect.getclosurevars(func).nonlocals)
+
+
+def _methods(name: str, callback: Any) -> set[str]:
+    """The HTTP methods a route answers (GET for plain function views)."""
+    view_class = getattr(callback, "view_class", None)
+    if view_class is not None:
+        return {
+            m.upper() for m in ("get", "post") if m in view_class.http_method_names and hasattr(view_class, m)
+        }
+    func = callback
+    while func is not None:
+        found = _nonlocals(func)
+        path_view = found.get("self")
+        if isinstance(path_view, PathView):
+            short = name.split(":")[-1]
+            methods = {
+                m
+                for op in path_view.operations
+                if (getattr(op, "url_name", None) or op.view_func.__name__) == short
+                for m in op.methods
+            }
+            assert methods, f"{name}: no ninja operation of that name"
+            return methods
+        if "request_method_list" in found:
+            return {m.upper() for m in found["request_method_list"]}
+        func = getattr(func, "__wrapped__", None)
+    return {"GET"}
+
+
+def discovered_routes() -> dict[tuple[str, str], str]:
+    """(route name, method) → URL pattern, for every route of the project."""
+    routes: dict[tuple[str, str], str] = {}
+    for name, pattern, callback in _walk(get_resolver().url_patterns):
+        for method in _methods(name, callback):
+            routes.setdefault((name, method), pattern)
+    return routes
+
+
+def test_every_route_and_method_has_a_rule():
+    routes = discovered_routes()
+    missing = sorted(set(routes) - set(EXPECTED))
+    assert not missing, f"routes without a rule in EXPECTED_TEXT: {missing}"
+    stale = sorted(key for key in EXPECTED if key[0] not in {name for name, _ in routes})
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+    # The API and its docs are in the walk, not only the pages.
+    assert {("api:ledger_create", "POST"), ("api:ledger_list", "GET"), ("api:openapi-view", "GET")} <= set(
+        routes
+    )
+    assert ("entry_submit", "POST") in routes and ("entry_submit", "GET") not in routes
+
+
+# --- the objects behind the URLs ------------------------------------------------------------------------
+
+
+@dataclass
+class Req:
+    url: str
+    data: dict[str, Any] | None = None
+    json: bool = False
+    state: Callable[[], Any] | None = None
+
+
+class Ctx:
+    def __init__(self, tree: Any, make_entry: Any, make_evidence: Any) -> None:
+        self.tree = tree
+        self.make_entry = make_entry
+        self.make_evidence = make_evidence
+
+    def entry(self, status: str) -> Entry:
+        """A fresh row of 孙庄村 for each request."""
+        return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
+
+    def on_entry(self, route: str, status: str, data: dict[str, Any] | None = None, api: bool = False) -> Req:
+        entry = self.entry(status)
+        url = reverse(route, kwargs={"pk": entry.pk})
+        return Req(url, data, json=api, state=lambda: entry_state(entry.pk))
+
+
+def _target_state(tree: Any) -> Callable[[], Any]:
+    return lambda: tuple(
+        VillageTarget.objects.filter(campaign=tree.campaign)
+        .order_by("village_id")
+        .values_list("amount", flat=True)
+    )
+
+
+def _sunzhuang_rows(tree: Any) -> Callable[[], Any]:
+    return lambda: Entry.objects.filter(village=tree.sunzhuang).count()
+
+
+def build(name: str, method: str, ctx: Ctx) -> Req:
+    t = ctx.tree
+    post = method == "POST"
+    reason = {"reason": "金额与凭证不符"}
+    match name:
+        case "home":
+            return Req("/")
+        case "login":
+            return Req(reverse("login"), {"username": "no-such-user", "password": "wrong"} if post else None)
+        case "logout":
+            return Req(reverse("logout"), {} if post else None)
+        case "progress":
+            return Req(reverse("progress") + f"?year=2020&unit={t.sunzhuang.code}")
+        case "village":
+            return Req(reverse("village", args=[t.sunzhuang.code]) + "?year=2020")
+        case "targets":
+            data = {
+                "baseline": "30000.00",
+                "top_tier": "100000.00",
+                "band_margin": "10",
+                "goal": "1",
+                f"target-{t.liudao.pk}": "50000.00",
+            }
+            return Req(reverse("targets", args=[2020]), data if post else None, state=_target_state(t))
+        case "entry_new":
+            if post:
+                return Req(reverse("entry_new"), entry_form(t.sunzhuang), state=_sunzhuang_rows(t))
+            return Req(reverse("entry_new") + f"?village={t.sunzhuang.code}")
+        case "entry_edit":
+            return ctx.on_entry(name, "draft", entry_form(t.sunzhuang, amount="999.99") if post else None)
+        case "entry_submit" | "entry_delete":
+            return ctx.on_entry(name, "draft", {} if post else None)
+        case "entry_reverse":
+            return ctx.on_entry(name, "verified", reason if post else None)
+        case "evidence_file":
+            return Req(reverse(name, args=[ctx.make_evidence(t.sunzhuang).pk]))
+        case "review":
+            if post:
+                entry = ctx.entry("submitted")
+                return Req(
+                    reverse("review"),
+                    {"action": "verify", "ids": [entry.pk]},
+                    state=lambda: entry_state(entry.pk),
+                )
+            ctx.entry("submitted")
+            return Req(reverse("review"))
+        case "api:progress_view":
+            return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}&as_of=2020-04-17")
+        case "api:ledger_create":
+            return Req(reverse(name), api_entry(t.sunzhuang), json=True, state=_sunzhuang_rows(t))
+        case "api:ledger_get":
+            return ctx.on_entry(name, "draft")
+        case "api:ledger_submit":
+            return ctx.on_entry(name, "draft", {}, api=True)
+        case "api:ledger_verify":
+            return ctx.on_entry(name, "submitted", {}, api=True)
+        case "api:ledger_return":
+            return ctx.on_entry(name, "submitted", reason, api=True)
+        case "api:ledger_reverse":
+            return ctx.on_entry(name, "verified", reason, api=True)
+    if method == "GET":  # a route without parameters needs no case, only its row in the table
+        return Req(reverse(name))
+    raise AssertionError(f"no request built for {name} {method}: add a case to build()")
+
+
+def _succeeds(expected: int | str) -> bool:
+    if isinstance(expected, int):
+        return 200 <= expected < 300
+    return expected not in ("L", "LO")
+
+
+# --- the walk -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_permission_table(persona, personas, tree, make_entry, make_evidence, client):
+    user = personas[persona]
+    ctx = Ctx(tree, make_entry, make_evidence)
+    failures: list[str] = []
+    routes = discovered_routes()
+    for (name, method), pattern in sorted(routes.items()):
+        rule = EXPECTED.get((name, method))
+        if rule is None:
+            failures.append(f"{method} {pattern} ({name}): no rule in EXPECTED_TEXT")
+            continue
+        expected = rule[persona]
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        req = build(name, method, ctx)
+        before = req.state() if req.state else None
+        try:
+            if method == "GET":
+                response = client.get(req.url)
+            elif req.json:
+                response = client.post(req.url, req.data or {}, content_type="application/json")
+            else:
+                response = client.post(req.url, req.data or {})
+        except Exception as exc:  # a 500 is a failure of this row, not of the whole walk
+            failures.append(f"{method} {req.url} ({name}): raised {exc!r}")
+            continue
+        status = response.status_code
+        location = response.get("Location", "")
+        response.close()
+        label = f"{method} {req.url} ({name})"
+        if isinstance(expected, int):
+            if status != expected:
+                failures.append(f"{label}: expected {expected}, got {status} {location}".rstrip())
+        elif status != 302 or not re.search(REDIRECTS[expected], location):
+            failures.append(
+                f"{label}: expected 302 to {REDIRECTS[expected]}, got {status} {location}".rstrip()
+            )
+        if req.state is not None:
+            changed = req.state() != before
+            if changed != (method == "POST" and _succeeds(expected)):
+                failures.append(
+                    f"{label}: database {'changed' if changed else 'unchanged'} (answer {status})"
+                )
+    assert not failures, f"{persona}:\n  " + "\n  ".join(failures)
