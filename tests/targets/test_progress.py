@@ -574,3 +574,37 @@ def test_counting_is_a_category_setting(tree, personas, make_entry, subsidy):
     assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
         "刘道村"
     ] == "4000.00"
+
+
+# ---------------------------------------------------------------- edge cases fixed after review
+
+
+def test_gap_is_never_negative_zero(tree, personas, make_entry) -> None:
+    """A village behind time progress by less than half a ten-thousandth prints "0.0000", not "-0.0000"."""
+    # 2020-04-17: time progress 108/366. Target 30,000.00 → 8,852.46 is 0.295082 (just ahead),
+    # 8,852.45 is 0.2950817 — behind by 0.0000003, which rounds to zero.
+    make_entry(tree.liudao, amount="8852.45", date=datetime.date(2020, 4, 1), status="verified")
+    doc = progress_document(
+        progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=ARTICLE_DATE)
+    )
+    row = next(v for v in doc["villages"] if v["code"] == tree.liudao.code)
+    assert Fraction(8852_45, 100) / 30000 < Fraction(108, 366)
+    assert row["gap"] == "0.0000"
+    assert row["band"] == "yellow"
+
+
+def test_first_week_of_january_shows_no_rank_change(tree, personas, make_entry) -> None:
+    """Seven days before 2020-01-05 lies in 2019: there is no earlier standing to compare with."""
+    make_entry(tree.liudao, amount="500.00", date=datetime.date(2020, 1, 2), status="verified")
+    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 5))
+    assert [r.rank_change for r in p.villages] == [0] * len(p.villages)
+    assert p.villages[0].code == tree.liudao.code
+    # One day later the window is inside the year again and the changes are real.
+    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 8))
+    assert any(r.rank_change != 0 for r in p.villages)
+
+
+def test_village_monthly_refuses_as_of_outside_the_year(tree, personas) -> None:
+    with pytest.raises(ServiceError):
+        village_monthly(user=personas["township_admin"], village=tree.sunzhuang, year=2020,
+                        as_of=datetime.date(2021, 1, 1))

@@ -305,7 +305,8 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
     The reversal is submitted for verification; an actor who may verify (and did not enter the
     original) verifies it at once. The original row is never touched.
     """
-    entry = Entry.objects.select_related("village", "category", "path").get(pk=entry.pk)
+    # Lock the original so two reversals at the same moment queue up instead of colliding.
+    entry = Entry.objects.select_for_update().select_related("village", "category", "path").get(pk=entry.pk)
     village = entry.village
     if not (allowed(actor, ENTER, village.path) or allowed(actor, VERIFY, village.path)):
         raise PermissionDeniedError("您没有冲销该村台账的权限")

@@ -27,7 +27,9 @@ BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
 
 
 def q4(value: Decimal) -> Decimal:
-    return value.quantize(FOUR, rounding=ROUND_HALF_UP)
+    """Four places, half up; never a negative zero ("-0.0000")."""
+    result = value.quantize(FOUR, rounding=ROUND_HALF_UP)
+    return result if result else abs(result)
 
 
 def time_progress(as_of: datetime.date) -> Decimal:
@@ -230,7 +232,11 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         rows.append(row)
 
     _rank(rows, "income", "completion_exact", "rank")
-    _rank(rows, "income_before", "completion_before", "rank_before")
+    if before.year == year:
+        _rank(rows, "income_before", "completion_before", "rank_before")
+    else:  # the first week of January has no earlier standing in this year: no change to show
+        for row in rows:
+            row.rank_before = row.rank
     rows.sort(key=lambda r: (r.rank, r.code))
 
     totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
@@ -312,6 +318,8 @@ def village_monthly(
     if not allowed(user, "view", village.path):
         raise PermissionDeniedError("您无权查看该村")
     as_of = as_of or default_as_of(year)
+    if as_of.year != year:
+        raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     target = VillageTarget.objects.filter(campaign__year=year, village=village).first()
     dates = (
         Entry.objects.counted()
@@ -326,6 +334,10 @@ def village_monthly(
     for month in range(1, 13):
         running += per_month[month]
         month_end = datetime.date(year, month, calendar.monthrange(year, month)[1])
-        line = (target.amount * time_progress(month_end)).quantize(Decimal("0.01")) if target else ZERO
+        line = (
+            (target.amount * time_progress(month_end)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if target
+            else ZERO
+        )
         points.append(MonthPoint(month, per_month[month], running, line))
     return points
