@@ -390,7 +390,11 @@ def build(*, stdout: Any = None) -> bool:
     ledger.entry_verify(actor=station_heads[station_of["孙庄村"].pk], entries=[fixed_row])
 
     # The moment of the article: rows of mid-April still awaiting verification, some sent back.
-    pending_villages = rng.sample(sorted(facts), 9)
+    # Several of them in the demo station head's own station, so the queue has work in it.
+    home_station = station_of["孙庄村"]
+    neighbours = sorted(n for n in facts if station_of[n] == home_station and n != "孙庄村")
+    elsewhere = sorted(n for n in facts if station_of[n] != home_station)
+    pending_villages = rng.sample(neighbours, 4) + rng.sample(elsewhere, 6)
     for index, name in enumerate(["孙庄村", *pending_villages]):
         path_name = facts[name]["paths"][0] if facts[name]["paths"][0] in STREAMS else "土地流转"
         stream = STREAMS[path_name]
