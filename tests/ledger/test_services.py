@@ -649,3 +649,50 @@ def test_every_service_write_leaves_one_record_with_its_actor(tree, create, cler
     for r in new:
         if r.action in ("ledger.update", "ledger.submit", "ledger.return", "ledger.verify"):
             assert r.before is not None and r.after is not None and r.before != r.after
+
+
+# ---------------------------------------------------------------- evidence files
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("收据.html", b"<html><script>alert(1)</script></html>"),
+        ("收据.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("收据.png", b"<script>alert(1)</script>"),  # the name lies; the bytes decide
+        ("收据.xlsx", b"PK\x03\x04" + b"\x00" * 20),
+    ],
+)
+def test_evidence_must_be_a_pdf_or_a_photo(settings, tmp_path, create, clerk, name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qiangcun.ledger.models import Evidence
+
+    settings.MEDIA_ROOT = tmp_path
+    entry = create()
+    records = ChangeRecord.objects.count()
+    with pytest.raises(ServiceError) as caught:
+        services.evidence_add(actor=clerk, entry=entry, files=[SimpleUploadedFile(name, content)])
+    assert name in caught.value.message and "不是 PDF 或照片" in caught.value.message
+    assert caught.value.field == "evidence"
+    assert not Evidence.objects.exists()
+    assert ChangeRecord.objects.count() == records
+    assert not any(tmp_path.rglob("*.*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"), [("收据.png", PNG, "image/png"), ("合同.pdf", PDF, "application/pdf")]
+)
+def test_pdf_and_photos_are_accepted_and_recognised(settings, tmp_path, create, clerk, name, content, kind):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    entry = create()
+    [evidence] = services.evidence_add(actor=clerk, entry=entry, files=[SimpleUploadedFile(name, content)])
+    assert evidence.original_name == name
+    with evidence.file.open("rb") as fh:
+        assert services.evidence_type(fh.read(16)) == kind

@@ -596,15 +596,23 @@ def test_gap_is_never_negative_zero(tree, personas, make_entry) -> None:
 def test_first_week_of_january_shows_no_rank_change(tree, personas, make_entry) -> None:
     """Seven days before 2020-01-05 lies in 2019: there is no earlier standing to compare with."""
     make_entry(tree.liudao, amount="500.00", date=datetime.date(2020, 1, 2), status="verified")
-    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 5))
+    p = progress(
+        user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 5)
+    )
     assert [r.rank_change for r in p.villages] == [0] * len(p.villages)
     assert p.villages[0].code == tree.liudao.code
     # One day later the window is inside the year again and the changes are real.
-    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 8))
+    p = progress(
+        user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 1, 8)
+    )
     assert any(r.rank_change != 0 for r in p.villages)
 
 
 def test_village_monthly_refuses_as_of_outside_the_year(tree, personas) -> None:
     with pytest.raises(ServiceError):
-        village_monthly(user=personas["township_admin"], village=tree.sunzhuang, year=2020,
-                        as_of=datetime.date(2021, 1, 1))
+        village_monthly(
+            user=personas["township_admin"],
+            village=tree.sunzhuang,
+            year=2020,
+            as_of=datetime.date(2021, 1, 1),
+        )

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -421,3 +422,32 @@ def test_docs_are_served_locally_and_list_the_routes(client, personas):
         "/api/v1/ledger/{pk}/reverse",
         "/api/v1/units",
     } <= paths
+
+
+def test_session_posts_need_csrf_but_bearer_tokens_do_not(personas, tree):
+    clerk = personas["village_clerk"]
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(clerk)
+    refused = browser.post("/api/v1/ledger", api_entry(tree.sunzhuang), content_type="application/json")
+    assert refused.status_code == 403
+    assert not Entry.objects.exists()
+    _, token = token_create(actor=clerk, user=clerk)
+    script = Client(enforce_csrf_checks=True)
+    created = script.post(
+        "/api/v1/ledger",
+        api_entry(tree.sunzhuang),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert created.status_code == 201
+    assert Entry.objects.count() == 1
+
+
+@pytest.mark.parametrize("query", ["year=abc", "as_of=2020-13-01", "as_of=yesterday"])
+def test_bad_query_parameters_are_422_in_chinese(client, personas, tree, query):
+    _login(client, personas["township_admin"])
+    response = client.get(f"/api/v1/progress?{query}")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["field"] == query.split("=")[0]
+    assert CHINESE.search(body["detail"])

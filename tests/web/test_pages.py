@@ -15,6 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -59,6 +60,7 @@ def test_progress_page_shows_every_village_ranked(client, personas, april):
         assert name in body
     assert "9.95万元" in body  # verified income: 99,500.00
     assert "时序进度 29.5%" in body
+    assert '<strong class="num">2<small> / 4</small></strong>' in body  # 2 villages at the 30000 baseline
     assert ROW.findall(body)[-1] == ("yellow", t.bianxiyang.code)
     assert '<span class="up" title="比 7 天前上升 2 位">▲2</span>' in body  # 孙庄村
     assert "vendor/echarts/echarts.min.js" in body  # the chart library is served by the app
@@ -487,3 +489,72 @@ def test_cli_table_prints_the_same_figures(april):
         ("3", "▼1", "杨老头村"),
         ("4", "▼1", "编席杨村"),
     ]
+
+
+# --- evidence files and forms are safe ------------------------------------------------------------------
+
+SAFE_INLINE = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("收据.html", b"<script>alert(document.cookie)</script>", "text/html"),
+        (
+            "收据.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "image/svg+xml",
+        ),
+    ],
+    ids=["html", "svg"],
+)
+def test_uploaded_evidence_is_never_served_as_active_content(
+    client, personas, tree, name, content, content_type
+):
+    """A clerk's upload is opened by the station head in the app's origin: it must not run there."""
+    _login(client, personas["village_clerk"])
+    upload = SimpleUploadedFile(name, content, content_type=content_type)
+    posted = client.post(reverse("entry_new"), {**entry_form(tree.sunzhuang), "evidence": upload})
+    evidence = Evidence.objects.first()
+    if evidence is None:  # refused at upload, with a Chinese reason at the evidence field: safe
+        assert posted.status_code == 200
+        assert re.search("[一-龥]", " ".join(posted.context["form"].errors["evidence"]))
+        return
+    _login(client, personas["station_head"])
+    response = client.get(reverse("evidence_file", args=[evidence.pk]))
+    b"".join(response.streaming_content)
+    served_type = response["Content-Type"].split(";")[0].strip()
+    attachment = response.get("Content-Disposition", "").startswith("attachment")
+    assert attachment or served_type in SAFE_INLINE, (served_type, response.get("Content-Disposition"))
+
+
+def test_page_posts_need_the_csrf_token(personas, tree, make_entry):
+    entry = make_entry(tree.sunzhuang, status="submitted")
+    before = entry_state(entry.pk)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas["station_head"])
+    assert browser.post(reverse("review"), {"action": "verify", "ids": [entry.pk]}).status_code == 403
+    assert entry_state(entry.pk) == before
+    browser.force_login(personas["village_clerk"])
+    assert browser.post(reverse("entry_new"), entry_form(tree.sunzhuang)).status_code == 403
+    assert Entry.objects.count() == 1
+
+
+def test_targets_page_opens_a_new_year(client, personas, tree):
+    _login(client, personas["township_admin"])
+    page = client.get(reverse("targets", args=[2021]))
+    assert page.status_code == 200 and page.context["campaign"] is None
+    response = client.post(
+        reverse("targets", args=[2021]),
+        {
+            "action": "create",
+            "township": tree.township.code,
+            "baseline": "30000.00",
+            "top_tier": "100000.00",
+            "goal": "2",
+        },
+        follow=True,
+    )
+    assert _messages(response) == ["已建立 相衙镇2021 年度任务，各村目标默认为基础线"]
+    amounts = VillageTarget.objects.filter(campaign__year=2021).values_list("amount", flat=True)
+    assert sorted(amounts) == [Decimal("30000.00")] * 4

@@ -128,20 +128,22 @@ def test_api_get_entry_of_another_village_is_404(client, personas, tree, make_en
 
 
 @pytest.mark.parametrize(
-    ("persona", "action", "status", "body"),
+    ("persona", "village", "action", "status", "body"),
     [
-        ("village_clerk", "submit", "draft", {}),
-        ("village_clerk", "reverse", "verified", {"reason": "录错了"}),
-        ("station_head", "verify", "submitted", {}),
-        ("station_head", "return", "submitted", {"reason": "缺少收入凭证"}),
-        ("station_head", "reverse", "verified", {"reason": "录错了"}),
-        ("district_secretary", "verify", "submitted", {}),
+        ("village_clerk", "bianxiyang", "submit", "draft", {}),
+        ("village_clerk", "liudao", "submit", "draft", {}),
+        ("village_clerk", "bianxiyang", "reverse", "verified", {"reason": "录错了"}),
+        ("station_head", "bianxiyang", "verify", "submitted", {}),
+        ("station_head", "bianxiyang", "return", "submitted", {"reason": "缺少收入凭证"}),
+        ("station_head", "bianxiyang", "reverse", "verified", {"reason": "录错了"}),
+        ("district_secretary", "yanglaotou", "verify", "submitted", {}),
+        ("district_secretary", "yanglaotou", "return", "submitted", {"reason": "缺少收入凭证"}),
     ],
 )
 def test_api_writes_outside_scope_are_404_and_change_nothing(
-    client, personas, tree, make_entry, persona, action, status, body
+    client, personas, tree, make_entry, persona, village, action, status, body
 ):
-    entry = make_entry(tree.bianxiyang, status=status)
+    entry = make_entry(getattr(tree, village), status=status)
     before = entry_state(entry.pk)
     _login(client, personas[persona])
     response = client.post(f"/api/v1/ledger/{entry.pk}/{action}", body, content_type="application/json")
@@ -305,6 +307,24 @@ def test_a_reversal_cannot_be_reversed_and_an_entry_only_once(client, personas, 
     )
     assert of_reversal.status_code == 400
     assert Entry.objects.filter(village=tree.sunzhuang).count() == 2
+
+
+def test_submitted_row_cannot_be_edited_until_returned(client, personas, tree, make_entry):
+    entry = make_entry(tree.sunzhuang, amount="5000.00", status="submitted")
+    before = entry_state(entry.pk)
+    _login(client, personas["village_clerk"])
+    response = client.post(
+        reverse("entry_edit", args=[entry.pk]), entry_form(tree.sunzhuang, amount="1.00"), follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["该记录待审核，不能修改"]
+    assert entry_state(entry.pk) == before
+    again = client.post(f"/api/v1/ledger/{entry.pk}/submit", {}, content_type="application/json")
+    assert again.status_code == 400
+    assert entry_state(entry.pk) == before
+    # Returned, it can be resubmitted.
+    entry_return(actor=personas["station_head"], entries=[entry], reason="缺少收入凭证")
+    resubmitted = client.post(f"/api/v1/ledger/{entry.pk}/submit", {}, content_type="application/json")
+    assert (resubmitted.status_code, resubmitted.json()["status"]) == (200, "submitted")
 
 
 # --- a return needs a reason ----------------------------------------------------------------------------

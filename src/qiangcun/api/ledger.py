@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status as Reply
 
 from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
@@ -82,7 +83,7 @@ def ledger_get(request: HttpRequest, pk: int) -> dict[str, Any]:
 
 
 @router.post("/ledger", response={201: dict}, summary="录入一条台账（草稿）")
-def ledger_create(request: HttpRequest, payload: EntryIn) -> tuple[int, dict[str, Any]]:
+def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any]]:
     village = OrgUnit.objects.filter(code=payload.village, level=Level.VILLAGE).first()
     if village is None:
         raise NotFoundError(f"没有代码为 {payload.village} 的行政村")
@@ -106,7 +107,7 @@ def ledger_create(request: HttpRequest, payload: EntryIn) -> tuple[int, dict[str
         summary=payload.summary,
         counterparty=payload.counterparty,
     )
-    return 201, entry_out(entry)
+    return Reply(201, entry_out(entry))
 
 
 @router.post("/ledger/{int:pk}/submit", summary="提交审核")
@@ -127,7 +128,7 @@ def ledger_return(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str,
 
 
 @router.post("/ledger/{int:pk}/reverse", response={201: dict}, summary="冲销已审核的记录（须填原因）")
-def ledger_reverse(request: HttpRequest, pk: int, payload: ReasonIn) -> tuple[int, dict[str, Any]]:
+def ledger_reverse(request: HttpRequest, pk: int, payload: ReasonIn) -> Reply[dict[str, Any]]:
     with transaction.atomic():
         reversal = services.entry_reverse(actor=request.user, entry=_get(request, pk), reason=payload.reason)
-    return 201, entry_out(reversal)
+    return Reply(201, entry_out(reversal))

@@ -347,18 +347,58 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
     return reversal
 
 
+#: Evidence kinds accepted, recognised by their first bytes (never by name or declared type).
+EVIDENCE_TYPES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/heic": "HEIC",
+}
+
+
+def evidence_type(head: bytes) -> str | None:
+    """The content type of an evidence file from its first 16 bytes, or None if it is not a PDF or a photo."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
+        return "image/heic"
+    return None
+
+
+def _read_head(upload: UploadedFile) -> bytes:
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    return head
+
+
 @transaction.atomic
 def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> list[Evidence]:
-    """Attach receipts or photos to a row that can still be edited."""
+    """Attach receipts or photos (PDF, JPEG, PNG, GIF, WebP, HEIC) to a row that can still be edited."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有为该村台账上传凭证的权限")
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError("凭证只能在提交前补充", code="state")
     added = []
     for upload in files:
+        name = (upload.name or "凭证")[:200]
         if upload.size and upload.size > settings.EVIDENCE_MAX_BYTES:
-            raise ServiceError(f"文件“{upload.name}”超过 10 MB", field="evidence")
-        ev = Evidence(entry=entry, original_name=(upload.name or "凭证")[:200], uploaded_by=actor)
+            raise ServiceError(f"文件“{name}”超过 10 MB", field="evidence")
+        if evidence_type(_read_head(upload)) is None:
+            raise ServiceError(
+                f"文件“{name}”不是 PDF 或照片（JPEG、PNG、GIF、WebP、HEIC），不能作为凭证", field="evidence"
+            )
+        ev = Evidence(entry=entry, original_name=name, uploaded_by=actor)
         ev.file.save(upload.name or "evidence", upload, save=True)
         audit.record(
             actor=actor,

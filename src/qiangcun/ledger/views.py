@@ -231,4 +231,17 @@ def evidence_file(request: HttpRequest, pk: int) -> FileResponse:
     evidence = get_object_or_404(Evidence.objects.select_related("entry__village"), pk=pk)
     if not request.user.can("view", evidence.entry.village):  # type: ignore[union-attr]
         raise Http404
-    return FileResponse(evidence.file.open("rb"), as_attachment=False, filename=evidence.original_name)
+    handle = evidence.file.open("rb")
+    content_type = services.evidence_type(handle.read(16))
+    handle.seek(0)
+    # Only a recognised PDF or photo is shown inline, with its own type; anything else downloads.
+    response = FileResponse(
+        handle,
+        as_attachment=content_type is None,
+        filename=evidence.original_name,
+        content_type=content_type or "application/octet-stream",
+    )
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
+    return response

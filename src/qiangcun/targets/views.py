@@ -309,4 +309,10 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("progress")
     if user.can("audit"):  # type: ignore[union-attr]
         return redirect("audit_log")
+    if user.can("manage_users"):  # type: ignore[union-attr]
+        return render(
+            request,
+            "core/no_pages.html",
+            {"message": "账号管理页面尚未上线。系统管理员不查看业务数据。"},
+        )
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
