@@ -247,3 +247,25 @@ def test_demo_rows_are_frozen(township):
     with pytest.raises(DatabaseError), transaction.atomic():
         Entry.objects.filter(pk=row.pk).update(amount=Decimal("1.00"))
     assert Entry.objects.get(pk=row.pk).amount == row.amount
+
+
+def test_progress_cli_json_on_the_demo(township):
+    """Done-when of issue 2: `qiangcun progress --year 2020 --format json` on the demo lists 67
+    villages, 21 with target 100000.00, all with target ≥ 30000.00 — and equals the selector's document."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("progress", "--year", "2020", "--format", "json", stdout=out)
+    doc = json.loads(out.getvalue())
+    assert doc["unit"] == {"code": township.code, "name": "相衙镇"}
+    assert doc["as_of"] == "2020-12-31"  # a past year defaults to its last day
+    assert doc["totals"]["villages"] == len(doc["villages"]) == 67
+    targets = [Decimal(v["target"]) for v in doc["villages"]]
+    assert sum(t == Decimal("100000.00") for t in targets) == 21
+    assert all(t >= Decimal("30000.00") for t in targets)
+    assert doc["totals"]["at_baseline"] == 67 and doc["totals"]["at_top_tier"] == 21
+    everyone = User.objects.get(username="demo-admin")
+    assert doc == progress_document(progress(user=everyone, unit=township, year=2020, as_of=YEAR_END))
