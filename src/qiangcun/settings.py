@@ -39,6 +39,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a whole number") from exc
+
+
 def env_date(name: str) -> datetime.date | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -89,6 +99,7 @@ INSTALLED_APPS = [
     "qiangcun.accounts",
     "qiangcun.ledger",
     "qiangcun.targets",
+    "qiangcun.reports",
     "qiangcun.demo",
 ]
 
@@ -170,6 +181,14 @@ MEDIA_ROOT = HOME / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+# Excel import limits (QIANGCUN_IMPORT_MAX_MB, QIANGCUN_IMPORT_MAX_ROWS).
+IMPORT_MAX_BYTES = env_int("QIANGCUN_IMPORT_MAX_MB", 20) * 1024 * 1024
+IMPORT_MAX_ROWS = env_int("QIANGCUN_IMPORT_MAX_ROWS", 200_000)
+IMPORT_MAX_COLS = 200
+IMPORT_MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+IMPORT_MAX_RATIO = 200
+IMPORT_MAX_ENTRIES = 500
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

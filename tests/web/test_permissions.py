@@ -84,6 +84,10 @@ evidence_file             GET     200  200  200  200  200  200  200  404  403  4
 review                    GET     200  403  200  200  403  403  403  403  403  403  403  L
 review                    POST    R    403  R    R    403  403  403  403  403  403  403  L
 audit_log                 GET     403  403  403  403  403  403  403  403  403  200  403  L
+progress_export           GET     200  200  200  200  200  200  200  403  403  403  403  L
+units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
+targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
+ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
 api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
@@ -244,6 +248,15 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse("progress") + f"?year=2020&unit={t.sunzhuang.code}")
         case "village":
             return Req(reverse("village", args=[t.sunzhuang.code]) + "?year=2020")
+        case "progress_export":
+            return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}")
+        case "units_export":
+            return Req(reverse(name) + f"?unit={t.township.code}")
+        case "targets_export":
+            return Req(reverse(name, args=[2020]) + f"?unit={t.station1.code}")
+        case "ledger_export":
+            ctx.entry("verified")
+            return Req(reverse(name) + f"?village={t.sunzhuang.code}&year=2020")
         case "targets":
             data = {
                 "baseline": "30000.00",

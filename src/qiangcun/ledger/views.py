@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
@@ -19,9 +20,11 @@ from qiangcun.core.money import fmt_wan
 from qiangcun.core.web import require
 from qiangcun.ledger import services
 from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
-from qiangcun.ledger.models import Entry, Evidence
+from qiangcun.ledger.models import Entry, Evidence, Status
 from qiangcun.ledger.selectors import entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.reports.excel import ledger_workbook
+from qiangcun.reports.http import xlsx_response
 
 
 def _enter_villages(user: Any) -> list[OrgUnit]:
@@ -245,3 +248,38 @@ def evidence_file(request: HttpRequest, pk: int) -> FileResponse:
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
     return response
+
+
+@require("view")
+def ledger_export(request: HttpRequest) -> HttpResponse:
+    """The ledger as filtered (unit or village, year, status, as-of date), within the user's scope."""
+    rows = entries_visible(user=request.user)
+    title_unit = "台账"
+    code = request.GET.get("village") or request.GET.get("unit")
+    if code:
+        unit = get_object_or_404(OrgUnit, code=code)
+        if not request.user.can("view", unit):  # type: ignore[union-attr]
+            raise Http404("该单位不在您的管辖范围内")
+        rows = rows.filter(village__path__startswith=unit.path)
+        title_unit = unit.name
+    year = request.GET.get("year", "")
+    if year.isdigit():
+        rows = rows.filter(date__year=int(year))
+    as_of = request.GET.get("as_of", "")
+    if as_of:
+        try:
+            rows = rows.filter(date__lte=datetime.date.fromisoformat(as_of))
+        except ValueError as exc:
+            raise Http404("截止日期格式应为 2020-04-17") from exc
+    status = request.GET.get("status", "")
+    if status in Status.values:
+        rows = rows.filter(status=status)
+    rows = rows.order_by("village__path", "date", "id")
+    label = f"{year}年" if year.isdigit() else ""
+    status_label = f"（{Status(status).label}）" if status in Status.values else ""
+    body = ledger_workbook(
+        rows.iterator(chunk_size=2000),
+        title=f"{title_unit}{label}村级集体经济增收工作台账{status_label}",
+        subtitle=f"截至 {as_of}" if as_of else "",
+    )
+    return xlsx_response(body, f"{title_unit}{label}台账{status_label}.xlsx")

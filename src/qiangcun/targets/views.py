@@ -22,6 +22,8 @@ from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import ancestors, widest_units
+from qiangcun.reports.excel import progress_workbook, targets_workbook, units_workbook
+from qiangcun.reports.http import xlsx_response
 from qiangcun.targets import services
 from qiangcun.targets.models import Campaign, VillageTarget
 from qiangcun.targets.selectors import BAND_LABELS, Progress, progress, q4, village_monthly
@@ -85,8 +87,8 @@ def _station_groups(p: Progress) -> list[tuple[Any, list[Any]]]:
     return [(s, [d for d in p.districts if station_of.get(d.code) == s.code]) for s in p.stations]
 
 
-@require("view")
-def progress_page(request: HttpRequest) -> HttpResponse:
+def _progress_rows(request: HttpRequest) -> tuple[Progress, list[Any], dict[str, str]]:
+    """The progress table as the page shows it: unit, year, as-of date, filters and sort from the URL."""
     user = request.user
     year = _year(request, user)
     unit = _unit(request, user)
@@ -106,9 +108,15 @@ def progress_page(request: HttpRequest) -> HttpResponse:
         rows = [r for r in rows if f["tag"] in r.tags]
     if f["q"]:
         rows = [r for r in rows if f["q"] in r.name]
-    rows = sorted(rows, key=SORTS.get(f["sort"], SORTS["rank"]))
+    return p, sorted(rows, key=SORTS.get(f["sort"], SORTS["rank"])), f
+
+
+@require("view")
+def progress_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    p, rows, f = _progress_rows(request)
     tags = sorted({t for r in p.villages for t in r.tags})
-    years = sorted(set(Campaign.objects.restrict(user, "view").values_list("year", flat=True)) | {year})
+    years = sorted(set(Campaign.objects.restrict(user, "view").values_list("year", flat=True)) | {p.year})
     context = {
         "p": p,
         "rows": rows,
@@ -118,12 +126,6 @@ def progress_page(request: HttpRequest) -> HttpResponse:
         "bands": BAND_LABELS,
         "chart": _chart(p, rows),
         "time_pct": q4(p.time_progress),
-        "districts": [
-            d
-            for d in p.districts
-            if not f["station"]
-            or any(r.district_code == d.code and r.station_code == f["station"] for r in p.villages)
-        ],
         "filtered": len(rows) != len(p.villages),
         "station_groups": _station_groups(p),
         "campaign": p.campaign,
@@ -131,6 +133,26 @@ def progress_page(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "targets/partials/progress_body.html", context)
     return render(request, "targets/progress.html", context)
+
+
+@require("view")
+def progress_export(request: HttpRequest) -> HttpResponse:
+    """The progress table as shown (same filters, same order, same figures) as .xlsx."""
+    p, rows, f = _progress_rows(request)
+    names = {s.code: s.name for s in [*p.stations, *p.districts]}
+    described = "，".join(
+        f"{label}：{names.get(f[key], BAND_LABELS.get(f[key], f[key]))}"
+        for key, label in (
+            ("station", "网格站"),
+            ("district", "管区"),
+            ("band", "状态"),
+            ("tag", "标签"),
+            ("q", "村名"),
+        )
+        if f[key]
+    )
+    body = progress_workbook(p, rows, described)
+    return xlsx_response(body, f"{p.unit.name}{p.year}年进度表（截至{p.as_of:%Y-%m-%d}）.xlsx")
 
 
 @require("view")
@@ -316,3 +338,44 @@ def home(request: HttpRequest) -> HttpResponse:
             {"message": "账号管理页面尚未上线。系统管理员不查看业务数据。"},
         )
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
+
+
+@require("view")
+def targets_export(request: HttpRequest, year: int) -> HttpResponse:
+    user = request.user
+    unit = _unit(request, user)
+    targets = (
+        VillageTarget.objects.restrict(user, "view")
+        .filter(campaign__year=year, village__path__startswith=unit.path)
+        .select_related("village")
+        .order_by("village__path")
+    )
+    units = {u.code: u for u in OrgUnit.objects.under(unit).filter(level__in=[Level.STATION, Level.DISTRICT])}
+    units.update({u.code: u for u in ancestors(unit) if u.level in (Level.STATION, Level.DISTRICT)})
+    rows = []
+    for t in targets:
+        above = [units[c] for c in t.village.ancestor_codes() if c in units]
+        rows.append(
+            (
+                t.village.name,
+                next((u.name for u in above if u.level == Level.STATION), ""),
+                next((u.name for u in above if u.level == Level.DISTRICT), ""),
+                t.amount,
+            )
+        )
+    body = targets_workbook(rows, title=f"{unit.name}{year}年村集体经济收入目标")
+    return xlsx_response(body, f"{unit.name}{year}年目标.xlsx")
+
+
+@require("view")
+def units_export(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    unit = _unit(request, user)
+    units = list(OrgUnit.objects.under(unit).order_by("path"))
+    units += [u for u in ancestors(unit) if u.level in (Level.STATION, Level.DISTRICT)]
+    tags: dict[int, list[str]] = {}
+    for unit_id, tag in OrgUnit.tags.through.objects.filter(orgunit__in=units).values_list(
+        "orgunit_id", "tag__name"
+    ):
+        tags.setdefault(unit_id, []).append(tag)
+    return xlsx_response(units_workbook(unit, units, tags), f"{unit.name}组织结构.xlsx")

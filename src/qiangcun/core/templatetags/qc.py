@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.html import format_html
@@ -33,7 +33,7 @@ def pct(value: Decimal | None) -> str:
     """A fraction as a percentage with one decimal: 0.2541 → 25.4%."""
     if value is None:
         return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1')):f}%"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}%"
 
 
 @register.filter
@@ -41,7 +41,7 @@ def points(value: Decimal | None) -> str:
     """A fraction difference in percentage points with sign: -0.052 → -5.2."""
     if value is None:
         return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1')):+f}"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):+f}"
 
 
 @register.filter

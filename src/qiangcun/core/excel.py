@@ -1,0 +1,375 @@
+"""Excel safety and writing. Core knows no domain: this checks untrusted workbooks before any reader
+sees them, and writes tables that open cleanly in Excel and WPS.
+
+Why a hand-written pre-check: python-calamine aborts the whole process (no exception) on a sheet whose
+``<dimension>`` claims A1:XFD1048576, and a 2 MB .xlsx can unpack to gigabytes. So before calamine or
+openpyxl opens a file we look at the archive ourselves: entries, sizes, ratios, DOCTYPE/ENTITY
+declarations, macros, and the largest row and column each worksheet names.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
+_DIMENSION = re.compile(
+    rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})?(\d{1,7})?(?::([A-Z]{1,3})(\d{1,7}))?"'
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class WorkbookRefused(ValueError):
+    """The file is refused as a whole; the message is Chinese and says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_rows: int
+    max_cols: int
+    max_unzipped: int
+    max_ratio: int
+    max_entries: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_bytes=settings.IMPORT_MAX_BYTES,
+            max_rows=settings.IMPORT_MAX_ROWS,
+            max_cols=settings.IMPORT_MAX_COLS,
+            max_unzipped=settings.IMPORT_MAX_UNZIPPED_BYTES,
+            max_ratio=settings.IMPORT_MAX_RATIO,
+            max_entries=settings.IMPORT_MAX_ENTRIES,
+        )
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def column_letters(number: int) -> str:
+    out = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB"
+
+
+def inspect_xlsx(path: Path, *, name: str | None = None, limits: Limits | None = None) -> None:
+    """Raise :class:`WorkbookRefused` unless ``path`` is a plain .xlsx within the limits."""
+    limits = limits or Limits.from_settings()
+    label = name or path.name
+    lower = label.lower()
+    if lower.endswith(".xls"):
+        raise WorkbookRefused(f"“{label}”是旧版 .xls 文件，请在 Excel 或 WPS 中另存为 .xlsx 后再导入")
+    if lower.endswith(".xlsm"):
+        raise WorkbookRefused(f"“{label}”是带宏的 .xlsm 文件，不能导入；请另存为不带宏的 .xlsx")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise WorkbookRefused(f"文件过大（{_mb(size)}），上限 {_mb(limits.max_bytes)}；请拆分后分批导入")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(OLE_MAGIC):
+        raise WorkbookRefused(f"“{label}”实际是旧版 .xls 格式，请另存为 .xlsx 后再导入")
+    if not zipfile.is_zipfile(path):
+        raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（可能已损坏，或是改了扩展名的其他文件）")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _inspect_archive(zf, label, limits)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（压缩包损坏）") from exc
+
+
+def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise WorkbookRefused(f"“{label}”包含的部件过多（{len(infos)} 个），疑似异常文件，拒绝解压")
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（缺少工作簿结构）")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > limits.max_unzipped:
+            raise WorkbookRefused(
+                f"“{label}”解压后超过 {_mb(limits.max_unzipped)}，疑似压缩炸弹，拒绝解压；如确为大表，请拆分后导入"
+            )
+        if info.file_size > 1_000_000 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise WorkbookRefused(f"“{label}”的压缩比异常（{info.filename}），疑似压缩炸弹，拒绝解压")
+    if "xl/vbaProject.bin" in names:
+        raise WorkbookRefused(f"“{label}”含有宏（vbaProject），不能导入；请另存为不带宏的 .xlsx")
+    content_types = zf.read("[Content_Types].xml")
+    if b"macroEnabled" in content_types:
+        raise WorkbookRefused(f"“{label}”是启用宏的工作簿，不能导入；请另存为不带宏的 .xlsx")
+    for info in infos:
+        if not info.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        with zf.open(info) as fh:
+            head = fh.read(4096)
+        if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+            raise WorkbookRefused(
+                f"“{label}”的 {info.filename} 含有 DOCTYPE/ENTITY 声明，这不是 Excel 正常生成的内容，拒绝读取"
+            )
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            _inspect_sheet(zf, info, label, limits)
+
+
+def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> None:
+    """Largest row and column the sheet names, from its dimension and from every row and cell reference."""
+    max_row = 0
+    max_col = 0
+    tail = b""
+    with zf.open(info) as fh:
+        first = True
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            if first:
+                first = False
+                m = _DIMENSION.search(data)
+                if m:
+                    for col, row in ((m.group(1), m.group(2)), (m.group(3), m.group(4))):
+                        if col:
+                            max_col = max(max_col, column_number(col.decode()))
+                        if row:
+                            max_row = max(max_row, int(row))
+            for m in _ROW_REF.finditer(data):
+                max_row = max(max_row, int(m.group(1)))
+            for m in _CELL_REF.finditer(data):
+                max_col = max(max_col, column_number(m.group(1).decode()))
+                max_row = max(max_row, int(m.group(2)))
+            if max_row > limits.max_rows + 1000 or max_col > limits.max_cols:
+                break
+            tail = data[-256:]
+    if max_row > limits.max_rows + 1000:
+        raise WorkbookRefused(
+            f"“{label}”的工作表声明了 {max_row:,} 行，超过导入上限 {limits.max_rows:,} 行的行数限制；请删除多余的空行或拆分文件"
+        )
+    if max_col > limits.max_cols:
+        raise WorkbookRefused(
+            f"“{label}”的工作表有 {max_col:,} 列，超过上限 {limits.max_cols} 列；请删除多余的列"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text | yuan | percent | int | date | points
+    width: int = 14
+
+
+YUAN_FORMAT = "#,##0.00;[Red]-#,##0.00"
+PERCENT_FORMAT = "0.0%"
+POINTS_FORMAT = "+0.0;[Red]-0.0;0.0"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def write_table(
+    *,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    subtitle: str = "",
+    unit_line: str = "单位：元",
+    sheet_name: str = "Sheet1",
+) -> bytes:
+    """An .xlsx with a title row, a unit line, a frozen header, number formats in 元 and percentages.
+
+    Strings are always written as strings, so text beginning with ``=`` ``+`` ``-`` ``@`` stays text."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=False)
+    ws = wb.active
+    ws.title = sheet_name[:31]
+    ncols = len(columns)
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14, name="Noto Sans CJK SC")
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(ncols, 1))
+    ws.cell(row=1, column=1).alignment = Alignment(horizontal="center")
+    ws.cell(row=2, column=1, value=subtitle)
+    ws.cell(row=2, column=ncols, value=unit_line).alignment = Alignment(horizontal="right")
+    thin = Side(style="thin", color="999999")
+    header_fill = PatternFill("solid", fgColor="EEEEEE")
+    for index, column in enumerate(columns, start=1):
+        cell = ws.cell(row=3, column=index, value=column.header)
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.border = Border(bottom=thin, top=thin, left=thin, right=thin)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(index)].width = column.width
+    row_number = 3
+    for row in rows:
+        row_number += 1
+        for index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
+            cell = ws.cell(row=row_number, column=index)
+            if value is None:
+                continue
+            if column.kind in ("yuan", "percent", "points") and isinstance(value, Decimal):
+                cell.value = float(value) if column.kind != "yuan" else value
+                cell.number_format = {
+                    "yuan": YUAN_FORMAT,
+                    "percent": PERCENT_FORMAT,
+                    "points": POINTS_FORMAT,
+                }[column.kind]
+            elif column.kind == "date":
+                cell.value = value
+                cell.number_format = DATE_FORMAT
+            elif column.kind == "int":
+                cell.value = int(value)
+            else:
+                cell.value = str(value)
+                cell.data_type = TYPE_STRING  # never a formula, whatever the text begins with
+    ws.freeze_panes = "A4"
+    ws.print_title_rows = "3:3"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def normalize_text(value: object) -> str:
+    """Full-width to half-width (NFKC), every kind of whitespace removed; ``None`` → ``""``."""
+    import unicodedata
+
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return "".join(text.split())
+
+
+@dataclass(frozen=True)
+class FieldColumn:
+    field: str
+    index: int  # 0-based position in the rows calamine yields
+    letter: str  # the Excel column letter
+    header: str  # the header text as written in the file
+    wan: bool  # amounts in this column are in 万元
+
+
+@dataclass
+class Table:
+    sheet: str
+    header_row: int  # 1-based Excel row number
+    columns: dict[str, FieldColumn]
+    width: int
+    col_offset: int  # 0-based absolute column of the first cell calamine yields
+
+
+_UNIT_SPLIT = re.compile(r"^(.*?)[(\[]([^)\]]*)[)\]]$")
+SKIP_SHEET_WORDS = ("说明", "填表", "目录", "封面")
+HEADER_SCAN_ROWS = 30
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """``"金额（万元）"`` → ``("金额", "万元")``; ``"村名"`` → ``("村名", "")``."""
+    norm = normalize_text(text)
+    m = _UNIT_SPLIT.match(norm)
+    if m:
+        return m.group(1), m.group(2)
+    return norm, ""
+
+
+def find_table(
+    path: Path,
+    *,
+    fields: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    labels: Mapping[str, str],
+) -> tuple[Table, Iterable[tuple[int, list[Any]]]]:
+    """Find the sheet and header row by their content and return the table and its data rows.
+
+    ``fields`` maps a field to the header words that name it; a header row is the first row (in the
+    first 30 of a sheet) naming at least three fields. A unit line ``单位：万元`` above the header makes
+    amount columns count in 万元, as does a header like ``金额（万元）``. Sheets named like 填表说明 are
+    skipped. Raises :class:`WorkbookRefused` when no header is found or a required column is missing.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    lookup = {normalize_text(word): field for field, words in fields.items() for word in words}
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except CalamineError as exc:
+        raise WorkbookRefused(f"无法读取工作簿：{exc}") from exc
+    best_missing: tuple[str, list[str]] | None = None
+    for sheet_name in wb.sheet_names:
+        if any(word in sheet_name for word in SKIP_SHEET_WORDS):
+            continue
+        sheet = wb.get_sheet_by_name(sheet_name)
+        col_offset = sheet.start[1] if sheet.start else 0
+        rows = iter(sheet.iter_rows())
+        wan_line = False
+        for index, row in enumerate(rows):
+            if index >= HEADER_SCAN_ROWS:
+                break
+            found: dict[str, FieldColumn] = {}
+            for position, cell in enumerate(row):
+                if not isinstance(cell, str) or not cell.strip():
+                    continue
+                base, unit = split_header(cell)
+                field = lookup.get(base) or lookup.get(normalize_text(cell))
+                if field and field not in found:
+                    found[field] = FieldColumn(
+                        field=field,
+                        index=position,
+                        letter=column_letters(col_offset + position + 1),
+                        header=cell.strip(),
+                        wan="万" in unit,
+                    )
+            if len(found) >= 3:
+                missing = [f for f in required if f not in found]
+                if missing:
+                    best_missing = best_missing or (sheet_name, missing)
+                    break
+                if wan_line:
+                    found = {
+                        f: (
+                            c
+                            if c.wan or "元" in split_header(c.header)[1]
+                            else FieldColumn(**{**c.__dict__, "wan": True})
+                        )
+                        for f, c in found.items()
+                    }
+                table = Table(
+                    sheet=sheet_name,
+                    header_row=index + 1,
+                    columns=found,
+                    width=len(row),
+                    col_offset=col_offset,
+                )
+                return table, ((index + 2 + n, r) for n, r in enumerate(rows))
+            text = "".join(normalize_text(c) for c in row if isinstance(c, str))
+            if "单位" in text and "万元" in text:
+                wan_line = True
+    if best_missing:
+        sheet_name, missing = best_missing
+        names = "、".join(f"“{labels.get(m, m)}”" for m in missing)
+        raise WorkbookRefused(f"工作表“{sheet_name}”的表头缺少{names}列")
+    wanted = "、".join(labels.get(f, f) for f in required)
+    raise WorkbookRefused(f"没有找到表头：需要一行写有 {wanted} 等列名（在前 {HEADER_SCAN_ROWS} 行内）")
