@@ -32,14 +32,18 @@ def _records(ws, header_row: int = 3) -> list[dict[str, object]]:
 def test_progress_export_has_the_page_figures_to_the_fen(client, tree, personas, make_entry):
     make_entry(tree.sunzhuang, amount="40000.01", date=datetime.date(2020, 4, 1), status="verified")
     make_entry(tree.liudao, amount="8852.45", date=datetime.date(2020, 4, 2), status="verified")
-    make_entry(tree.yanglaotou, amount="12345.67", date=datetime.date(2020, 3, 2), status="submitted")  # not counted
+    make_entry(
+        tree.yanglaotou, amount="12345.67", date=datetime.date(2020, 3, 2), status="submitted"
+    )  # not counted
     client.force_login(personas["township_admin"])
     query = "?year=2020&as_of=2020-04-17"
     ws = _sheet(client.get("/progress/export.xlsx" + query))
     assert ws["A1"].value == "相衙镇2020年村集体经济收入进度表"
     assert "2020年04月17日" in ws["A2"].value
     assert ws.freeze_panes == "A4"
-    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 4, 17))
+    p = progress(
+        user=personas["township_admin"], unit=tree.township, year=2020, as_of=datetime.date(2020, 4, 17)
+    )
     rows = _records(ws)
     villages = [r for r in rows if r["村"] != "合计"]
     assert [r["村"] for r in villages] == [v.name for v in p.villages]
@@ -74,8 +78,15 @@ def test_ledger_export_is_scoped_and_formula_text_stays_text(client, tree, perso
 
     clerk = personas["village_clerk"]
     for summary in ("=SUM(A1:A3)", "+补录", "-村委会代收", "@张三"):
-        entry_create(actor=clerk, village=tree.sunzhuang, date=datetime.date(2020, 3, 3), amount=Decimal("10.00"),
-                     category=entry.category, path=entry.path, summary=summary)
+        entry_create(
+            actor=clerk,
+            village=tree.sunzhuang,
+            date=datetime.date(2020, 3, 3),
+            amount=Decimal("10.00"),
+            category=entry.category,
+            path=entry.path,
+            summary=summary,
+        )
     make_entry(tree.bianxiyang, amount="999.00", status="verified")  # another station
     client.force_login(personas["station_head"])
     response = client.get("/ledger/export.xlsx?year=2020")
@@ -95,8 +106,12 @@ def test_targets_and_units_export(client, tree, personas):
     client.force_login(personas["township_admin"])
     ws = _sheet(client.get("/targets/2020/export.xlsx"))
     targets = {r["村名"]: Decimal(str(r["目标（元）"])) for r in _records(ws)}
-    assert targets == {"孙庄村": Decimal("100000.00"), "刘道村": Decimal("30000.00"),
-                       "杨老头村": Decimal("30000.00"), "编席杨村": Decimal("30000.00")}
+    assert targets == {
+        "孙庄村": Decimal("100000.00"),
+        "刘道村": Decimal("30000.00"),
+        "杨老头村": Decimal("30000.00"),
+        "编席杨村": Decimal("30000.00"),
+    }
     ws = _sheet(client.get("/units/export.xlsx"))
     units = {r["村名"]: (r["网格站"], r["管区"], r["标签"]) for r in _records(ws)}
     assert units["杨老头村"] == ("一号网格站", "第二管区", "省级重点贫困村")
