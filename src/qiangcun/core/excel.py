@@ -296,6 +296,33 @@ def split_header(text: str) -> tuple[str, str]:
     return norm, ""
 
 
+def _fill_merged(
+    rows: Iterable[list[Any]], first_row: int, col_offset: int, ranges: Sequence[Any]
+) -> Iterable[tuple[int, list[Any]]]:
+    """Yield (Excel row number, cells) from 0-based row ``first_row`` on; a cell inside a merged range
+    takes the value of the range's top-left cell (a village name merged down over its rows)."""
+    fill: dict[tuple[int, int], tuple[int, int]] = {}
+    for (r0, c0), (r1, c1) in ranges:
+        if r1 < first_row or (r1 - r0 + 1) * (c1 - c0 + 1) > 100_000:
+            continue
+        for r in range(max(r0, first_row), r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    fill[(r, c)] = (r0, c0)
+    tops = set(fill.values())
+    seen: dict[tuple[int, int], Any] = {}
+    for offset, cells in enumerate(rows):
+        r = first_row + offset
+        if fill:
+            for position, value in enumerate(cells):
+                key = (r, col_offset + position)
+                if key in tops:
+                    seen[key] = value
+                elif key in fill and fill[key] in seen and (value is None or value == ""):
+                    cells[position] = seen[fill[key]]
+        yield r + 1, cells
+
+
 def find_table(
     path: Path,
     *,
@@ -363,7 +390,7 @@ def find_table(
                     width=len(row),
                     col_offset=col_offset,
                 )
-                return table, ((index + 2 + n, r) for n, r in enumerate(rows))
+                return table, _fill_merged(rows, index + 1, col_offset, sheet.merged_cell_ranges or [])
             text = "".join(normalize_text(c) for c in row if isinstance(c, str))
             if "单位" in text and "万元" in text:
                 wan_line = True

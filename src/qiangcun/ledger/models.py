@@ -112,6 +112,14 @@ class Entry(models.Model):
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     return_reason = models.CharField(_("退回原因"), max_length=200, blank=True)
+    import_batch = models.ForeignKey(
+        "ImportBatch",
+        verbose_name=_("导入批次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
 
     objects = EntryQuerySet.as_manager()
 
@@ -169,3 +177,36 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ImportBatch(models.Model):
+    """One imported workbook: who, which file (by its SHA-256), how many rows came in or were skipped."""
+
+    class Kind(models.TextChoices):
+        LEDGER = "ledger", _("台账")
+        UNITS = "units", _("组织")
+        TARGETS = "targets", _("目标")
+
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    sha256 = models.CharField(_("文件摘要"), max_length=64, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("导入人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("导入时间"), auto_now_add=True)
+    rows_imported = models.PositiveIntegerField(_("导入行数"), default=0)
+    rows_duplicate = models.PositiveIntegerField(_("重复跳过"), default=0)
+    rows_skipped = models.PositiveIntegerField(_("空行合计行跳过"), default=0)
+    as_verified = models.BooleanField(_("按已审核导入"), default=False)
+
+    class Meta:
+        verbose_name = _("导入记录")
+        verbose_name_plural = _("导入记录")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"

@@ -4,7 +4,10 @@ records the change in the same transaction."""
 from __future__ import annotations
 
 import datetime
+import os
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +27,7 @@ from qiangcun.ledger.models import (
     DevelopmentPath,
     Entry,
     Evidence,
+    ImportBatch,
     Status,
 )
 from qiangcun.orgs.models import Level, OrgUnit
@@ -409,3 +413,130 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
         )
         added.append(ev)
     return added
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+IMPORT = "import_ledger"
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did (or, in a dry run, would do)."""
+
+    batch: ImportBatch | None
+    imported: int
+    duplicates: int
+    skipped: int
+    per_village: dict[str, tuple[int, Decimal]]  # village name → (rows, sum) of the rows imported
+
+    @property
+    def total(self) -> Decimal:
+        return sum((s for _, s in self.per_village.values()), Decimal("0.00"))
+
+
+def entries_import(
+    *,
+    actor: Any,
+    rows: Sequence[Any],
+    file_name: str,
+    sha256: str,
+    skipped: int = 0,
+    verified: bool = False,
+    dry_run: bool = False,
+) -> ImportOutcome:
+    """Import parsed ledger rows all or none. Rows already in the ledger (same village, date, amount,
+    category and summary) are skipped, counted as often as they already occur. Imported rows are
+    submitted for verification, or verified at once when ``verified`` (township admins only: migrating
+    a verified historical ledger), which the change record says."""
+    with transaction.atomic():
+        villages = {r.village.pk: r.village for r in rows}
+        for village in villages.values():
+            if not (allowed(actor, ENTER, village.path) or allowed(actor, IMPORT, village.path)):
+                raise PermissionDeniedError(f"您没有向{village.name}导入台账的权限")
+            if verified and not (
+                allowed(actor, IMPORT, village.path) and allowed(actor, VERIFY, village.path)
+            ):
+                raise PermissionDeniedError("只有镇党建办可以按“已审核”导入历史台账")
+        for r in rows:
+            if r.date > today():
+                raise ServiceError(f"第 {r.row} 行：收入日期 {r.date:%Y-%m-%d} 晚于今天", field="date")
+        dates = [r.date for r in rows]
+        existing: dict[tuple[Any, ...], int] = defaultdict(int)
+        if rows:
+            for key in Entry.objects.filter(
+                village_id__in=list(villages), date__gte=min(dates), date__lte=max(dates)
+            ).values_list("village_id", "date", "amount", "category_id", "summary"):
+                existing[key] += 1
+        fresh = []
+        duplicates = 0
+        for r in rows:
+            key = (r.village.pk, r.date, r.amount, r.category.pk, r.summary)
+            if existing.get(key, 0) > 0:
+                existing[key] -= 1
+                duplicates += 1
+            else:
+                fresh.append(r)
+        per_village: dict[str, tuple[int, Decimal]] = {}
+        for r in fresh:
+            count, total = per_village.get(r.village.name, (0, Decimal("0.00")))
+            per_village[r.village.name] = (count + 1, total + r.amount)
+        outcome = ImportOutcome(None, len(fresh), duplicates, skipped, per_village)
+        if dry_run:
+            return outcome
+        now = timezone.now()
+        batch = ImportBatch.objects.create(
+            kind=ImportBatch.Kind.LEDGER,
+            file_name=file_name[:255],
+            sha256=sha256,
+            actor=actor if getattr(actor, "pk", None) else None,
+            rows_imported=len(fresh),
+            rows_duplicate=duplicates,
+            rows_skipped=skipped,
+            as_verified=verified,
+        )
+        status = Status.VERIFIED if verified else Status.SUBMITTED
+        Entry.objects.bulk_create(
+            (
+                Entry(
+                    village=r.village,
+                    date=r.date,
+                    amount=r.amount,
+                    category=r.category,
+                    path=r.path,
+                    summary=r.summary,
+                    counterparty=r.counterparty,
+                    status=status,
+                    entered_by=actor,
+                    submitted_at=now,
+                    reviewed_by=actor if verified else None,
+                    reviewed_at=now if verified else None,
+                    import_batch=batch,
+                )
+                for r in fresh
+            ),
+            batch_size=2000,
+        )
+        audit.record(
+            actor=actor,
+            action="ledger.import",
+            obj=batch,
+            after={
+                "file": file_name,
+                "sha256": sha256,
+                "imported": len(fresh),
+                "duplicates": duplicates,
+                "skipped": skipped,
+                "verified": verified,
+                "villages": {name: [n, f"{s:.2f}"] for name, (n, s) in sorted(per_village.items())},
+            },
+            unit_path=_common_path([v.path for v in villages.values()]),
+            note="按已审核导入（迁移历史台账）" if verified else "导入后待审核",
+        )
+        outcome.batch = batch
+        return outcome
+
+
+def _common_path(paths: list[str]) -> str:
+    """The deepest unit path above all of ``paths`` (for scoping the change record)."""
+    return os.path.commonpath(paths).rstrip("/") + "/" if paths else ""

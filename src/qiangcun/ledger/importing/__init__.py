@@ -1,0 +1,1 @@
+"""Reading ledger, unit and target workbooks as clerks really write them."""

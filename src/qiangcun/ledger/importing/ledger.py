@@ -1,0 +1,230 @@
+"""Read a ledger workbook as clerks really write it: find the table, map the columns, parse every
+row, and either return every row parsed or every error with its Excel row, column and reason."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from qiangcun.core.excel import FieldColumn, Table, find_table, inspect_xlsx, normalize_text
+from qiangcun.ledger.importing.values import (
+    CATEGORY_SYNONYMS,
+    PATH_SYNONYMS,
+    CellError,
+    is_blank,
+    match_name,
+    parse_amount_cell,
+    parse_date_cell,
+)
+from qiangcun.ledger.models import Category, DevelopmentPath
+from qiangcun.orgs.models import OrgUnit
+
+FIELDS = {
+    "village": ["村名", "村庄", "行政村", "村居", "单位", "村", "村名称", "村庄名称"],
+    "date": ["日期", "收入日期", "入账日期", "时间", "收款日期", "到账日期"],
+    "amount": ["金额", "收入金额", "收入", "收入额", "金额元"],
+    "category": ["收入类别", "类别", "科目", "收入来源", "收入类型", "会计科目"],
+    "path": ["增收路子", "增收途径", "路径", "项目类型", "增收路径", "发展路径"],
+    "summary": ["摘要", "说明", "事由", "内容", "摘要说明", "收入内容"],
+    "counterparty": ["付款单位", "交款人", "对方单位", "付款人", "交款单位"],
+}
+REQUIRED = ["village", "date", "amount", "category", "path"]
+LABELS = {
+    "village": "村名",
+    "date": "日期",
+    "amount": "金额",
+    "category": "收入类别",
+    "path": "增收路子",
+    "summary": "摘要",
+    "counterparty": "付款单位",
+}
+TOTAL_WORDS = ("小计", "合计", "总计")
+SIGNATURE_WORDS = ("制表", "审核人", "填报人", "填报日期", "负责人", "签字", "盖章", "经办人", "记账")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # Excel row number, 1-based
+    column: str  # Excel column letter ("" when the row as a whole is wrong)
+    header: str  # the header text as in the file
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"第 {self.row} 行"
+        if self.header:
+            where += f"“{self.header}”列（{self.column}）"
+        return f"{where}：{self.reason}"
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    row: int
+    village: OrgUnit
+    date: datetime.date
+    amount: Decimal
+    category: Category
+    path: DevelopmentPath
+    summary: str
+    counterparty: str
+
+
+@dataclass
+class ParsedFile:
+    name: str
+    sha256: str
+    table: Table | None = None
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class VillageMatcher:
+    """Names match with or without the suffix 村, spaces and widths ignored; ambiguity is an error."""
+
+    def __init__(self, villages: list[OrgUnit]) -> None:
+        self.by_key: dict[str, list[OrgUnit]] = defaultdict(list)
+        for v in villages:
+            key = self.key(v.name)
+            if v not in self.by_key[key]:
+                self.by_key[key].append(v)
+
+    @staticmethod
+    def key(name: str) -> str:
+        text = normalize_text(name)
+        return text[:-1] if text.endswith("村") and len(text) > 1 else text
+
+    def match(self, raw: object) -> OrgUnit:
+        text = normalize_text(raw)
+        if not text:
+            raise CellError("村名为空")
+        found = self.by_key.get(self.key(text), [])
+        if not found:
+            raise CellError(f"没有名为“{text}”的村（或不在您的管辖范围内）")
+        if len(found) > 1:
+            raise CellError(f"“{text}”对应多个村（{'、'.join(v.name for v in found)}），请写全名")
+        return found[0]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _skip(cells: list[Any]) -> bool:
+    """Blank rows, subtotal/total rows and signature lines are not data."""
+    texts = [normalize_text(c) for c in cells if isinstance(c, str) and c.strip()]
+    if all(is_blank(c) for c in cells):
+        return True
+    if any(word in t for t in texts for word in TOTAL_WORDS):
+        return True
+    first = next((normalize_text(c) for c in cells if not is_blank(c)), "")
+    return any(first.startswith(word) for word in SIGNATURE_WORDS)
+
+
+def parse_ledger_file(
+    path: Path,
+    *,
+    name: str,
+    year: int,
+    villages: list[OrgUnit],
+    progress: Any = None,
+) -> ParsedFile:
+    """Check the file's safety, find its table and parse every row. Never writes anything."""
+    result = ParsedFile(name=name, sha256="")
+    inspect_xlsx(path, name=name)
+    result.sha256 = sha256_of(path)
+    table, data = find_table(path, fields=FIELDS, required=REQUIRED, labels=LABELS)
+    result.table = table
+    matcher = VillageMatcher(villages)
+    categories = {c.name: c for c in Category.objects.all()}
+    paths = {p.name: p for p in DevelopmentPath.objects.all()}
+    cols: dict[str, FieldColumn] = table.columns
+
+    def cell(cells: list[Any], key: str) -> Any:
+        column = cols.get(key)
+        if column is None or column.index >= len(cells):
+            return None
+        return cells[column.index]
+
+    for number, cells in data:
+        if progress is not None and number % 2000 == 0:
+            progress(number)
+        if _skip(cells):
+            result.skipped += 1
+            continue
+        errors: list[RowError] = []
+
+        def fail(key: str, exc: Exception, number: int = number, errors: list[RowError] = errors) -> None:
+            column = cols[key]
+            errors.append(RowError(number, column.letter, column.header, str(exc)))
+
+        values: dict[str, Any] = {}
+        try:
+            values["village"] = matcher.match(cell(cells, "village"))
+        except CellError as exc:
+            fail("village", exc)
+        try:
+            values["date"] = parse_date_cell(cell(cells, "date"), year=year)
+        except CellError as exc:
+            fail("date", exc)
+        try:
+            values["amount"] = parse_amount_cell(cell(cells, "amount"), wan=cols["amount"].wan)
+        except CellError as exc:
+            fail("amount", exc)
+        category = match_name(cell(cells, "category"), categories, CATEGORY_SYNONYMS)
+        if category is None:
+            fail(
+                "category",
+                CellError(
+                    f"收入类别“{_text(cell(cells, 'category'))}”不认识，应为 {'、'.join(categories)} 之一"
+                ),
+            )
+        path_name = match_name(cell(cells, "path"), paths, PATH_SYNONYMS)
+        if path_name is None:
+            fail(
+                "path",
+                CellError(f"增收路子“{_text(cell(cells, 'path'))}”不认识，应为 {'、'.join(paths)} 之一"),
+            )
+        summary = _text(cell(cells, "summary"))
+        counterparty = _text(cell(cells, "counterparty"))
+        if len(summary) > 200:
+            fail("summary", CellError("摘要超过 200 字"))
+        if len(counterparty) > 100:
+            fail("counterparty", CellError("付款单位超过 100 字"))
+        if errors:
+            result.errors.extend(errors)
+            continue
+        assert category is not None and path_name is not None
+        result.rows.append(
+            ParsedRow(
+                row=number,
+                village=values["village"],
+                date=values["date"],
+                amount=values["amount"],
+                category=categories[category],
+                path=paths[path_name],
+                summary=summary or f"{path_name}收入（导入）",
+                counterparty=counterparty,
+            )
+        )
+    return result

@@ -1,0 +1,86 @@
+"""qiangcun import-ledger FILE [--dry-run] [--verified] [--as USERNAME] [--year Y]"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from qiangcun.core.errors import ServiceError
+from qiangcun.core.excel import WorkbookRefused
+from qiangcun.core.money import fmt_wan, fmt_yuan
+from qiangcun.ledger.importing.ledger import parse_ledger_file
+from qiangcun.ledger.importing.report import error_report
+from qiangcun.ledger.services import entries_import
+from qiangcun.targets.importing import import_actor, import_villages, import_year
+
+
+class Command(BaseCommand):
+    help = "导入台账工作簿（.xlsx）：有任何错误则一条都不导入，并生成错误报告。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--dry-run", action="store_true", help="只检查并汇总，不写入")
+        parser.add_argument(
+            "--verified", action="store_true", help="按已审核导入（迁移历史台账，仅镇党建办）"
+        )
+        parser.add_argument("--as", dest="username", help="以该用户身份导入（默认：唯一的镇党建办账号）")
+        parser.add_argument("--year", type=int, help="台账年度（默认：最新的年度任务）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"找不到文件 {path}")
+        actor = import_actor(options["username"])
+        villages = import_villages(actor)
+        year = import_year(villages, options["year"])
+        tty = sys.stderr.isatty()
+
+        def progress(row: int) -> None:
+            if tty:
+                sys.stderr.write(f"\r正在读取第 {row:,} 行…")
+                sys.stderr.flush()
+
+        try:
+            parsed = parse_ledger_file(path, name=path.name, year=year, villages=villages, progress=progress)
+        except WorkbookRefused as exc:
+            raise CommandError(str(exc)) from exc
+        if tty:
+            sys.stderr.write("\r" + " " * 30 + "\r")
+        if not parsed.ok:
+            assert parsed.table is not None
+            report_dir = Path(settings.HOME) / "import-reports"
+            report_dir.mkdir(exist_ok=True)
+            report = report_dir / f"{path.stem}-错误报告.xlsx"
+            report.write_bytes(error_report(path, parsed.table, parsed.errors))
+            self.stderr.write(f"{path.name}：发现 {len(parsed.errors)} 处错误，一条都没有导入。")
+            for error in parsed.errors[:200]:
+                self.stderr.write(f"  {error}")
+            if len(parsed.errors) > 200:
+                self.stderr.write(f"  ……其余 {len(parsed.errors) - 200} 处见错误报告")
+            self.stderr.write(f"错误报告：{report}")
+            sys.exit(1)
+        try:
+            outcome = entries_import(
+                actor=actor,
+                rows=parsed.rows,
+                file_name=path.name,
+                sha256=parsed.sha256,
+                skipped=parsed.skipped,
+                verified=options["verified"],
+                dry_run=options["dry_run"],
+            )
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        verb = "将导入" if options["dry_run"] else "已导入"
+        self.stdout.write(
+            f"{path.name}：{verb} {outcome.imported} 条，合计 {fmt_yuan(outcome.total)} 元（{fmt_wan(outcome.total)}元）；"
+            f"已在台账中、跳过 {outcome.duplicates} 条；空行、小计、合计、签名行跳过 {outcome.skipped} 行。"
+        )
+        for name, (count, total) in sorted(outcome.per_village.items()):
+            self.stdout.write(f"  {name}\t{count} 条\t{fmt_yuan(total)} 元")
+        if options["dry_run"]:
+            self.stdout.write("（试导入：没有写入任何数据）")
