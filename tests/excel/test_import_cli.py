@@ -11,7 +11,7 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 
 from qiangcun.core.audit import ChangeRecord
-from qiangcun.ledger.importing.report import REPORT_HEADER
+from qiangcun.core.excel import REPORT_HEADER
 from qiangcun.ledger.models import Entry, Status
 from tests.excel.corpus import build_corpus
 

@@ -30,12 +30,12 @@ class Action(models.TextChoices):
     MANAGE_TARGETS = "manage_targets", _("管理年度目标")
     AUDIT = "audit", _("查看审计日志")
     MANAGE_USERS = "manage_users", _("管理账号")
-    IMPORT_LEDGER = "import_ledger", _("导入台账")
+    IMPORT = "import", _("导入数据")
 
 
 #: What each role may do on the units under its grant. Anything not listed is denied.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.TOWNSHIP_ADMIN: frozenset({Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS, Action.IMPORT_LEDGER}),
+    Role.TOWNSHIP_ADMIN: frozenset({Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS, Action.IMPORT}),
     Role.LEADER: frozenset({Action.VIEW}),
     Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY}),
     Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY}),

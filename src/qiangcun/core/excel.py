@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -265,6 +266,22 @@ def normalize_text(value: object) -> str:
 
 
 @dataclass(frozen=True)
+class RowError:
+    """A bad cell (or row) of an imported sheet, named as the clerk sees it."""
+
+    row: int  # Excel row number, 1-based
+    column: str  # Excel column letter ("" when the row as a whole is wrong)
+    header: str  # the header text as in the file
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"第 {self.row} 行"
+        if self.header:
+            where += f"“{self.header}”列（{self.column}）"
+        return f"{where}：{self.reason}"
+
+
+@dataclass(frozen=True)
 class FieldColumn:
     field: str
     index: int  # 0-based position in the rows calamine yields
@@ -333,7 +350,7 @@ def find_table(
     """Find the sheet and header row by their content and return the table and its data rows.
 
     ``fields`` maps a field to the header words that name it; a header row is the first row (in the
-    first 30 of a sheet) naming at least three fields. A unit line ``单位：万元`` above the header makes
+    first 30 of a sheet) naming at least three fields (or all the required ones, when fewer). A unit line ``单位：万元`` above the header makes
     amount columns count in 万元, as does a header like ``金额（万元）``. Sheets named like 填表说明 are
     skipped. Raises :class:`WorkbookRefused` when no header is found or a required column is missing.
     """
@@ -369,7 +386,7 @@ def find_table(
                         header=cell.strip(),
                         wan="万" in unit,
                     )
-            if len(found) >= 3:
+            if len(found) >= min(3, len(required)):
                 missing = [f for f in required if f not in found]
                 if missing:
                     best_missing = best_missing or (sheet_name, missing)
@@ -400,3 +417,37 @@ def find_table(
         raise WorkbookRefused(f"工作表“{sheet_name}”的表头缺少{names}列")
     wanted = "、".join(labels.get(f, f) for f in required)
     raise WorkbookRefused(f"没有找到表头：需要一行写有 {wanted} 等列名（在前 {HEADER_SCAN_ROWS} 行内）")
+
+
+# ---------------------------------------------------------------------------------------------- error report
+
+REPORT_HEADER = "导入错误（改正后重新导入）"
+
+
+def error_report(path: Path, table: Table, errors: list[RowError]) -> bytes:
+    from openpyxl import load_workbook
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import column_index_from_string
+
+    wb = load_workbook(path)  # the file passed inspect_xlsx; defusedxml guards the parser as well
+    ws = wb[table.sheet]
+    column = table.col_offset + table.width + 1
+    header = ws.cell(row=table.header_row, column=column, value=REPORT_HEADER)
+    header.font = Font(bold=True, color="C62828")
+    red = PatternFill("solid", fgColor="FFCDD2")
+    by_row: dict[int, list[RowError]] = defaultdict(list)
+    for error in errors:
+        by_row[error.row].append(error)
+    for row, row_errors in by_row.items():
+        text = "；".join(f"“{e.header}”列：{e.reason}" if e.header else e.reason for e in row_errors)
+        cell = ws.cell(row=row, column=column, value=text)
+        cell.data_type = TYPE_STRING
+        cell.font = Font(color="C62828")
+        for e in row_errors:
+            if e.column:
+                ws.cell(row=row, column=column_index_from_string(e.column)).fill = red
+    ws.column_dimensions[ws.cell(row=table.header_row, column=column).column_letter].width = 60
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

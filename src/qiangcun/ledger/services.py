@@ -417,7 +417,7 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
 
 # ---------------------------------------------------------------------------------------------- import
 
-IMPORT = "import_ledger"
+IMPORT = "import"
 
 
 @dataclass
@@ -459,6 +459,11 @@ def entries_import(
             ):
                 raise PermissionDeniedError("只有镇党建办可以按“已审核”导入历史台账")
         for r in rows:
+            if r.amount < 0 and not verified:
+                raise ServiceError(
+                    f"第 {r.row} 行：金额为负数；负数（红字冲销）只能在按已审核迁移历史台账时导入",
+                    field="amount",
+                )
             if r.date > today():
                 raise ServiceError(f"第 {r.row} 行：收入日期 {r.date:%Y-%m-%d} 晚于今天", field="date")
         dates = [r.date for r in rows]

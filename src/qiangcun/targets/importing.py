@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
 from django.db.models import Max
 
 from qiangcun.accounts.models import Role, User
+from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, normalize_text
 from qiangcun.core.scope import path_q, scope_paths
+from qiangcun.ledger.importing.ledger import VillageMatcher
+from qiangcun.ledger.importing.values import CellError, parse_amount_cell
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign
 
@@ -28,7 +34,7 @@ def import_actor(username: str | None) -> User:
 
 def import_villages(actor: Any) -> list[OrgUnit]:
     """Villages the actor may bring rows into: where they may enter rows or import the ledger."""
-    paths = tuple(set(scope_paths(actor, "enter")) | set(scope_paths(actor, "import_ledger")))
+    paths = tuple(set(scope_paths(actor, "enter")) | set(scope_paths(actor, "import")))
     if not paths:
         return []
     return list(OrgUnit.objects.filter(path_q("path", paths), level=Level.VILLAGE))
@@ -46,3 +52,116 @@ def import_year(villages: list[OrgUnit], year: int | None) -> int:
     if latest is None:
         raise CommandError("还没有任何年度任务，请先建立年度任务，或用 --year 指定年度")
     return int(latest)
+
+
+# ---------------------------------------------------------------------------------------------- targets
+
+TARGET_FIELDS = {
+    "village": ["村名", "村庄", "行政村", "村居", "村", "单位"],
+    "amount": ["目标", "年度目标", "目标任务", "任务", "收入目标", "目标金额", "目标收入"],
+    "station": ["网格站"],
+    "district": ["管区"],
+}
+TARGET_LABELS = {"village": "村名", "amount": "目标"}
+
+
+@dataclass
+class ParsedTargets:
+    name: str
+    table: Table | None = None
+    amounts: dict[int, Decimal] = field(default_factory=dict)
+    rows: dict[int, int] = field(default_factory=dict)  # village id → Excel row
+    errors: list[RowError] = field(default_factory=list)
+    skipped: int = 0
+
+
+def parse_targets_file(path: Path, *, name: str, campaign: Campaign) -> ParsedTargets:
+    """Village targets for ``campaign``: every row names a village of the township and an amount ≥ the baseline."""
+    inspect_xlsx(path, name=name)
+    table, data = find_table(path, fields=TARGET_FIELDS, required=["village", "amount"], labels=TARGET_LABELS)
+    result = ParsedTargets(name=name, table=table)
+    cols = table.columns
+    matcher = VillageMatcher(list(OrgUnit.objects.under(campaign.township).filter(level=Level.VILLAGE)))
+    for number, cells in data:
+        values = [cells[c.index] if c.index < len(cells) else None for c in cols.values()]
+        texts = [normalize_text(v) for v in values]
+        if not any(texts) or any(w in t for t in texts for w in ("小计", "合计", "总计")):
+            result.skipped += 1
+            continue
+        village_col, amount_col = cols["village"], cols["amount"]
+        raw_village = cells[village_col.index] if village_col.index < len(cells) else None
+        raw_amount = cells[amount_col.index] if amount_col.index < len(cells) else None
+        village = None
+        try:
+            village = matcher.match(raw_village)
+        except CellError as exc:
+            result.errors.append(RowError(number, village_col.letter, village_col.header, str(exc)))
+        try:
+            amount = parse_amount_cell(raw_amount, wan=amount_col.wan)
+        except CellError as exc:
+            result.errors.append(RowError(number, amount_col.letter, amount_col.header, str(exc)))
+            continue
+        if amount < campaign.baseline:
+            result.errors.append(
+                RowError(
+                    number,
+                    amount_col.letter,
+                    amount_col.header,
+                    f"目标 {amount:,.2f} 元低于基础线 {campaign.baseline:,.2f} 元",
+                )
+            )
+            continue
+        if village is None:
+            continue
+        if village.pk in result.rows:
+            result.errors.append(
+                RowError(
+                    number,
+                    village_col.letter,
+                    village_col.header,
+                    f"{village.name}与第 {result.rows[village.pk]} 行重复",
+                )
+            )
+            continue
+        result.rows[village.pk] = number
+        result.amounts[village.pk] = amount
+    return result
+
+
+def report_errors(command: Any, path: Path, table: Table | None, errors: list[RowError]) -> None:
+    """Print the errors by Excel row, write the error report workbook next to the data and exit 1."""
+    import sys
+
+    from django.conf import settings
+
+    from qiangcun.core.excel import error_report
+
+    command.stderr.write(f"{path.name}：发现 {len(errors)} 处错误，一条都没有导入。")
+    for error in errors[:200]:
+        command.stderr.write(f"  {error}")
+    if len(errors) > 200:
+        command.stderr.write(f"  ……其余 {len(errors) - 200} 处见错误报告")
+    if table is not None:
+        report_dir = Path(settings.HOME) / "import-reports"
+        report_dir.mkdir(exist_ok=True)
+        report = report_dir / f"{path.stem}-错误报告.xlsx"
+        report.write_bytes(error_report(path, table, errors))
+        command.stderr.write(f"错误报告：{report}")
+    sys.exit(1)
+
+
+def township_for(actor: Any, code: str | None) -> OrgUnit:
+    """The township named by code, or the only township the actor may import into."""
+    townships = [
+        u
+        for u in OrgUnit.objects.filter(level=Level.TOWNSHIP)
+        if any(u.path.startswith(p) for p in scope_paths(actor, "import"))
+    ]
+    if code:
+        found = [u for u in townships if u.code == code]
+        if not found:
+            raise CommandError(f"没有代码为 {code} 的镇，或您没有向它导入的权限")
+        return found[0]
+    if len(townships) != 1:
+        raise CommandError("请用 --township 指定镇的代码")
+    return townships[0]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from qiangcun.core.excel import FieldColumn, Table, find_table, inspect_xlsx, normalize_text
+from qiangcun.core.excel import FieldColumn, RowError, Table, find_table, inspect_xlsx, normalize_text
 from qiangcun.ledger.importing.values import (
     CATEGORY_SYNONYMS,
     PATH_SYNONYMS,
@@ -45,20 +45,6 @@ LABELS = {
 }
 TOTAL_WORDS = ("小计", "合计", "总计")
 SIGNATURE_WORDS = ("制表", "审核人", "填报人", "填报日期", "负责人", "签字", "盖章", "经办人", "记账")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # Excel row number, 1-based
-    column: str  # Excel column letter ("" when the row as a whole is wrong)
-    header: str  # the header text as in the file
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"第 {self.row} 行"
-        if self.header:
-            where += f"“{self.header}”列（{self.column}）"
-        return f"{where}：{self.reason}"
 
 
 @dataclass(frozen=True)
@@ -141,6 +127,17 @@ def _skip(cells: list[Any]) -> bool:
     return any(first.startswith(word) for word in SIGNATURE_WORDS)
 
 
+def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
+    """A positive amount; with ``allow_negative`` (migrating a verified ledger) a red-ink correction
+    row such as ``-12800.00`` keeps its sign."""
+    if allow_negative:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            return -parse_amount_cell(-value, wan=wan)
+        if isinstance(value, str) and value.strip()[:1] in ("-", "－"):
+            return -parse_amount_cell(value.strip()[1:], wan=wan)
+    return parse_amount_cell(value, wan=wan)
+
+
 def parse_ledger_file(
     path: Path,
     *,
@@ -148,6 +145,7 @@ def parse_ledger_file(
     year: int,
     villages: list[OrgUnit],
     progress: Any = None,
+    allow_negative: bool = False,
 ) -> ParsedFile:
     """Check the file's safety, find its table and parse every row. Never writes anything."""
     result = ParsedFile(name=name, sha256="")
@@ -188,7 +186,9 @@ def parse_ledger_file(
         except CellError as exc:
             fail("date", exc)
         try:
-            values["amount"] = parse_amount_cell(cell(cells, "amount"), wan=cols["amount"].wan)
+            values["amount"] = _amount(
+                cell(cells, "amount"), wan=cols["amount"].wan, allow_negative=allow_negative
+            )
         except CellError as exc:
             fail("amount", exc)
         category = match_name(cell(cells, "category"), categories, CATEGORY_SYNONYMS)

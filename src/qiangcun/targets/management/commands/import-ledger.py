@@ -6,16 +6,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import WorkbookRefused
 from qiangcun.core.money import fmt_wan, fmt_yuan
 from qiangcun.ledger.importing.ledger import parse_ledger_file
-from qiangcun.ledger.importing.report import error_report
 from qiangcun.ledger.services import entries_import
-from qiangcun.targets.importing import import_actor, import_villages, import_year
+from qiangcun.targets.importing import import_actor, import_villages, import_year, report_errors
 
 
 class Command(BaseCommand):
@@ -45,24 +43,20 @@ class Command(BaseCommand):
                 sys.stderr.flush()
 
         try:
-            parsed = parse_ledger_file(path, name=path.name, year=year, villages=villages, progress=progress)
+            parsed = parse_ledger_file(
+                path,
+                name=path.name,
+                year=year,
+                villages=villages,
+                progress=progress,
+                allow_negative=options["verified"],
+            )
         except WorkbookRefused as exc:
             raise CommandError(str(exc)) from exc
         if tty:
             sys.stderr.write("\r" + " " * 30 + "\r")
         if not parsed.ok:
-            assert parsed.table is not None
-            report_dir = Path(settings.HOME) / "import-reports"
-            report_dir.mkdir(exist_ok=True)
-            report = report_dir / f"{path.stem}-错误报告.xlsx"
-            report.write_bytes(error_report(path, parsed.table, parsed.errors))
-            self.stderr.write(f"{path.name}：发现 {len(parsed.errors)} 处错误，一条都没有导入。")
-            for error in parsed.errors[:200]:
-                self.stderr.write(f"  {error}")
-            if len(parsed.errors) > 200:
-                self.stderr.write(f"  ……其余 {len(parsed.errors) - 200} 处见错误报告")
-            self.stderr.write(f"错误报告：{report}")
-            sys.exit(1)
+            report_errors(self, path, parsed.table, parsed.errors)
         try:
             outcome = entries_import(
                 actor=actor,
