@@ -4,6 +4,7 @@ from django.urls import path
 from qiangcun.accounts.views import QiangcunLoginView, audit_log
 from qiangcun.api.api import api
 from qiangcun.ledger import views as ledger
+from qiangcun.targets import import_views
 from qiangcun.targets import views as targets
 
 urlpatterns = [
@@ -25,5 +26,9 @@ urlpatterns = [
     path("ledger/evidence/<int:pk>/", ledger.evidence_file, name="evidence_file"),
     path("review/", ledger.review, name="review"),
     path("audit/", audit_log, name="audit_log"),
+    path("import/", import_views.import_home, name="import_home"),
+    path("import/template/<str:kind>.xlsx", import_views.import_template, name="import_template"),
+    path("import/report/<str:token>.xlsx", import_views.import_report, name="import_report"),
+    path("import/<str:kind>/", import_views.import_kind, name="import_kind"),
     path("api/v1/", api.urls),
 ]

@@ -88,6 +88,11 @@ progress_export           GET     200  200  200  200  200  200  200  403  403  4
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
+import_home               GET     200  403  403  403  403  200  200  200  403  403  403  L
+import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
+import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
+import_kind               POST    200  403  403  403  403  200  200  200  403  403  403  L
+import_report             GET     404  404  404  404  404  404  404  404  404  404  404  L
 api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
@@ -254,6 +259,17 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse(name) + f"?unit={t.township.code}")
         case "targets_export":
             return Req(reverse(name, args=[2020]) + f"?unit={t.station1.code}")
+        case "import_template":
+            return Req(reverse(name, args=["ledger"]))
+        case "import_kind":
+            if post:  # a check (dry run): writes nothing by design, see tests/web/test_import_pages.py
+                return Req(
+                    reverse(name, args=["ledger"]),
+                    {"action": "check", "year": "2020", "file": _ledger_workbook(t.sunzhuang.name)},
+                )
+            return Req(reverse(name, args=["ledger"]))
+        case "import_report":
+            return Req(reverse(name, args=["no-such-token"]))
         case "ledger_export":
             ctx.entry("verified")
             return Req(reverse(name) + f"?village={t.sunzhuang.code}&year=2020")
@@ -305,6 +321,20 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
     if method == "GET":  # a route without parameters needs no case, only its row in the table
         return Req(reverse(name))
     raise AssertionError(f"no request built for {name} {method}: add a case to build()")
+
+
+def _ledger_workbook(village: str) -> Any:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["村名", "日期", "金额（元）", "收入类别", "增收路子", "摘要"])
+    wb.active.append([village, "2020-03-05", "1234.56", "经营收入", "现代农业", "试导入"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return SimpleUploadedFile("台账.xlsx", buffer.getvalue())
 
 
 def _succeeds(expected: int | str) -> bool:

@@ -16,5 +16,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
             perms_verify=user.can("verify"),
             perms_targets=user.can("manage_targets"),
             perms_audit=user.can("audit"),
+            perms_import=user.can("import"),
         )
     return context
