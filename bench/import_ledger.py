@@ -371,6 +371,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.ie_rows >= args.rows:
         args.ie_rows = 0
+    if not args.skip_ie:
+        try:
+            import import_export  # noqa: F401
+        except ImportError:
+            parser.error(
+                "django-import-export is not installed: run with `uv run --group bench ...` (or --skip-ie)"
+            )
 
     started = datetime.datetime.now(datetime.UTC)
     home = Path(tempfile.mkdtemp(prefix="qiangcun-bench-"))

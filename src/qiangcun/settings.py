@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "ninja",
     "qiangcun.core",
     "qiangcun.orgs",
@@ -181,6 +183,19 @@ MEDIA_ROOT = HOME / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+# Background jobs (django-tasks): the database backend, run by `qiangcun db_worker`
+# (`qiangcun demo` starts one). QIANGCUN_TASKS_BACKEND=immediate runs jobs inline instead.
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }.get(env_str("QIANGCUN_TASKS_BACKEND", "database"), "django_tasks_db.DatabaseBackend")
+    }
+}
+# Workbooks larger than this are checked and imported by the background worker, with a progress bar.
+IMPORT_BACKGROUND_BYTES = env_int("QIANGCUN_IMPORT_BACKGROUND_KB", 256) * 1024
 
 # Excel import limits (QIANGCUN_IMPORT_MAX_MB, QIANGCUN_IMPORT_MAX_ROWS).
 IMPORT_MAX_BYTES = env_int("QIANGCUN_IMPORT_MAX_MB", 20) * 1024 * 1024

@@ -28,7 +28,9 @@ urlpatterns = [
     path("audit/", audit_log, name="audit_log"),
     path("import/", import_views.import_home, name="import_home"),
     path("import/template/<str:kind>.xlsx", import_views.import_template, name="import_template"),
-    path("import/report/<str:token>.xlsx", import_views.import_report, name="import_report"),
+    path("import/jobs/<uuid:pk>/", import_views.import_job, name="import_job"),
+    path("import/jobs/<uuid:pk>/confirm/", import_views.import_job_confirm, name="import_job_confirm"),
+    path("import/jobs/<uuid:pk>/report.xlsx", import_views.import_job_report, name="import_job_report"),
     path("import/<str:kind>/", import_views.import_kind, name="import_kind"),
     path("api/v1/", api.urls),
 ]

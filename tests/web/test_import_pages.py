@@ -38,49 +38,55 @@ def settings_home(settings, tmp_path):
     return tmp_path
 
 
+def _check(client, rows, **extra):
+    response = client.post("/import/ledger/", {"year": "2020", "file": _xlsx(rows), **extra})
+    assert response.status_code == 302
+    job_url = response["Location"]
+    assert re.match(r"^/import/jobs/[0-9a-f-]{36}/$", job_url)
+    return job_url, client.get(job_url).content.decode()
+
+
 def test_check_writes_nothing_then_confirm_imports(client, tree, personas, settings_home):
     client.force_login(personas["township_admin"])
-    response = client.post("/import/ledger/", {"action": "check", "year": "2020", "file": _xlsx(GOOD)})
-    page = response.content.decode()
-    assert response.status_code == 200
+    job_url, page = _check(client, GOOD)
     assert "将导入 2 条（待审核），合计 2.70万元" in page
     assert "孙庄村" in page and "12,000.00" in page and "15,000.00" in page
     assert Entry.objects.count() == 0
-    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
     assert list((settings_home / "uploads").glob("*.xlsx"))
-    response = client.post("/import/ledger/", {"action": "confirm", "token": token}, follow=True)
+    response = client.post(job_url + "confirm/", follow=True)
     assert "已导入 2 条（待审核），合计 2.70万元" in response.content.decode()
     assert Entry.objects.filter(status=Status.SUBMITTED).count() == 2
     assert not list((settings_home / "uploads").glob("*.xlsx")), "the temporary upload is deleted"
-    # the same token cannot import twice
-    response = client.post("/import/ledger/", {"action": "confirm", "token": token}, follow=True)
-    assert "已过期" in response.content.decode()
+    # the same check cannot import twice
+    response = client.post(job_url + "confirm/", follow=True)
+    assert "已经确认过或已过期" in response.content.decode()
     assert Entry.objects.count() == 2
+    # someone else cannot see or confirm the job
+    client.force_login(personas["leader"])
+    assert client.get(job_url).status_code == 404
 
 
 def test_errors_are_listed_by_row_with_a_report(client, tree, personas, settings_home):
     rows = [*GOOD[:4], ["王家村", "2020-13-40", "约五千", "经营收入", "炒股", "x"]]
     client.force_login(personas["township_admin"])
-    response = client.post("/import/ledger/", {"action": "check", "year": "2020", "file": _xlsx(rows)})
-    page = response.content.decode()
+    job_url, page = _check(client, rows)
     assert "发现 4 处错误，一条都没有导入" in page
     assert "第 5 行" in page and "王家村" in page and "约五千" in page and "炒股" in page
     assert Entry.objects.count() == 0
-    token = re.search(r'/import/report/([^"]+)\.xlsx', page).group(1)
-    report = client.get(f"/import/report/{token}.xlsx")
+    report = client.get(job_url + "report.xlsx")
     assert report.status_code == 200
     ws = load_workbook(io.BytesIO(b"".join(report.streaming_content))).active
     assert ws.cell(row=3, column=7).value == REPORT_HEADER
     assert "金额" in ws.cell(row=5, column=7).value
     # another user cannot fetch this report
     client.force_login(personas["leader"])
-    assert client.get(f"/import/report/{token}.xlsx").status_code == 404
+    assert client.get(job_url + "report.xlsx").status_code == 404
 
 
 def test_hostile_file_is_refused_on_the_page(client, tree, personas, settings_home):
     client.force_login(personas["village_clerk"])
     bogus = SimpleUploadedFile("台账.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
-    response = client.post("/import/ledger/", {"action": "check", "year": "2020", "file": bogus})
+    response = client.post("/import/ledger/", {"year": "2020", "file": bogus}, follow=True)
     assert "旧版 .xls" in response.content.decode()
     assert not list((settings_home / "uploads").glob("*.xlsx"))
 
@@ -99,7 +105,34 @@ def test_templates_have_instructions_and_are_importable(client, tree, personas, 
     buffer = io.BytesIO()
     wb.save(buffer)
     upload = SimpleUploadedFile("模板.xlsx", buffer.getvalue())
-    page = client.post(
-        "/import/ledger/", {"action": "check", "year": "2020", "file": upload}
-    ).content.decode()
+    page = client.post("/import/ledger/", {"year": "2020", "file": upload}, follow=True).content.decode()
     assert "将导入 1 条" in page
+
+
+def test_large_files_run_in_the_background_worker_with_progress(
+    client, tree, personas, settings_home, settings, django_capture_on_commit_callbacks
+):
+    """Over the size threshold the check is queued for the worker; the page shows a progress bar
+    (and polls), and the worker (`qiangcun db_worker`) finishes the job."""
+    from django.core.management import call_command
+
+    from qiangcun.targets.models import ImportJob
+
+    settings.IMPORT_BACKGROUND_BYTES = 0
+    client.force_login(personas["township_admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        job_url, page = _check(client, GOOD)
+    assert "正在检查" in page and 'hx-trigger="every 1s"' in page and 'role="progressbar"' in page
+    job = ImportJob.objects.get()
+    assert job.state == ImportJob.State.QUEUED
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.DONE and job.result["ok"] is True
+    assert "将导入 2 条" in client.get(job_url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(job_url + "confirm/")
+    assert Entry.objects.count() == 0  # queued, not yet run
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert Entry.objects.count() == 2
+    assert "已导入 2 条" in client.get(job_url).content.decode()
+    assert "import/jobs" in client.get("/import/").content.decode()  # listed: leave and come back

@@ -54,6 +54,7 @@ REDIRECTS = {
     "R": r"^/review/$",
     "T": r"^/targets/2020/$",
     "A": r"^/audit/$",
+    "J": r"^/import/jobs/[0-9a-f-]{36}/$",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -91,8 +92,11 @@ ledger_export             GET     200  200  200  200  200  200  200  404  403  4
 import_home               GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
-import_kind               POST    200  403  403  403  403  200  200  200  403  403  403  L
-import_report             GET     404  404  404  404  404  404  404  404  404  404  404  L
+import_kind               POST    J    403  403  403  403  J    J    J    403  403  403  L
+import_job                GET     404  404  404  404  404  404  404  404  404  404  404  L
+import_job_confirm        GET     405  405  405  405  405  405  405  405  405  405  405  L
+import_job_confirm        POST    404  404  404  404  404  404  404  404  404  404  404  L
+import_job_report         GET     404  404  404  404  404  404  404  404  404  404  404  L
 api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
@@ -268,8 +272,8 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                     {"action": "check", "year": "2020", "file": _ledger_workbook(t.sunzhuang.name)},
                 )
             return Req(reverse(name, args=["ledger"]))
-        case "import_report":
-            return Req(reverse(name, args=["no-such-token"]))
+        case "import_job" | "import_job_confirm" | "import_job_report":  # someone else's (or no) job
+            return Req(reverse(name, args=["00000000-0000-4000-8000-000000000000"]), {} if post else None)
         case "ledger_export":
             ctx.entry("verified")
             return Req(reverse(name) + f"?village={t.sunzhuang.code}&year=2020")

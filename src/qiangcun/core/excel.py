@@ -74,8 +74,9 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB"
 
 
-def inspect_xlsx(path: Path, *, name: str | None = None, limits: Limits | None = None) -> None:
-    """Raise :class:`WorkbookRefused` unless ``path`` is a plain .xlsx within the limits."""
+def inspect_xlsx(path: Path, *, name: str | None = None, limits: Limits | None = None) -> int:
+    """Raise :class:`WorkbookRefused` unless ``path`` is a plain .xlsx within the limits; return the
+    largest row number any worksheet names (for a progress bar)."""
     limits = limits or Limits.from_settings()
     label = name or path.name
     lower = label.lower()
@@ -94,12 +95,12 @@ def inspect_xlsx(path: Path, *, name: str | None = None, limits: Limits | None =
         raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（可能已损坏，或是改了扩展名的其他文件）")
     try:
         with zipfile.ZipFile(path) as zf:
-            _inspect_archive(zf, label, limits)
+            return _inspect_archive(zf, label, limits)
     except zipfile.BadZipFile as exc:
         raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（压缩包损坏）") from exc
 
 
-def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> None:
+def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> int:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise WorkbookRefused(f"“{label}”包含的部件过多（{len(infos)} 个），疑似异常文件，拒绝解压")
@@ -118,6 +119,7 @@ def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> None:
     if "xl/vbaProject.bin" in names:
         raise WorkbookRefused(f"“{label}”含有宏（vbaProject），不能导入；请另存为不带宏的 .xlsx")
     content_types = zf.read("[Content_Types].xml")
+    rows = 0
     if b"macroEnabled" in content_types:
         raise WorkbookRefused(f"“{label}”是启用宏的工作簿，不能导入；请另存为不带宏的 .xlsx")
     for info in infos:
@@ -130,10 +132,11 @@ def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> None:
                 f"“{label}”的 {info.filename} 含有 DOCTYPE/ENTITY 声明，这不是 Excel 正常生成的内容，拒绝读取"
             )
         if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            _inspect_sheet(zf, info, label, limits)
+            rows = max(rows, _inspect_sheet(zf, info, label, limits))
+    return rows
 
 
-def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> None:
+def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> int:
     """Largest row and column the sheet names, from its dimension and from every row and cell reference."""
     max_row = 0
     max_col = 0
@@ -167,6 +170,7 @@ def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limit
         raise WorkbookRefused(
             f"“{label}”的工作表有 {max_col:,} 列，超过上限 {limits.max_cols} 列；请删除多余的列"
         )
+    return max_row
 
 
 # ---------------------------------------------------------------------------------------------- writing

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +26,9 @@ from qiangcun.ledger.selectors import entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.reports.excel import ledger_workbook
 from qiangcun.reports.http import xlsx_response
+
+#: The verification queue shows this many rows at a time (oldest first); the rest follow once these are done.
+REVIEW_PAGE = 300
 
 
 def _enter_villages(user: Any) -> list[OrgUnit]:
@@ -214,16 +218,17 @@ def review(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, "未知操作")
         return redirect("review")
-    rows = list(queue.prefetch_related("evidence"))
+    summary = queue.aggregate(count=Count("id"), total=Sum("amount"))
+    rows = list(queue.prefetch_related("evidence")[:REVIEW_PAGE])
     groups = [(village, list(items)) for village, items in groupby(rows, key=lambda e: e.village)]
-    total = sum((e.amount for e in rows), Decimal(0))
     return render(
         request,
         "ledger/review.html",
         {
             "groups": groups,
-            "count": len(rows),
-            "total": total,
+            "count": summary["count"],
+            "shown": len(rows),
+            "total": summary["total"] or Decimal("0.00"),
             "reasons": services.COMMON_RETURN_REASONS,
         },
     )

@@ -13,14 +13,21 @@ from qiangcun.core.money import fmt_wan, fmt_yuan, in_words
 register = template.Library()
 
 
-@register.filter
-def yuan(value: Decimal | None) -> str:
-    return fmt_yuan(value)
+def _decimal(value: Decimal | str | None) -> Decimal | None:
+    """Amounts stored as JSON strings ("12000.00") read back exactly."""
+    if isinstance(value, str):
+        return Decimal(value) if value.strip() else None
+    return value
 
 
 @register.filter
-def wan(value: Decimal | None) -> str:
-    return fmt_wan(value)
+def yuan(value: Decimal | str | None) -> str:
+    return fmt_yuan(_decimal(value))
+
+
+@register.filter
+def wan(value: Decimal | str | None) -> str:
+    return fmt_wan(_decimal(value))
 
 
 @register.filter

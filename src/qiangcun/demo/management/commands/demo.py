@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -32,6 +33,11 @@ class Command(BaseCommand):
         self.stdout.flush()
         env = dict(os.environ, QIANGCUN_DEMO="1", QIANGCUN_TODAY=builder.ARTICLE_DATE.isoformat())
         env.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
+        # The background worker for large imports; it shares the terminal's process group, so
+        # Ctrl-C (or stopping the group) ends it together with the server.
+        subprocess.Popen(
+            [sys.executable, "-m", "qiangcun", "db_worker", "--no-reload", "--verbosity", "0"], env=env
+        )
         argv = [
             sys.executable,
             "-m",

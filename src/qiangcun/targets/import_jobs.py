@@ -1,0 +1,256 @@
+"""Import jobs: what the import pages do, runnable in the request or in the background worker.
+
+A job is checked first (a dry run that writes nothing) and imported only once its user confirms.
+The uploaded file lives in ``$QIANGCUN_HOME/uploads/<job id>.xlsx`` until the import is done or
+refused; files older than a day are swept away."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from qiangcun.accounts.models import User
+from qiangcun.core.errors import ServiceError
+from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
+from qiangcun.core.money import fmt_wan
+from qiangcun.ledger.importing.ledger import parse_ledger_file
+from qiangcun.ledger.services import entries_import
+from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
+from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.targets.importing import import_villages, parse_targets_file
+from qiangcun.targets.models import Campaign, ImportJob
+from qiangcun.targets.services import targets_set
+
+KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标"}
+STALE_SECONDS = 24 * 3600
+MAX_LISTED_ERRORS = 200
+
+
+def uploads() -> Path:
+    folder = Path(settings.HOME) / "uploads"
+    folder.mkdir(exist_ok=True)
+    now = time.time()
+    for old in folder.glob("*.xlsx"):
+        if now - old.stat().st_mtime > STALE_SECONDS:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def upload_path(job: ImportJob) -> Path:
+    return uploads() / f"{job.pk}.xlsx"
+
+
+def report_path(job: ImportJob) -> Path:
+    return uploads() / f"{job.pk}.report.xlsx"
+
+
+def allowed_kinds(user: Any) -> list[str]:
+    kinds = []
+    if user.can("enter") or user.can("import"):
+        kinds.append("ledger")
+    if user.can("import"):
+        kinds += ["units", "targets"]
+    return kinds
+
+
+def townships(user: Any) -> list[OrgUnit]:
+    return list(OrgUnit.objects.restrict(user, "import").filter(level=Level.TOWNSHIP))
+
+
+def ledger_years(user: Any) -> list[int]:
+    codes = {code for v in import_villages(user) for code in v.ancestor_codes()}
+    return sorted(
+        set(Campaign.objects.filter(township__code__in=codes).values_list("year", flat=True)), reverse=True
+    )
+
+
+def job_create(*, user: Any, kind: str, upload: UploadedFile | None, options: dict[str, Any]) -> ImportJob:
+    """Keep the upload and make a job to check it. Refuses files over the size limit at once."""
+    if kind not in allowed_kinds(user):
+        raise ServiceError("您没有导入这类数据的权限", code="forbidden")
+    if upload is None:
+        raise ServiceError("请选择要导入的 .xlsx 文件", field="file")
+    if upload.size and upload.size > settings.IMPORT_MAX_BYTES:
+        raise ServiceError(
+            f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限 {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB；请拆分后分批导入",
+            field="file",
+        )
+    job = ImportJob(
+        id=uuid.uuid4(),
+        user=user,
+        kind=kind,
+        file_name=Path(upload.name or "upload.xlsx").name[:255],
+        options=options,
+    )
+    with upload_path(job).open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    job.save()
+    return job
+
+
+def job_start(job: ImportJob) -> None:
+    """Run small files now; hand large ones to the background worker."""
+    path = upload_path(job)
+    if path.exists() and path.stat().st_size > settings.IMPORT_BACKGROUND_BYTES:
+        from qiangcun.targets.tasks import run_import_job
+
+        transaction.on_commit(lambda: run_import_job.enqueue(str(job.pk)))
+        return
+    job_run(str(job.pk))
+
+
+def job_confirm(job: ImportJob, user: Any) -> None:
+    """The user saw the check and wants the import: run the same file for real."""
+    claimed = ImportJob.objects.filter(
+        pk=job.pk, user=user, stage=ImportJob.Stage.CHECK, state=ImportJob.State.DONE, result__ok=True
+    ).update(
+        stage=ImportJob.Stage.IMPORT, state=ImportJob.State.QUEUED, rows_read=0, updated_at=timezone.now()
+    )
+    if not claimed or not upload_path(job).exists():
+        raise ServiceError("这次检查已经确认过或已过期，请重新上传文件")
+    job.refresh_from_db()
+    job_start(job)
+
+
+def job_run(job_id: str) -> None:
+    """Do the job's current stage. Claims it first, so a job runs once even with several workers."""
+    claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
+        state=ImportJob.State.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    path = upload_path(job)
+
+    def progress(row: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(rows_read=row)
+
+    try:
+        result = run_import(job, path, dry_run=job.stage == ImportJob.Stage.CHECK, progress=progress)
+    except Exception as exc:  # the page must say what happened; the log keeps the traceback
+        import logging
+
+        logging.getLogger(__name__).exception("import job %s failed", job.pk)
+        path.unlink(missing_ok=True)
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.FAILED,
+            result={
+                "ok": False,
+                "refused": f"导入中途出错，什么都没有写入（{type(exc).__name__}）。请重试或联系管理员。",
+            },
+        )
+        return
+    if not result.get("ok") or job.stage == ImportJob.Stage.IMPORT:
+        path.unlink(missing_ok=True)
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.DONE, result=result, updated_at=timezone.now()
+    )
+
+
+def _errors(job: ImportJob, path: Path, table: Table | None, errors: list[RowError]) -> dict[str, Any]:
+    if table is not None:
+        report_path(job).write_bytes(error_report(path, table, errors))
+    return {
+        "ok": False,
+        "errors": [
+            {"row": e.row, "column": e.column, "header": e.header, "reason": e.reason}
+            for e in errors[:MAX_LISTED_ERRORS]
+        ],
+        "error_count": len(errors),
+        "report": table is not None,
+    }
+
+
+def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = None) -> dict[str, Any]:
+    """Parse and import (or dry-run) the job's file; returns what the page shows, as JSON."""
+    user: User = job.user
+    options, kind, name = job.options, job.kind, job.file_name
+    try:
+        ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect_xlsx(path, name=name))
+        if kind == "ledger":
+            years = ledger_years(user)
+            year = int(options.get("year") or (years[0] if years else 0))
+            if year not in years:
+                return {"ok": False, "refused": f"{year or '该'}年还没有年度任务，请先在“目标”页面建立"}
+            verified = bool(options.get("verified")) and user.can("import")
+            parsed = parse_ledger_file(
+                path,
+                name=name,
+                year=year,
+                villages=import_villages(user),
+                progress=progress,
+                allow_negative=verified,
+            )
+            if parsed.errors:
+                return _errors(job, path, parsed.table, parsed.errors)
+            outcome = entries_import(
+                actor=user,
+                rows=parsed.rows,
+                file_name=name,
+                sha256=parsed.sha256,
+                skipped=parsed.skipped,
+                verified=verified,
+                dry_run=dry_run,
+            )
+            verb = "将导入" if dry_run else "已导入"
+            state = "已审核" if verified else "待审核"
+            return {
+                "ok": True,
+                "summary": f"{verb} {outcome.imported} 条（{state}），合计 {fmt_wan(outcome.total)}元；"
+                f"已在台账中跳过 {outcome.duplicates} 条；空行、小计、合计、签名行跳过 {outcome.skipped} 行",
+                "preview": [[n, c, f"{s:.2f}"] for n, (c, s) in sorted(outcome.per_village.items())],
+                "total": f"{outcome.total:.2f}",
+            }
+        township = _township(user, str(options.get("township", "")))
+        if kind == "units":
+            units = parse_units_file(path, name=name)
+            if units.errors:
+                return _errors(job, path, units.table, units.errors)
+            try:
+                made = units_import(actor=user, township=township, parsed=units, dry_run=dry_run)
+            except UnitsImportError as exc:
+                return _errors(job, path, units.table, exc.errors)
+            verb = "将新建" if dry_run else "已新建"
+            counts = "，".join(f"{label} {n} 个" for label, n in made.created.items())
+            return {
+                "ok": True,
+                "summary": f"{township.name}：{verb} {counts}；已有的村 {made.unchanged} 个不变；补充标签 {made.tagged} 个村",
+            }
+        year = int(options.get("year") or 0)
+        campaign = Campaign.objects.filter(township=township, year=year).first()
+        if campaign is None:
+            return {"ok": False, "refused": f"{township.name}还没有 {year} 年度任务，请先在“目标”页面建立"}
+        targets = parse_targets_file(path, name=name, campaign=campaign)
+        if targets.errors:
+            return _errors(job, path, targets.table, targets.errors)
+        with transaction.atomic():
+            changed = targets_set(actor=user, campaign=campaign, amounts=targets.amounts)
+            if dry_run:
+                transaction.set_rollback(True)
+        verb = "将改动" if dry_run else "已改动"
+        total = sum(targets.amounts.values(), Decimal("0.00"))
+        return {
+            "ok": True,
+            "summary": f"{township.name}{year}年：{len(targets.amounts)} 个村，目标合计 {fmt_wan(total)}元；{verb} {changed} 个村的目标",
+        }
+    except WorkbookRefused as exc:
+        return {"ok": False, "refused": str(exc)}
+    except ServiceError as exc:
+        return {"ok": False, "refused": exc.message}
+
+
+def _township(user: Any, code: str) -> OrgUnit:
+    found = townships(user)
+    chosen = [t for t in found if t.code == code] or (found if len(found) == 1 else [])
+    if not chosen:
+        raise ServiceError("请选择要导入到哪个镇")
+    return chosen[0]

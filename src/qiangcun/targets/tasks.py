@@ -1,0 +1,10 @@
+"""Background tasks: thin wrappers over the import jobs."""
+
+from django_tasks import task
+
+from qiangcun.targets.import_jobs import job_run
+
+
+@task()
+def run_import_job(job_id: str) -> None:
+    job_run(job_id)
