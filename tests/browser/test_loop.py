@@ -75,3 +75,26 @@ def test_clerk_enters_station_verifies_table_ranks(live_server, personas, tree, 
     # The chart is drawn from the vendored ECharts (no network): an SVG appears.
     expect(page.locator("#progress-chart svg")).to_be_visible()
     page.screenshot(path=str(SHOTS / "loop-3-progress.png"), full_page=True)
+
+
+def test_filters_swap_the_table_stay_in_the_url_and_export_as_shown(
+    live_server, personas, tree, page: Page, tmp_path
+) -> None:
+    from openpyxl import load_workbook
+
+    base = live_server.url
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/progress/?year=2020&as_of=2020-04-17")
+    expect(page.locator("tr[data-code]")).to_have_count(4)
+    page.select_option("select[name=station]", tree.station2.code)
+    expect(page.locator("tr[data-code]")).to_have_count(1)  # swapped by htmx, no reload
+    expect(page.locator(f"tr[data-code='{tree.bianxiyang.code}']")).to_be_visible()
+    assert f"station={tree.station2.code}" in page.url
+    with page.expect_download() as download:
+        page.click("a[data-export]")
+    saved = tmp_path / "export.xlsx"
+    download.value.save_as(saved)
+    ws = load_workbook(saved).active
+    villages = [row[2] for row in ws.iter_rows(min_row=4, values_only=True) if row[2] != "合计"]
+    assert villages == ["编席杨村"]

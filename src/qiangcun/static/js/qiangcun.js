@@ -138,6 +138,10 @@
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
     });
+    // Export what is on screen: filters applied by htmx live in the address bar, not in the link.
+    document.querySelectorAll("a[data-export]").forEach(function (a) {
+      a.addEventListener("click", function () { a.href = a.dataset.export + window.location.search; });
+    });
     review();
     charts();
   }
