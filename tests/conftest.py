@@ -33,7 +33,10 @@ def _freeze_triggers(request: pytest.FixtureRequest):
     if not uses_db:
         yield
         return
-    transactional = bool(names & {"transactional_db", "live_server"})
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(names & {"transactional_db", "live_server"}) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
     request.getfixturevalue("transactional_db" if transactional else "db")
     freeze.install(connection)
     yield

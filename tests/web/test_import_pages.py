@@ -109,6 +109,7 @@ def test_templates_have_instructions_and_are_importable(client, tree, personas, 
     assert "将导入 1 条" in page
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes and reopens its database connection
 def test_large_files_run_in_the_background_worker_with_progress(
     client, tree, personas, settings_home, settings, django_capture_on_commit_callbacks
 ):
