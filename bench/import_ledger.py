@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -35,6 +37,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "import_ledger.json"
+PROFILE = BENCH_DIR / "out" / "import_ledger.prof"  # bench/out/ is git-ignored
 YEAR = 2020
 SHEET = "台账"
 HEADERS = ["村名", "日期", "金额（元）", "收入类别", "增收路子", "摘要", "付款单位"]
@@ -68,6 +71,22 @@ def version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def git_state() -> dict:
+    """The commit the code under test is at, and whether src/ differs from it."""
+    import subprocess
+
+    def git(*argv: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *argv], cwd=BENCH_DIR.parent, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "src_modified": bool(git("status", "--porcelain", "src"))}
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -189,7 +208,8 @@ def ours(path: Path, expect_rows: int, expect_sum: Decimal, admin: Any) -> dict:
         before = ledger_state()
         t0 = time.perf_counter()
         villages = import_villages(admin)
-        parsed = parse_ledger_file(path, name=path.name, year=YEAR, villages=villages)
+        # As `qiangcun import-ledger --verified` calls it (red-ink rows allowed when migrating as verified).
+        parsed = parse_ledger_file(path, name=path.name, year=YEAR, villages=villages, allow_negative=True)
         t1 = time.perf_counter()
         if not parsed.ok:
             raise SystemExit(f"FAIL (ours): {len(parsed.errors)} errors, first: {parsed.errors[:3]}")
@@ -316,7 +336,7 @@ def import_export(path: Path, expect_rows: int, expect_sum: Decimal, admin: Any,
 
 
 def repeat(label: str, n: int, fn: Callable[[], dict]) -> dict:
-    """Run ``fn`` n times (GC collected before each); medians of its phases and of the wall time."""
+    """Run ``fn`` n times (GC collected before each); the median run's phases and total."""
     runs = []
     for i in range(n):
         gc.collect()
@@ -326,7 +346,10 @@ def repeat(label: str, n: int, fn: Callable[[], dict]) -> dict:
         phases.setdefault("total", wall)
         runs.append(phases)
         print(f"  {label} #{i + 1}: " + ", ".join(f"{k} {v:.3f}s" for k, v in phases.items()), flush=True)
-    out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    # The run with the median total (the lower of the two middle ones for an even count), phases and
+    # all, so that its phases add up to its total.
+    median = statistics.median_low(r["total"] for r in runs)
+    out = dict(next(r for r in runs if r["total"] == median))
     out["runs"] = [r["total"] for r in runs]
     out["peak_rss_mib_after"] = mb(peak_rss_kib())
     return out
@@ -371,13 +394,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.ie_rows >= args.rows:
         args.ie_rows = 0
-    if not args.skip_ie:
-        try:
-            import import_export  # noqa: F401
-        except ImportError:
-            parser.error(
-                "django-import-export is not installed: run with `uv run --group bench ...` (or --skip-ie)"
-            )
+    if not args.skip_ie and importlib.util.find_spec("import_export") is None:
+        parser.error(
+            "django-import-export is not installed: run with `uv run --group bench ...` (or --skip-ie)"
+        )
+    args.git = git_state()
 
     started = datetime.datetime.now(datetime.UTC)
     home = Path(tempfile.mkdtemp(prefix="qiangcun-bench-"))
@@ -393,6 +414,19 @@ def main() -> None:
 def run(args: argparse.Namespace, home: Path, started: datetime.datetime) -> None:
     t = time.perf_counter()
     setup_django(home)
+    if not args.skip_ie:
+        # Imported now, not when first used, and versions read now: the run must not depend on the
+        # environment staying put (another `uv run` without the bench group would uninstall it).
+        for module in (
+            "import_export.formats.base_formats",
+            "import_export.resources",
+            "import_export.widgets",
+        ):
+            importlib.import_module(module)
+    args.versions = {
+        dist: version(dist)
+        for dist in ("django", "django-import-export", "tablib", "openpyxl", "python-calamine")
+    }
     from django.db import connection
 
     from qiangcun.accounts.models import User
@@ -512,14 +546,9 @@ def run(args: argparse.Namespace, home: Path, started: datetime.datetime) -> Non
         "environment": {
             "python": platform.python_version(),
             "implementation": platform.python_implementation(),
-            "django": version("django"),
-            "django-import-export": version("django-import-export"),
-            "tablib": version("tablib"),
-            "openpyxl": version("openpyxl"),
-            "python-calamine": version("python-calamine"),
-            "database": f"{connection.vendor} {connection.Database.sqlite_version}"
-            if connection.vendor == "sqlite"
-            else f"{connection.vendor} {connection.pg_version if hasattr(connection, 'pg_version') else ''}",
+            **args.versions,
+            "git": args.git,
+            "database": database_version(connection),
             "database_url_set": bool(os.environ.get("DATABASE_URL")),
             "database_name": str(db["NAME"]) if connection.vendor != "sqlite" else "(temporary SQLite file)",
             "nproc": os.cpu_count(),
@@ -534,7 +563,17 @@ def run(args: argparse.Namespace, home: Path, started: datetime.datetime) -> Non
     print(f"\nsaved {args.output}")
 
     if args.profile:
-        profile_ours(path, n, total, admin, args.output.with_suffix(".prof"))
+        PROFILE.parent.mkdir(parents=True, exist_ok=True)
+        profile_ours(path, n, total, admin, PROFILE)
+
+
+def database_version(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        return f"sqlite {connection.Database.sqlite_version}"
+    if connection.vendor == "postgresql":
+        major, minor = divmod(connection.pg_version, 10000)
+        return f"postgresql {major}.{minor}"
+    return connection.vendor
 
 
 def markdown(r: dict) -> str:

@@ -39,9 +39,22 @@ def _freeze_triggers(request: pytest.FixtureRequest):
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
     freeze.install(connection)
+    _ensure_defaults()
     yield
     if transactional and connection.vendor == "sqlite":
         freeze.uninstall(connection)
+
+
+def _ensure_defaults() -> None:
+    """The categories and paths a data migration seeds; a transactional test's flush empties them."""
+    from qiangcun.ledger.defaults import CATEGORIES, PATHS
+
+    if Category.objects.exists():
+        return
+    for order, (line, name, counts) in enumerate(CATEGORIES, start=1):
+        Category.objects.create(line=line, name=name, counts_toward_target=counts, order=order)
+    for order, name in enumerate(PATHS, start=1):
+        DevelopmentPath.objects.create(name=name, order=order)
 
 
 @dataclass

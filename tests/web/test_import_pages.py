@@ -128,7 +128,7 @@ def test_large_files_run_in_the_background_worker_with_progress(
     assert job.state == ImportJob.State.QUEUED
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     job.refresh_from_db()
-    assert job.state == ImportJob.State.DONE and job.result["ok"] is True
+    assert job.state == ImportJob.State.DONE and job.result["ok"] is True, job.result
     assert "将导入 2 条" in client.get(job_url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(job_url + "confirm/")

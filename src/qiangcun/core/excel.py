@@ -154,11 +154,13 @@ def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limit
                             max_col = max(max_col, column_number(col.decode()))
                         if row:
                             max_row = max(max_row, int(row))
-            for m in _ROW_REF.finditer(data):
-                max_row = max(max_row, int(m.group(1)))
-            for m in _CELL_REF.finditer(data):
-                max_col = max(max_col, column_number(m.group(1).decode()))
-                max_row = max(max_row, int(m.group(2)))
+            rows = _ROW_REF.findall(data)
+            if rows:
+                max_row = max(max_row, max(map(int, rows)))
+            cells = _CELL_REF.findall(data)
+            if cells:
+                max_row = max(max_row, max(int(row) for _, row in cells))
+                max_col = max(max_col, max(column_number(c.decode()) for c in {col for col, _ in cells}))
             if max_row > limits.max_rows + 1000 or max_col > limits.max_cols:
                 break
             tail = data[-256:]

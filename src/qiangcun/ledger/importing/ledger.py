@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,8 +17,8 @@ from qiangcun.ledger.importing.values import (
     CATEGORY_SYNONYMS,
     PATH_SYNONYMS,
     CellError,
+    NameMatcher,
     is_blank,
-    match_name,
     parse_amount_cell,
     parse_date_cell,
 )
@@ -90,6 +91,7 @@ class VillageMatcher:
             key = self.key(v.name)
             if v not in self.by_key[key]:
                 self.by_key[key].append(v)
+        self.cache: dict[object, OrgUnit | str] = {}
 
     @staticmethod
     def key(name: str) -> str:
@@ -97,6 +99,22 @@ class VillageMatcher:
         return text[:-1] if text.endswith("村") and len(text) > 1 else text
 
     def match(self, raw: object) -> OrgUnit:
+        """The village a cell names; cached by the raw value (a ledger names few villages many times)."""
+        try:
+            found = self.cache[raw]
+        except KeyError:
+            try:
+                found = self._lookup(raw)
+            except CellError as exc:
+                found = str(exc)
+            self.cache[raw] = found
+        except TypeError:  # an unhashable cell: no cache
+            return self._lookup(raw)
+        if isinstance(found, str):
+            raise CellError(found)
+        return found
+
+    def _lookup(self, raw: object) -> OrgUnit:
         text = normalize_text(raw)
         if not text:
             raise CellError("村名为空")
@@ -116,15 +134,28 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+_TOTAL_RE = re.compile(r"(小|合|总)\s*计")
+_SIGNATURE_RE = re.compile(r"^\s*(" + "|".join(r"\s*".join(word) for word in SIGNATURE_WORDS) + ")")
+#: Characters NFKC would change in a way that matters for the words above (Kangxi radicals, CJK
+#: compatibility ideographs, invisible characters): only then is the slow, normalized check needed.
+_UNUSUAL_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\u200b-\u200d\u2060\ufeff\U0002f800-\U0002fa1f]")
+
+
 def _skip(cells: list[Any]) -> bool:
     """Blank rows, subtotal/total rows and signature lines are not data."""
-    texts = [normalize_text(c) for c in cells if isinstance(c, str) and c.strip()]
-    if all(is_blank(c) for c in cells):
+    texts = [c for c in cells if isinstance(c, str) and c.strip()]
+    if not texts and all(is_blank(c) for c in cells):
         return True
-    if any(word in t for t in texts for word in TOTAL_WORDS):
+    raw = "".join(texts)
+    if _UNUSUAL_RE.search(raw):
+        texts = [normalize_text(t) for t in texts]
+        raw = "".join(texts)
+    if _TOTAL_RE.search(raw):
         return True
-    first = next((normalize_text(c) for c in cells if not is_blank(c)), "")
-    return any(first.startswith(word) for word in SIGNATURE_WORDS)
+    first = next((c for c in cells if not is_blank(c)), None)
+    return isinstance(first, str) and bool(
+        _SIGNATURE_RE.match(normalize_text(first) if _UNUSUAL_RE.search(first) else first)
+    )
 
 
 def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
@@ -156,6 +187,8 @@ def parse_ledger_file(
     matcher = VillageMatcher(villages)
     categories = {c.name: c for c in Category.objects.all()}
     paths = {p.name: p for p in DevelopmentPath.objects.all()}
+    match_category = NameMatcher(categories, CATEGORY_SYNONYMS)
+    match_path = NameMatcher(paths, PATH_SYNONYMS)
     cols: dict[str, FieldColumn] = table.columns
 
     def cell(cells: list[Any], key: str) -> Any:
@@ -191,7 +224,7 @@ def parse_ledger_file(
             )
         except CellError as exc:
             fail("amount", exc)
-        category = match_name(cell(cells, "category"), categories, CATEGORY_SYNONYMS)
+        category = match_category(cell(cells, "category"))
         if category is None:
             fail(
                 "category",
@@ -199,7 +232,7 @@ def parse_ledger_file(
                     f"收入类别“{_text(cell(cells, 'category'))}”不认识，应为 {'、'.join(categories)} 之一"
                 ),
             )
-        path_name = match_name(cell(cells, "path"), paths, PATH_SYNONYMS)
+        path_name = match_path(cell(cells, "path"))
         if path_name is None:
             fail(
                 "path",

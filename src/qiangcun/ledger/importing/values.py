@@ -52,7 +52,7 @@ def normalize_text(value: object) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value))
-    return "".join(ch for ch in text if not ch.isspace() and ch not in _INVISIBLE)
+    return _INVISIBLE_RE.sub("", "".join(text.split()))
 
 
 def is_blank(value: object) -> bool:
@@ -576,6 +576,33 @@ PATH_SYNONYMS: dict[str, str] = {
 
 def _name_key(value: object) -> str:
     return normalize_text(value).casefold()
+
+
+class NameMatcher:
+    """:func:`match_name` for one set of names, built once and cached by the raw cell value."""
+
+    def __init__(self, names: Iterable[str], synonyms: Mapping[str, str]) -> None:
+        self.by_key: dict[str, str] = {}
+        for name in names:
+            self.by_key.setdefault(_name_key(name), name)
+        for synonym, canonical in synonyms.items():
+            target = self.by_key.get(_name_key(canonical))
+            if target is not None:
+                self.by_key.setdefault(_name_key(synonym), target)
+        self.cache: dict[object, str | None] = {}
+
+    def __call__(self, text: object) -> str | None:
+        try:
+            return self.cache[text]
+        except (KeyError, TypeError):
+            pass
+        key = _name_key(text)
+        found = self.by_key.get(key) if key else None
+        try:
+            self.cache[text] = found
+        except TypeError:
+            pass
+        return found
 
 
 def match_name(text: object, names: Iterable[str], synonyms: Mapping[str, str]) -> str | None:
