@@ -108,3 +108,18 @@ def test_hostile_file_is_refused_by_the_cli(cases, tree, personas):
     path, case = cases["zip_bomb"]
     with pytest.raises(CommandError, match=case.refusal):
         run(str(path), "--as", "admin")
+
+
+def test_progress_is_reported_against_the_total(cases, tree, personas):
+    from qiangcun.ledger.importing.ledger import parse_ledger_file
+    from qiangcun.targets.importing import progress_bar
+
+    path, case = cases["large_2000"]
+    calls: list[tuple[int, int]] = []
+    parse_ledger_file(
+        path, name=path.name, year=2020, villages=tree.villages, progress=lambda r, t: calls.append((r, t))
+    )
+    assert calls and all(t >= case.rows and 0 < r <= t for r, t in calls)
+    assert [r for r, _ in calls] == sorted(r for r, _ in calls)
+    assert progress_bar(50, 100, width=10) == "[#####-----]  50%  50 / 100 行"
+    assert progress_bar(0, 0, width=4) == "[----]   0%  0 / 0 行"

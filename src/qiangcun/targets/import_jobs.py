@@ -131,8 +131,8 @@ def job_run(job_id: str) -> None:
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     path = upload_path(job)
 
-    def progress(row: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_read=row)
+    def progress(row: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(rows_read=row, rows_total=total)
 
     try:
         result = run_import(job, path, dry_run=job.stage == ImportJob.Stage.CHECK, progress=progress)

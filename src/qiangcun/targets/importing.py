@@ -165,3 +165,10 @@ def township_for(actor: Any, code: str | None) -> OrgUnit:
     if len(townships) != 1:
         raise CommandError("请用 --township 指定镇的代码")
     return townships[0]
+
+
+def progress_bar(row: int, total: int, width: int = 30) -> str:
+    """A terminal progress bar: ``[##########----------]  50%  50,000 / 100,000 行``."""
+    share = min(row / total, 1.0) if total else 0.0
+    filled = int(share * width)
+    return f"[{'#' * filled}{'-' * (width - filled)}] {share * 100:3.0f}%  {row:,} / {total:,} 行"

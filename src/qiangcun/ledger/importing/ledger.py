@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -175,12 +176,12 @@ def parse_ledger_file(
     name: str,
     year: int,
     villages: list[OrgUnit],
-    progress: Any = None,
+    progress: Callable[[int, int], None] | None = None,
     allow_negative: bool = False,
 ) -> ParsedFile:
     """Check the file's safety, find its table and parse every row. Never writes anything."""
     result = ParsedFile(name=name, sha256="")
-    inspect_xlsx(path, name=name)
+    total = inspect_xlsx(path, name=name)
     result.sha256 = sha256_of(path)
     table, data = find_table(path, fields=FIELDS, required=REQUIRED, labels=LABELS)
     result.table = table
@@ -199,7 +200,7 @@ def parse_ledger_file(
 
     for number, cells in data:
         if progress is not None and number % 2000 == 0:
-            progress(number)
+            progress(number, total)
         if _skip(cells):
             result.skipped += 1
             continue

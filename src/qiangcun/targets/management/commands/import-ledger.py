@@ -13,7 +13,7 @@ from qiangcun.core.excel import WorkbookRefused
 from qiangcun.core.money import fmt_wan, fmt_yuan
 from qiangcun.ledger.importing.ledger import parse_ledger_file
 from qiangcun.ledger.services import entries_import
-from qiangcun.targets.importing import import_actor, import_villages, import_year, report_errors
+from qiangcun.targets.importing import import_actor, import_villages, import_year, progress_bar, report_errors
 
 
 class Command(BaseCommand):
@@ -37,9 +37,9 @@ class Command(BaseCommand):
         year = import_year(villages, options["year"])
         tty = sys.stderr.isatty()
 
-        def progress(row: int) -> None:
+        def progress(row: int, total: int) -> None:
             if tty:
-                sys.stderr.write(f"\r正在读取第 {row:,} 行…")
+                sys.stderr.write("\r" + progress_bar(row, total))
                 sys.stderr.flush()
 
         try:
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         except WorkbookRefused as exc:
             raise CommandError(str(exc)) from exc
         if tty:
-            sys.stderr.write("\r" + " " * 30 + "\r")
+            sys.stderr.write("\r" + " " * 60 + "\r")
         if not parsed.ok:
             report_errors(self, path, parsed.table, parsed.errors)
         try:
