@@ -22,11 +22,32 @@ from typing import Any
 from django.conf import settings
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
-_DIMENSION = re.compile(
-    rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})?(\d{1,7})?(?::([A-Z]{1,3})(\d{1,7}))?"'
+# Attribute values in either quote, with spaces around "=", any number of digits (zero padding too):
+# a reference written in any form calamine would accept must be seen here.
+_CELL_REF = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\br\s*=\s*["']\s*([A-Za-z]+)\s*(\d+)""")
+_ROW_REF = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["']\s*(\d+)""")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*["']([^"']*)["']""")
+_MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*["']([^"']*)["']""")
+_REF = re.compile(rb"([A-Za-z]+)\s*(\d+)")
+#: Parts that never hold cells; every other XML part is scanned, wherever the workbook puts its sheets.
+_NOT_SHEETS = (
+    "sharedStrings.xml",
+    "styles.xml",
+    "workbook.xml",
+    "calcChain.xml",
+    "/theme/",
+    "/charts/",
+    "/drawings/",
+    "/media/",
+    "/printerSettings/",
+    "docProps/",
+    "_rels/",
+    "[Content_Types].xml",
 )
+#: The child process that opens the workbook with python-calamine before this process does.
+PROBE_MEMORY_BYTES = 3 * 1024**3
+PROBE_SECONDS = 120
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -95,9 +116,11 @@ def inspect_xlsx(path: Path, *, name: str | None = None, limits: Limits | None =
         raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（可能已损坏，或是改了扩展名的其他文件）")
     try:
         with zipfile.ZipFile(path) as zf:
-            return _inspect_archive(zf, label, limits)
+            rows = _inspect_archive(zf, label, limits)
     except zipfile.BadZipFile as exc:
         raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（压缩包损坏）") from exc
+    probe_with_calamine(path, name=label, limits=limits)
+    return rows
 
 
 def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> int:
@@ -131,39 +154,47 @@ def _inspect_archive(zf: zipfile.ZipFile, label: str, limits: Limits) -> int:
             raise WorkbookRefused(
                 f"“{label}”的 {info.filename} 含有 DOCTYPE/ENTITY 声明，这不是 Excel 正常生成的内容，拒绝读取"
             )
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+        if info.filename.endswith(".xml") and not any(part in info.filename for part in _NOT_SHEETS):
             rows = max(rows, _inspect_sheet(zf, info, label, limits))
     return rows
 
 
+def _refs(value: bytes) -> list[tuple[int, int]]:
+    return [(column_number(c.decode().upper()), int(r)) for c, r in _REF.findall(value)]
+
+
 def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> int:
-    """Largest row and column the sheet names, from its dimension and from every row and cell reference."""
+    """Largest row and column the part names (dimension, row and cell references, merged ranges, and
+    the number of rows, for rows written without a reference); refuses what is over the limits."""
     max_row = 0
     max_col = 0
+    row_tags = 0
+    merged_area = 0
     tail = b""
     with zf.open(info) as fh:
-        first = True
         while chunk := fh.read(1 << 20):
             data = tail + chunk
-            if first:
-                first = False
-                m = _DIMENSION.search(data)
-                if m:
-                    for col, row in ((m.group(1), m.group(2)), (m.group(3), m.group(4))):
-                        if col:
-                            max_col = max(max_col, column_number(col.decode()))
-                        if row:
-                            max_row = max(max_row, int(row))
+            for value in _DIMENSION.findall(data):
+                for col, row in _refs(value):
+                    max_col, max_row = max(max_col, col), max(max_row, row)
             rows = _ROW_REF.findall(data)
             if rows:
                 max_row = max(max_row, max(map(int, rows)))
+            row_tags += len(_ROW_TAG.findall(chunk))
             cells = _CELL_REF.findall(data)
             if cells:
                 max_row = max(max_row, max(int(row) for _, row in cells))
-                max_col = max(max_col, max(column_number(c.decode()) for c in {col for col, _ in cells}))
-            if max_row > limits.max_rows + 1000 or max_col > limits.max_cols:
+                max_col = max(max_col, max(column_number(c.decode().upper()) for c in {c for c, _ in cells}))
+            for value in _MERGE.findall(data):
+                corners = _refs(value)
+                if len(corners) == 2:
+                    (c0, r0), (c1, r1) = corners
+                    merged_area += (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
+                    max_col, max_row = max(max_col, c0, c1), max(max_row, r0, r1)
+            if max(max_row, row_tags) > limits.max_rows + 1000 or max_col > limits.max_cols:
                 break
             tail = data[-256:]
+    max_row = max(max_row, row_tags)
     if max_row > limits.max_rows + 1000:
         raise WorkbookRefused(
             f"“{label}”的工作表声明了 {max_row:,} 行，超过导入上限 {limits.max_rows:,} 行的行数限制；请删除多余的空行或拆分文件"
@@ -172,7 +203,59 @@ def _inspect_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limit
         raise WorkbookRefused(
             f"“{label}”的工作表有 {max_col:,} 列，超过上限 {limits.max_cols} 列；请删除多余的列"
         )
+    if merged_area > limits.max_rows * 10:
+        raise WorkbookRefused(f"“{label}”的合并单元格范围过大（共 {merged_area:,} 格），请取消合并后再导入")
     return max_row
+
+
+_PROBE = """
+import sys
+from python_calamine import CalamineWorkbook
+wb = CalamineWorkbook.from_path(sys.argv[1])
+for name in wb.sheet_names:
+    sheet = wb.get_sheet_by_name(name)
+    print(sheet.height, sheet.width)
+"""
+
+
+def probe_with_calamine(path: Path, *, name: str, limits: Limits | None = None) -> None:
+    """Open the workbook with python-calamine in a child process with bounded memory and time first.
+
+    calamine aborts the whole process (no exception) on some malformed sheets; if that happens to the
+    child, the file is refused and this process lives on."""
+    import resource
+    import subprocess
+    import sys
+
+    limits = limits or Limits.from_settings()
+
+    def bound() -> None:  # pragma: no cover - runs in the child
+        resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES))
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(path)],
+            capture_output=True,
+            timeout=PROBE_SECONDS,
+            preexec_fn=bound,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise WorkbookRefused(f"“{name}”读取超时，文件可能过大或已损坏；请拆分后导入") from exc
+    if done.returncode != 0:
+        raise WorkbookRefused(
+            f"“{name}”的表格结构异常（可能是超大或损坏的工作表），拒绝读取；请在 Excel 中另存为新文件后再导入"
+        )
+    for line in done.stdout.decode().split("\n"):
+        if not line.strip():
+            continue
+        height, width = (int(x) for x in line.split())
+        if height > limits.max_rows + 1000:
+            raise WorkbookRefused(
+                f"“{name}”有 {height:,} 行，超过导入上限 {limits.max_rows:,} 行的行数限制；请拆分文件"
+            )
+        if width > limits.max_cols:
+            raise WorkbookRefused(f"“{name}”有 {width:,} 列，超过上限 {limits.max_cols} 列；请删除多余的列")
 
 
 # ---------------------------------------------------------------------------------------------- writing
