@@ -161,3 +161,15 @@ def test_user_create_refuses_duplicates(db):
         user_create(actor=None, username=" a ", password=None)
     with pytest.raises(ServiceError):
         user_create(actor=None, username="  ", password=None)
+
+
+def test_codes_differing_only_in_case_cannot_share_a_scope(tree, personas):
+    """Review finding: SQLite's LIKE ignores case, so "casev1" would sit inside "CASEV1"'s scope."""
+    from qiangcun.core.errors import ServiceError
+    from qiangcun.orgs.models import Level
+    from qiangcun.orgs.services import unit_create
+
+    first = unit_create(actor=None, level=Level.VILLAGE, name="甲村", code="casev1", parent=tree.district1)
+    assert first.code == "CASEV1" and first.path.endswith("/CASEV1/")
+    with pytest.raises(ServiceError, match="已被使用"):
+        unit_create(actor=None, level=Level.VILLAGE, name="乙村", code="CaseV1", parent=tree.district1)

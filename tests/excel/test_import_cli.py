@@ -123,3 +123,23 @@ def test_progress_is_reported_against_the_total(cases, tree, personas):
     assert [r for r, _ in calls] == sorted(r for r, _ in calls)
     assert progress_bar(50, 100, width=10) == "[#####-----]  50%  50 / 100 行"
     assert progress_bar(0, 0, width=4) == "[----]   0%  0 / 0 行"
+
+
+def test_a_data_row_mentioning_heji_is_imported_not_skipped(tree, personas, tmp_path):
+    """Review finding: "2019年土地承包费合计补缴" is a summary, not a total row — it must count."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in (
+        ["村名", "日期", "金额（元）", "收入类别", "增收路子", "摘要"],
+        ["孙庄村", "2020-03-01", 8000, "发包及上交收入", "土地流转", "2019年土地承包费合计补缴"],
+        ["刘道村", "2020-03-02", 500, "经营收入", "现代农业", "冬瓜"],
+        ["合计", None, 8500],
+        [None, None, 8500, None, None, "本页合计"],
+    ):
+        wb.active.append(row)
+    path = tmp_path / "heji.xlsx"
+    wb.save(path)
+    code, out, _ = run(str(path), "--as", "admin")
+    assert code == 0 and "已导入 2 条" in out and "跳过 2 行" in out
+    assert Entry.objects.filter(summary="2019年土地承包费合计补缴").count() == 1

@@ -696,3 +696,19 @@ def test_pdf_and_photos_are_accepted_and_recognised(settings, tmp_path, create, 
     assert evidence.original_name == name
     with evidence.file.open("rb") as fh:
         assert services.evidence_type(fh.read(16)) == kind
+
+
+def test_migrate_puts_the_freeze_back(make_entry, tree):
+    """Review finding: a migration that rebuilds ledger_entry on SQLite drops its triggers; every
+    migrate (post_migrate) installs them again."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from qiangcun.ledger import freeze
+
+    entry = make_entry(tree.sunzhuang, status="verified")
+    freeze.uninstall(connection)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Entry.objects.filter(pk=entry.pk).update(summary="改")
+    entry.refresh_from_db()
+    assert entry.summary != "改"

@@ -137,3 +137,22 @@ def test_large_files_run_in_the_background_worker_with_progress(
     assert Entry.objects.count() == 2
     assert "已导入 2 条" in client.get(job_url).content.decode()
     assert "import/jobs" in client.get("/import/").content.decode()  # listed: leave and come back
+
+
+def test_a_job_whose_worker_died_is_marked_failed(client, tree, personas, settings_home):
+    import datetime
+
+    from django.utils import timezone
+
+    from qiangcun.targets.models import ImportJob
+
+    admin = personas["township_admin"]
+    job = ImportJob.objects.create(
+        user=admin, kind="ledger", file_name="x.xlsx", state=ImportJob.State.RUNNING
+    )
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    client.force_login(admin)
+    page = client.get(f"/import/jobs/{job.pk}/").content.decode()
+    assert "处理中断" in page and "every 1s" not in page
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.FAILED

@@ -558,3 +558,25 @@ def test_targets_page_opens_a_new_year(client, personas, tree):
     assert _messages(response) == ["已建立 相衙镇2021 年度任务，各村目标默认为基础线"]
     amounts = VillageTarget.objects.filter(campaign__year=2021).values_list("amount", flat=True)
     assert sorted(amounts) == [Decimal("30000.00")] * 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("band_margin", "NaN"), ("band_margin", "100"), ("band_margin", "99.999"), ("goal", "-1")],
+)
+def test_bad_campaign_settings_are_refused_not_500(client, personas, tree, field, value):
+    """Review finding: these answered 500; now a Chinese error and nothing saved."""
+    client.force_login(personas["township_admin"])
+    data = {"baseline": "30000.00", "top_tier": "100000.00", "band_margin": "10", "goal": "1", field: value}
+    response = client.post(reverse("targets", args=[2020]), data, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "黄牌容差" in page or "强村目标个数" in page
+    tree.campaign.refresh_from_db()
+    assert tree.campaign.band_margin == Decimal("10.00") and tree.campaign.goal_top_tier_villages == 1
+
+
+def test_village_page_with_a_date_outside_the_year_is_404_not_500(client, personas, tree):
+    client.force_login(personas["township_admin"])
+    url = reverse("village", args=[tree.sunzhuang.code]) + "?year=2020&as_of=2021-01-05"
+    assert client.get(url).status_code == 404

@@ -354,6 +354,28 @@ def normalize_text(value: object) -> str:
     return "".join(text.split())
 
 
+TOTAL_RE = re.compile(r"(小|合|总)\s*计")
+
+
+def is_total_row(cells: Sequence[Any], *, key: int | None, required: int | None) -> bool:
+    """A subtotal or total row (小计/合计/总计), told apart from a data row that merely mentions 合计.
+
+    It is a total row when the word stands in the row's first non-blank cell or in its key column
+    (the village or name column), or anywhere in a row whose required cell (the date, say) is empty.
+    A row with its key and required cells filled that says 合计 in its summary is data."""
+
+    def text(value: Any) -> str:
+        return normalize_text(value) if isinstance(value, str) else ""
+
+    first = next((c for c in cells if c is not None and (not isinstance(c, str) or c.strip())), None)
+    if TOTAL_RE.search(text(first)):
+        return True
+    if key is not None and key < len(cells) and TOTAL_RE.search(text(cells[key])):
+        return True
+    blank_required = required is None or required >= len(cells) or normalize_text(cells[required]) == ""
+    return blank_required and any(TOTAL_RE.search(text(c)) for c in cells)
+
+
 @dataclass(frozen=True)
 class RowError:
     """A bad cell (or row) of an imported sheet, named as the clerk sees it."""

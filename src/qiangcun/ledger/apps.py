@@ -1,7 +1,23 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _refreeze(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """After every migrate: the triggers freezing verified rows exist (a table rebuild on SQLite
+    drops them; a future migration need not remember)."""
+    from django.db import connections
+
+    from qiangcun.ledger import freeze
+
+    freeze.install(connections[using])
 
 
 class LedgerConfig(AppConfig):
     name = "qiangcun.ledger"
     label = "ledger"
     verbose_name = "台账"
+
+    def ready(self) -> None:
+        post_migrate.connect(_refreeze, sender=self, dispatch_uid="qiangcun.ledger.refreeze")

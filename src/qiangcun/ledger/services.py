@@ -452,6 +452,10 @@ def entries_import(
     a verified historical ledger), which the change record says."""
     with transaction.atomic():
         villages = {r.village.pk: r.village for r in rows}
+        # Two imports of the same file at the same moment queue up here instead of both inserting.
+        list(
+            OrgUnit.objects.select_for_update().filter(pk__in=list(villages)).order_by("pk").values_list("pk")
+        )
         for village in villages.values():
             if not (allowed(actor, ENTER, village.path) or allowed(actor, IMPORT, village.path)):
                 raise PermissionDeniedError(f"您没有向{village.name}导入台账的权限")

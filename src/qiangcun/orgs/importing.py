@@ -11,7 +11,7 @@ from django.db import transaction
 
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError
-from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, normalize_text
+from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
 from qiangcun.core.scope import allowed
 from qiangcun.orgs.models import Level, OrgUnit, Tag
 from qiangcun.orgs.services import unit_create
@@ -66,7 +66,7 @@ def parse_units_file(path: Path, *, name: str) -> ParsedUnits:
 
     for number, cells in data:
         texts = [normalize_text(c) for c in cells]
-        if not any(texts) or any(w in t for t in texts for w in ("小计", "合计", "总计")):
+        if not any(texts) or is_total_row(cells, key=cols["village"].index, required=cols["district"].index):
             result.skipped += 1
             continue
         errors: list[RowError] = []

@@ -26,7 +26,8 @@ def unit_create(
 ) -> OrgUnit:
     """Create a unit under ``parent`` (``None`` for a root county or township)."""
     name = name.strip()
-    code = code.strip()
+    # Codes are upper case: subtree queries are LIKE 'path%', which SQLite compares without case.
+    code = code.strip().upper()
     if not name:
         raise ServiceError("名称不能为空", field="name")
     if not code or "/" in code:
@@ -38,7 +39,7 @@ def unit_create(
         raise ServiceError(
             f"{Level(parent.level).label}下只能建{CHILD_LEVEL[Level(parent.level)].label}", field="level"
         )
-    if OrgUnit.objects.filter(code=code).exists():
+    if OrgUnit.objects.filter(code__iexact=code).exists():
         raise ServiceError(f"代码 {code} 已被使用", field="code")
     if OrgUnit.objects.filter(parent=parent, name=name).exists():
         raise ServiceError(f"同一上级下已有名为“{name}”的单位", field="name")

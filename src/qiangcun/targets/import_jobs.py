@@ -6,6 +6,7 @@ refused; files older than a day are swept away."""
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 from decimal import Decimal
@@ -108,6 +109,21 @@ def job_start(job: ImportJob) -> None:
     job_run(str(job.pk))
 
 
+#: A job still "running" this long after its last progress report died with its worker.
+STALE_JOB_SECONDS = 15 * 60
+
+
+def expire_if_stale(job: ImportJob) -> None:
+    """Mark a job whose worker died mid-way as failed, so its page stops waiting."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=STALE_JOB_SECONDS)
+    if ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.RUNNING, updated_at__lt=cutoff).update(
+        state=ImportJob.State.FAILED,
+        result={"ok": False, "refused": "处理中断（后台任务停止了），什么都没有写入。请重新上传文件。"},
+    ):
+        upload_path(job).unlink(missing_ok=True)
+        job.refresh_from_db()
+
+
 def job_confirm(job: ImportJob, user: Any) -> None:
     """The user saw the check and wants the import: run the same file for real."""
     claimed = ImportJob.objects.filter(
@@ -132,7 +148,7 @@ def job_run(job_id: str) -> None:
     path = upload_path(job)
 
     def progress(row: int, total: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_read=row, rows_total=total)
+        ImportJob.objects.filter(pk=job.pk).update(rows_read=row, rows_total=total, updated_at=timezone.now())
 
     try:
         result = run_import(job, path, dry_run=job.stage == ImportJob.Stage.CHECK, progress=progress)

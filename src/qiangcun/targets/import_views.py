@@ -78,6 +78,7 @@ def _own_job(request: HttpRequest, pk: str) -> ImportJob:
 @require()
 def import_job(request: HttpRequest, pk: str) -> HttpResponse:
     job = _own_job(request, pk)
+    import_jobs.expire_if_stale(job)
     context = {"job": job, "label": KINDS.get(job.kind, job.kind), "result": job.result}
     if getattr(request, "htmx", False):
         return render(request, "targets/partials/import_job_body.html", context)

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db.models import Max
 
 from qiangcun.accounts.models import Role, User
-from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, normalize_text
+from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
 from qiangcun.core.scope import path_q, scope_paths
 from qiangcun.ledger.importing.ledger import VillageMatcher
 from qiangcun.ledger.importing.values import CellError, parse_amount_cell
@@ -85,7 +85,7 @@ def parse_targets_file(path: Path, *, name: str, campaign: Campaign) -> ParsedTa
     for number, cells in data:
         values = [cells[c.index] if c.index < len(cells) else None for c in cols.values()]
         texts = [normalize_text(v) for v in values]
-        if not any(texts) or any(w in t for t in texts for w in ("小计", "合计", "总计")):
+        if not any(texts) or is_total_row(cells, key=cols["village"].index, required=cols["amount"].index):
             result.skipped += 1
             continue
         village_col, amount_col = cols["village"], cols["amount"]

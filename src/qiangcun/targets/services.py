@@ -30,8 +30,18 @@ def _check_thresholds(baseline: Decimal, top_tier: Decimal, band_margin: Decimal
             raise ServiceError(f"{label}必须是大于 0 的金额（精确到分）", field=name)
     if top_tier < baseline:
         raise ServiceError("强村线不能低于基础线", field="top_tier")
-    if not (Decimal(0) <= band_margin <= Decimal(100)):
-        raise ServiceError("黄牌容差应在 0 到 100 个百分点之间", field="band_margin")
+    if (
+        not isinstance(band_margin, Decimal)
+        or not band_margin.is_finite()
+        or not (Decimal(0) <= band_margin < Decimal(100))
+        or band_margin != band_margin.quantize(Decimal("0.01"))
+    ):
+        raise ServiceError("黄牌容差应为 0 到 99.99 之间的百分点数，最多两位小数", field="band_margin")
+
+
+def _check_goal(goal: int) -> None:
+    if not isinstance(goal, int) or goal < 0:
+        raise ServiceError("强村目标个数不能为负数", field="goal")
 
 
 @transaction.atomic
@@ -53,6 +63,7 @@ def campaign_create(
     if not 2000 <= year <= 2100:
         raise ServiceError("年度应在 2000 到 2100 之间", field="year")
     _check_thresholds(baseline, top_tier, band_margin)
+    _check_goal(goal_top_tier_villages)
     if Campaign.objects.filter(township=township, year=year).exists():
         raise ServiceError(f"{township.name}{year}年度任务已存在", field="year")
     campaign = Campaign.objects.create(
@@ -91,6 +102,7 @@ def campaign_update(
     if not allowed(actor, MANAGE, campaign.township.path):
         raise PermissionDeniedError("您没有设置该镇年度任务的权限")
     _check_thresholds(baseline, top_tier, band_margin)
+    _check_goal(goal_top_tier_villages)
     before = audit.snapshot(campaign, _CAMPAIGN_FIELDS)
     campaign.baseline, campaign.top_tier = baseline, top_tier
     campaign.goal_top_tier_villages, campaign.band_margin = goal_top_tier_villages, band_margin

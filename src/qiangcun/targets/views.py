@@ -166,7 +166,10 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
     # Rank among the widest unit above the village that the user may see.
     chain = [*ancestors(village), village]
     scope_unit = next(u for u in chain if user.can("view", u))  # type: ignore[union-attr]
-    p = progress(user=user, unit=scope_unit, year=year, as_of=as_of)
+    try:
+        p = progress(user=user, unit=scope_unit, year=year, as_of=as_of)
+    except ServiceError as exc:
+        raise Http404(exc.message) from exc
     row = next((r for r in p.villages if r.id == village.pk), None)
     months = village_monthly(user=user, village=village, year=year, as_of=p.as_of)
     status = request.GET.get("status", "")

@@ -13,7 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from qiangcun.core.excel import FieldColumn, RowError, Table, find_table, inspect_xlsx, normalize_text
+from django.conf import settings
+
+from qiangcun.core.excel import (
+    FieldColumn,
+    RowError,
+    Table,
+    WorkbookRefused,
+    find_table,
+    inspect_xlsx,
+    is_total_row,
+    normalize_text,
+)
 from qiangcun.ledger.importing.values import (
     CATEGORY_SYNONYMS,
     PATH_SYNONYMS,
@@ -45,7 +56,6 @@ LABELS = {
     "summary": "摘要",
     "counterparty": "付款单位",
 }
-TOTAL_WORDS = ("小计", "合计", "总计")
 SIGNATURE_WORDS = ("制表", "审核人", "填报人", "填报日期", "负责人", "签字", "盖章", "经办人", "记账")
 
 
@@ -135,28 +145,17 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-_TOTAL_RE = re.compile(r"(小|合|总)\s*计")
 _SIGNATURE_RE = re.compile(r"^\s*(" + "|".join(r"\s*".join(word) for word in SIGNATURE_WORDS) + ")")
-#: Characters NFKC would change in a way that matters for the words above (Kangxi radicals, CJK
-#: compatibility ideographs, invisible characters): only then is the slow, normalized check needed.
-_UNUSUAL_RE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\u200b-\u200d\u2060\ufeff\U0002f800-\U0002fa1f]")
 
 
-def _skip(cells: list[Any]) -> bool:
+def _skip(cells: list[Any], *, village: int, date: int) -> bool:
     """Blank rows, subtotal/total rows and signature lines are not data."""
-    texts = [c for c in cells if isinstance(c, str) and c.strip()]
-    if not texts and all(is_blank(c) for c in cells):
+    if all(is_blank(c) for c in cells):
         return True
-    raw = "".join(texts)
-    if _UNUSUAL_RE.search(raw):
-        texts = [normalize_text(t) for t in texts]
-        raw = "".join(texts)
-    if _TOTAL_RE.search(raw):
+    if is_total_row(cells, key=village, required=date):
         return True
     first = next((c for c in cells if not is_blank(c)), None)
-    return isinstance(first, str) and bool(
-        _SIGNATURE_RE.match(normalize_text(first) if _UNUSUAL_RE.search(first) else first)
-    )
+    return isinstance(first, str) and bool(_SIGNATURE_RE.match(normalize_text(first)))
 
 
 def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
@@ -182,6 +181,7 @@ def parse_ledger_file(
     """Check the file's safety, find its table and parse every row. Never writes anything."""
     result = ParsedFile(name=name, sha256="")
     total = inspect_xlsx(path, name=name)
+    limit = settings.IMPORT_MAX_ROWS + 1000
     result.sha256 = sha256_of(path)
     table, data = find_table(path, fields=FIELDS, required=REQUIRED, labels=LABELS)
     result.table = table
@@ -199,9 +199,12 @@ def parse_ledger_file(
         return cells[column.index]
 
     for number, cells in data:
-        if progress is not None and number % 2000 == 0:
-            progress(number, total)
-        if _skip(cells):
+        if number % 2000 == 0:
+            if number > limit:
+                raise WorkbookRefused(f"“{name}”超过导入上限 {settings.IMPORT_MAX_ROWS:,} 行；请拆分文件")
+            if progress is not None:
+                progress(number, total)
+        if _skip(cells, village=cols["village"].index, date=cols["date"].index):
             result.skipped += 1
             continue
         errors: list[RowError] = []
