@@ -505,18 +505,23 @@ def _counted_sum(*entries):
     return Entry.objects.counted().filter(pk__in=[e.pk for e in entries]).aggregate(s=Sum("amount"))["s"]
 
 
-def test_reversal_by_a_verifier_is_verified_at_once_and_nets_to_zero(verified, head):
+def test_reversal_needs_a_second_person_and_nets_to_zero(verified, head, admin):
+    """Review finding: a station head could enter and verify a reversal alone. Now nobody can."""
     before = _db_row(verified)
     reversal = entry_reverse(actor=head, entry=verified, reason="金额录错")
     row = _db_row(reversal)
     assert row["amount"] == -verified.amount == Decimal("-8888.88")
     assert row["reverses_id"] == verified.pk
-    assert row["status"] == Status.VERIFIED
-    assert row["reviewed_by_id"] == head.pk and row["entered_by_id"] == head.pk
+    assert row["status"] == Status.SUBMITTED and row["reviewed_by_id"] is None
+    assert row["entered_by_id"] == head.pk
     assert row["date"] == verified.date
     assert row["village_id"] == verified.village_id
     assert row["category_id"] == verified.category_id and row["path_id"] == verified.path_id
     assert "金额录错" in row["summary"]
+    assert _counted_sum(verified, reversal) == verified.amount  # not counted before a second person verifies
+    with pytest.raises(PermissionDeniedError, match="自己录入"):
+        entry_verify(actor=head, entries=[reversal])
+    entry_verify(actor=admin, entries=[reversal])
     assert _db_row(verified) == before  # the original is never touched
     assert _counted_sum(verified, reversal) == Decimal("0.00")
     (rec,) = _records(reversal, "ledger.reverse")
@@ -525,6 +530,19 @@ def test_reversal_by_a_verifier_is_verified_at_once_and_nets_to_zero(verified, h
     # The reversal is frozen too.
     with pytest.raises(DatabaseError), transaction.atomic():
         Entry.objects.filter(pk=reversal.pk).update(amount=Decimal("-1.00"))
+
+
+def test_a_returned_reversal_can_be_withdrawn_and_redone(verified, head, clerk, admin):
+    """Review finding: a returned reversal used to block any correction of the original for good."""
+    reversal = entry_reverse(actor=head, entry=verified, reason="金额录错")
+    entry_return(actor=admin, entries=[reversal], reason="请写明正确金额")
+    with pytest.raises(ServiceError, match="冲销过"):
+        entry_reverse(actor=clerk, entry=verified, reason="再冲")
+    entry_delete(actor=head, entry=reversal)  # its author withdraws it
+    assert not Entry.objects.filter(pk=reversal.pk).exists()
+    again = entry_reverse(actor=clerk, entry=verified, reason="金额录错，应为 888.88")
+    entry_verify(actor=head, entries=[again])
+    assert _counted_sum(verified, again) == Decimal("0.00")
 
 
 def test_reversal_by_a_clerk_waits_for_verification(verified, clerk, head):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import from_fen
 from qiangcun.ledger.models import Category, Entry, Status
-from qiangcun.ledger.services import entry_return, entry_reverse
+from qiangcun.ledger.services import entry_return, entry_reverse, entry_verify
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign, VillageTarget
 from qiangcun.targets.selectors import (
@@ -183,6 +183,7 @@ def ledger(tree, personas, make_entry, subsidy):
     rows["l_reversal"] = entry_reverse(
         actor=personas["township_admin"], entry=rows["l_wrong"], reason="重复入账"
     )
+    entry_verify(actor=personas["station_head"], entries=[rows["l_reversal"]])  # a second person
     return rows
 
 

@@ -223,7 +223,13 @@ def test_submit_verify_raises_progress_income_by_exactly_the_amount(client, pers
     assert reversal.status_code == 201
     assert set(reversal.json()) == ENTRY_KEYS
     assert reversal.json()["amount"] == "-1234.56"
+    assert reversal.json()["status"] == "submitted"  # a second person verifies it
     _login(client, personas["township_admin"])
+    assert client.get(url).json()["totals"]["income"] == "100734.56"
+    verified = client.post(
+        f"/api/v1/ledger/{reversal.json()['id']}/verify", {}, content_type="application/json"
+    )
+    assert verified.status_code == 200
     assert client.get(url).json()["totals"] == before["totals"]
 
 

@@ -339,7 +339,10 @@ def test_reverse_page_needs_a_reason_and_nets_to_zero(client, personas, tree, ma
     assert _messages(response) == ["冲销必须填写原因"]
     assert entry_state(entry.pk) == before
     response = client.post(reverse("entry_reverse", args=[entry.pk]), {"reason": "重复录入"}, follow=True)
-    assert _messages(response) == ["已冲销 800.00 元（冲销记录已审核）"]
+    assert _messages(response) == ["已冲销 800.00 元（冲销记录待审核）"]
+    reversal = Entry.objects.get(reverses=entry)
+    _login(client, personas["township_admin"])  # a second person verifies it
+    response = client.post(reverse("review"), {"action": "verify", "ids": [reversal.pk]}, follow=True)
     amounts = Entry.objects.counted().filter(village=tree.sunzhuang).values_list("amount", flat=True)
     assert sorted(amounts) == [Decimal("-800.00"), Decimal("800.00")]
     assert entry_state(entry.pk)[0] == before[0]  # the original row is untouched
@@ -580,3 +583,23 @@ def test_village_page_with_a_date_outside_the_year_is_404_not_500(client, person
     client.force_login(personas["township_admin"])
     url = reverse("village", args=[tree.sunzhuang.code]) + "?year=2020&as_of=2021-01-05"
     assert client.get(url).status_code == 404
+
+
+def test_station_head_withdraws_a_returned_reversal_on_the_page(client, personas, tree, make_entry):
+    from qiangcun.ledger.services import entry_return, entry_reverse
+
+    entry = make_entry(tree.sunzhuang, amount="800.00", status="verified")
+    head = personas["station_head"]
+    reversal = entry_reverse(actor=head, entry=entry, reason="重复录入")
+    entry_return(actor=personas["township_admin"], entries=[reversal], reason="请核实")
+    _login(client, head)
+    page = client.get(reverse("village", args=[tree.sunzhuang.code]) + "?year=2020").content.decode()
+    assert "（冲销被退回）" in page and "撤回" in page
+    response = client.post(reverse("entry_delete", args=[reversal.pk]), follow=True)
+    assert _messages(response)[0].startswith("已撤回冲销")
+    assert not Entry.objects.filter(pk=reversal.pk).exists()
+    _login(client, personas["leader"])  # someone else cannot
+    other = entry_reverse(actor=head, entry=entry, reason="再冲")
+    entry_return(actor=personas["township_admin"], entries=[other], reason="请核实")
+    assert client.post(reverse("entry_delete", args=[other.pk])).status_code == 403
+    assert Entry.objects.filter(pk=other.pk).exists()

@@ -77,8 +77,8 @@ entry_edit                GET     403  403  403  403  403  200  200  404  403  4
 entry_edit                POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
 entry_submit              GET     403  403  403  403  403  405  405  405  403  403  403  L
 entry_submit              POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
-entry_delete              GET     403  403  403  403  403  405  405  405  403  403  403  L
-entry_delete              POST    403  403  403  403  403  Vs   Vs   404  403  403  403  L
+entry_delete              GET     405  405  405  405  405  405  405  405  405  405  405  L
+entry_delete              POST    403  403  403  403  403  Vs   Vs   404  404  404  404  L
 entry_reverse             GET     405  405  405  405  405  405  405  405  405  405  405  L
 entry_reverse             POST    Vs   404  Vs   Vs   404  Vs   Vs   404  404  404  404  L
 evidence_file             GET     200  200  200  200  200  200  200  404  403  403  403  L

@@ -297,7 +297,7 @@ def test_a_reversal_cannot_be_reversed_and_an_entry_only_once(client, personas, 
     )
     assert first.status_code == 201
     reversal = first.json()
-    assert reversal["amount"] == "-5000.00" and reversal["status"] == Status.VERIFIED
+    assert reversal["amount"] == "-5000.00" and reversal["status"] == Status.SUBMITTED
     again = client.post(
         f"/api/v1/ledger/{entry.pk}/reverse", {"reason": "录错了"}, content_type="application/json"
     )

@@ -374,9 +374,11 @@ def build(*, stdout: Any = None) -> bool:
         verify=False,
     )
     ledger.entry_verify(actor=station_heads[station_of["孙庄村"].pk], entries=[wrong])
-    ledger.entry_reverse(
+    reversal = ledger.entry_reverse(
         actor=station_heads[station_of["孙庄村"].pk], entry=wrong, reason="金额录错，应为 12,080.00 元"
     )
+    # A reversal needs a second person: the district secretary verifies the station head's.
+    ledger.entry_verify(actor=accounts["demo-district"], entries=[reversal])
     fixed_row = add(
         "孙庄村",
         datetime.date(2020, 3, 26),

@@ -205,11 +205,18 @@ def entry_submit(*, actor: Any, entry: Entry) -> Entry:
 
 @transaction.atomic
 def entry_delete(*, actor: Any, entry: Entry) -> None:
-    """Delete a draft that was never submitted."""
+    """Delete a draft that was never submitted, or a reversal that was returned (its author or the
+    village may withdraw it, so the original can be reversed again)."""
     entry = _lock(entry)
-    _require(actor, ENTER, entry.village, "您没有删除该村台账的权限")
-    if entry.status != Status.DRAFT:
-        raise ServiceError("只有草稿可以删除；已提交的记录请退回后修改，已审核的记录请冲销", code="state")
+    returned_reversal = entry.status == Status.RETURNED and entry.reverses_id is not None
+    own_reversal = returned_reversal and entry.entered_by_id == getattr(actor, "pk", None)
+    if not own_reversal:
+        _require(actor, ENTER, entry.village, "您没有删除该村台账的权限")
+    if entry.status != Status.DRAFT and not returned_reversal:
+        raise ServiceError(
+            "只有草稿（或被退回的冲销记录）可以删除；已提交的记录请退回后修改，已审核的记录请冲销",
+            code="state",
+        )
     if entry.evidence.exists():
         raise ServiceError("该草稿已上传凭证，请先保留或改为提交", code="state")
     before = _snap(entry)
@@ -307,8 +314,9 @@ def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[E
 def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
     """Correct a verified row by a reversing row of the opposite amount on the same date.
 
-    The reversal is submitted for verification; an actor who may verify (and did not enter the
-    original) verifies it at once. The original row is never touched.
+    The reversal is submitted for verification by someone else — one person can neither enter and
+    verify a reversal, so no one alone takes income off a village. The original row is never touched.
+    A returned reversal can be deleted by the village, after which the original can be reversed again.
     """
     # Lock the original so two reversals at the same moment queue up instead of colliding.
     entry = Entry.objects.select_for_update().select_related("village", "category", "path").get(pk=entry.pk)
@@ -324,7 +332,6 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
         raise ServiceError("冲销记录本身不能再冲销", code="state")
     if Entry.objects.filter(reverses=entry).exists():
         raise ServiceError("该记录已经冲销过", code="state")
-    can_verify = allowed(actor, VERIFY, village.path) and entry.entered_by_id != getattr(actor, "pk", None)
     now = timezone.now()
     reversal = Entry.objects.create(
         village=village,
@@ -334,10 +341,8 @@ def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
         path=entry.path,
         summary=f"冲销：{entry.summary}（原因：{reason}）"[:200],
         counterparty=entry.counterparty,
-        status=Status.VERIFIED if can_verify else Status.SUBMITTED,
+        status=Status.SUBMITTED,
         submitted_at=now,
-        reviewed_by=actor if can_verify else None,
-        reviewed_at=now if can_verify else None,
         reverses=entry,
         entered_by=actor,
     )

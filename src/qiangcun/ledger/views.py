@@ -8,6 +8,7 @@ from itertools import groupby
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.core.clock import today
-from qiangcun.core.errors import ServiceError
+from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import fmt_wan
 from qiangcun.core.web import require
 from qiangcun.ledger import services
@@ -152,14 +153,18 @@ def entry_submit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_village_url(entry))
 
 
-@require("enter")
+@require()
 @require_POST
 def entry_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = _own_entry(request, pk, "enter")
+    """Delete a draft, or withdraw a returned reversal (its author may, even without entry rights)."""
+    entry = _own_entry(request, pk)
     url = _village_url(entry)
+    what = "撤回冲销" if entry.reverses_id else "删除草稿"
     try:
         services.entry_delete(actor=request.user, entry=entry)
-        messages.success(request, f"已删除草稿：{entry.summary} {entry.amount:,.2f} 元")
+        messages.success(request, f"已{what}：{entry.summary} {entry.amount:,.2f} 元")
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from exc
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect(url)

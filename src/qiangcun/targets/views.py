@@ -183,10 +183,11 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
         entries_visible(user=user).filter(village=village, date__year=year).values_list("status", flat=True)
     ):
         counts[s] += 1
-    reversed_ids = set(
+    # original row → the state of its reversal (待审核, 已审核 or 已退回)
+    reversals = dict(
         entries_visible(user=user)
         .filter(village=village, reverses__isnull=False)
-        .values_list("reverses_id", flat=True)
+        .values_list("reverses_id", "status")
     )
     chart = {
         "months": [f"{m.month}月" for m in months],
@@ -211,7 +212,7 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
             "year": year,
             "can_enter": user.can("enter", village),  # type: ignore[union-attr]
             "can_verify": user.can("verify", village),  # type: ignore[union-attr]
-            "reversed_ids": reversed_ids,
+            "reversals": reversals,
             "months": months,
             "can_reverse": user.can("enter", village) or user.can("verify", village),  # type: ignore[union-attr]
         },
