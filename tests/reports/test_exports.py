@@ -50,7 +50,7 @@ def test_progress_export_has_the_page_figures_to_the_fen(client, tree, personas,
     for got, want in zip(villages, p.villages, strict=True):
         assert Decimal(str(got["已审核收入（元）"])) == want.income
         assert Decimal(str(got["目标（元）"])) == want.target
-        assert Decimal(str(got["完成率"])) == want.completion
+        assert Decimal(str(got["完成率"])) == want.completion_pct / 100
         assert got["排名"] == want.rank
         assert got["状态"] in ("领先", "稍慢", "落后")
     total = next(r for r in rows if r["村"] == "合计")
@@ -116,3 +116,28 @@ def test_targets_and_units_export(client, tree, personas):
     units = {r["村名"]: (r["网格站"], r["管区"], r["标签"]) for r in _records(ws)}
     assert units["杨老头村"] == ("一号网格站", "第二管区", "省级重点贫困村")
     assert units["编席杨村"][0] == "二号网格站"
+
+
+def test_percentages_round_once_from_the_exact_value_everywhere(client, tree, personas, make_entry):
+    """Review finding: 25,249 of 100,000 is 25.249%: q4 gives 0.2525, and rounding that again printed
+    25.3%. Page, chart, CLI and export now all print 25.2%."""
+    import json
+    import re
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_entry(tree.sunzhuang, amount="25249.00", date=datetime.date(2020, 3, 1), status="verified")
+    client.force_login(personas["township_admin"])
+    page = client.get("/progress/?year=2020&as_of=2020-04-17").content.decode()
+    row = re.search(rf'data-code="{tree.sunzhuang.code}".*?</tr>', page, re.S).group(0)
+    assert "25.2%" in row and "25.3%" not in row
+    chart = json.loads(re.search(r'id="progress-chart-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+    assert chart["values"][chart["names"].index("孙庄村")] == "25.2"
+    out = StringIO()
+    call_command("progress", "--year", "2020", "--as-of", "2020-04-17", stdout=out)
+    line = next(line for line in out.getvalue().splitlines() if "孙庄村" in line)
+    assert "25.2%" in line
+    ws = _sheet(client.get("/progress/export.xlsx?year=2020&as_of=2020-04-17"))
+    got = next(r for r in _records(ws) if r["村"] == "孙庄村")
+    assert Decimal(str(got["完成率"])) == Decimal("0.252")

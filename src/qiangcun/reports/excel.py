@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from qiangcun.core.excel import Column, write_table
 from qiangcun.ledger.models import Entry
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.targets.selectors import BAND_LABELS, Progress, VillageProgress, q4
+from qiangcun.targets.selectors import BAND_LABELS, Progress, VillageProgress, pct1
 
 LEDGER_COLUMNS = [
     Column("村名", "text", 12),
@@ -39,7 +39,7 @@ def progress_workbook(p: Progress, rows: Sequence[VillageProgress], filters: str
         Column("距目标（元）", "yuan", 14),
         Column("状态", "text", 8),
     ]
-    tp = q4(p.time_progress)
+    tp = pct1(p.time_progress) / 100
     body: list[tuple[object, ...]] = [
         (
             r.rank,
@@ -49,9 +49,9 @@ def progress_workbook(p: Progress, rows: Sequence[VillageProgress], filters: str
             r.district,
             r.target,
             r.income,
-            r.completion,
+            r.completion_pct / 100,
             tp,
-            (r.gap * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+            r.gap_points,
             r.shortfall,
             BAND_LABELS[r.band],
         )
@@ -59,9 +59,22 @@ def progress_workbook(p: Progress, rows: Sequence[VillageProgress], filters: str
     ]
     t = p.totals
     body.append(
-        (None, None, "合计", "", "", t.target, t.income, t.completion, tp, None, None, f"{t.villages} 个村")
+        (
+            None,
+            None,
+            "合计",
+            "",
+            "",
+            t.target,
+            t.income,
+            pct1(t.completion_exact) / 100,
+            tp,
+            None,
+            None,
+            f"{t.villages} 个村",
+        )
     )
-    subtitle = f"截至 {p.as_of:%Y年%m月%d日}，时序进度 {tp * 100:.1f}%" + (
+    subtitle = f"截至 {p.as_of:%Y年%m月%d日}，时序进度 {pct1(p.time_progress)}%" + (
         f"；筛选：{filters}" if filters else ""
     )
     return write_table(

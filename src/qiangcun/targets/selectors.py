@@ -32,6 +32,13 @@ def q4(value: Decimal) -> Decimal:
     return result if result else abs(result)
 
 
+def pct1(fraction: Decimal) -> Decimal:
+    """A fraction as a percentage with one decimal, rounded half up once from the exact value
+    (0.25249 → 25.2, never 0.2525 → 25.3); page, chart, CLI and export all print this."""
+    result = (fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return result if result else abs(result)
+
+
 def time_progress(as_of: datetime.date) -> Decimal:
     """Share of the year elapsed on ``as_of``, the day itself included: 108/366 on 2020-04-17."""
     days = 366 if calendar.isleap(as_of.year) else 365
@@ -79,6 +86,7 @@ class VillageProgress:
     gap: Decimal
     band: str
     completion_before: Decimal = Decimal(0)
+    gap_exact: Decimal = Decimal(0)
     rank: int = 0
     rank_before: int = 0
     tags: list[str] = field(default_factory=list)
@@ -86,6 +94,14 @@ class VillageProgress:
     @property
     def rank_change(self) -> int:
         return self.rank_before - self.rank
+
+    @property
+    def completion_pct(self) -> Decimal:
+        return pct1(self.completion_exact)
+
+    @property
+    def gap_points(self) -> Decimal:
+        return pct1(self.gap_exact)
 
     @property
     def shortfall(self) -> Decimal:
@@ -128,8 +144,12 @@ class Rollup:
         self.bands[row.band] += 1
 
     @property
+    def completion_exact(self) -> Decimal:
+        return self.income / self.target if self.target else Decimal(0)
+
+    @property
     def completion(self) -> Decimal:
-        return q4(self.income / self.target) if self.target else Decimal("0.0000")
+        return q4(self.completion_exact)
 
 
 @dataclass
@@ -145,8 +165,12 @@ class Progress:
     campaign: Campaign | None
 
     @property
+    def gap_exact(self) -> Decimal:
+        return self.totals.completion_exact - self.time_progress
+
+    @property
     def gap(self) -> Decimal:
-        return q4(self.totals.completion - self.time_progress)
+        return q4(self.gap_exact)
 
 
 def _rank(rows: list[VillageProgress], key_income: str, key_completion: str, attr: str) -> None:
@@ -227,6 +251,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
             gap=q4(gap),
             band=band_for(got, gap, t.campaign.band_margin),
             completion_before=got_before / t.amount,
+            gap_exact=gap,
             tags=sorted(tags.get(v.pk, [])),
         )
         rows.append(row)

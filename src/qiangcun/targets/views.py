@@ -26,7 +26,7 @@ from qiangcun.reports.excel import progress_workbook, targets_workbook, units_wo
 from qiangcun.reports.http import xlsx_response
 from qiangcun.targets import services
 from qiangcun.targets.models import Campaign, VillageTarget
-from qiangcun.targets.selectors import BAND_LABELS, Progress, progress, q4, village_monthly
+from qiangcun.targets.selectors import BAND_LABELS, Progress, pct1, progress, village_monthly
 
 SORTS = {
     "rank": lambda r: (r.rank, r.code),
@@ -76,9 +76,9 @@ def _chart(p: Progress, rows: list[Any]) -> dict[str, Any]:
     ordered = sorted(rows, key=lambda r: (r.completion_exact, -r.rank))
     return {
         "names": [r.name for r in ordered],
-        "values": [f"{r.completion * 100:.1f}" for r in ordered],
+        "values": [f"{r.completion_pct}" for r in ordered],
         "bands": [r.band for r in ordered],
-        "time_progress": f"{q4(p.time_progress) * 100:.1f}",
+        "time_progress": f"{pct1(p.time_progress)}",
     }
 
 
@@ -125,7 +125,6 @@ def progress_page(request: HttpRequest) -> HttpResponse:
         "years": years,
         "bands": BAND_LABELS,
         "chart": _chart(p, rows),
-        "time_pct": q4(p.time_progress),
         "filtered": len(rows) != len(p.villages),
         "station_groups": _station_groups(p),
         "campaign": p.campaign,

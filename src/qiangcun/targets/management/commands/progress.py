@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.targets.selectors import BAND_LABELS, progress, progress_document, q4
+from qiangcun.targets.selectors import BAND_LABELS, pct1, progress, progress_document
 
 
 class _Everything:
@@ -56,9 +56,9 @@ class Command(BaseCommand):
         t = p.totals
         self.stdout.write(
             f"{p.unit.name} {p.year}年村集体经济收入进度表  截至 {p.as_of:%Y-%m-%d}  "
-            f"时序进度 {q4(p.time_progress) * 100:.1f}%\n"
+            f"时序进度 {pct1(p.time_progress)}%\n"
             f"{t.villages} 个村  目标 {fmt_yuan(t.target)} 元  收入 {fmt_yuan(t.income)} 元  "
-            f"完成 {t.completion * 100:.1f}%  达 3 万 {t.at_baseline} 个  达 10 万 {t.at_top_tier} 个\n"
+            f"完成 {pct1(t.completion_exact)}%  达 3 万 {t.at_baseline} 个  达 10 万 {t.at_top_tier} 个\n"
         )
         header = f"{'排名':>4} {'变化':>4}  {'村':<8} {'目标（元）':>14} {'收入（元）':>14} {'完成率':>7} {'差距':>7}  状态"
         self.stdout.write(header)
@@ -70,5 +70,5 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"{r.rank:>4} {change:>4}  {r.name:<8} {fmt_yuan(r.target):>14} {fmt_yuan(r.income):>14} "
-                f"{r.completion * 100:>6.1f}% {r.gap * 100:>+6.1f}  {BAND_LABELS[r.band]}"
+                f"{r.completion_pct:>6}% {r.gap_points:>+6}  {BAND_LABELS[r.band]}"
             )
