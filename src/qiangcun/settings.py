@@ -82,6 +82,7 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 DEMO = env_bool("QIANGCUN_DEMO")
+DEMO_PASSWORD = env_str("QIANGCUN_DEMO_PASSWORD")
 TODAY = env_date("QIANGCUN_TODAY")
 
 INSTALLED_APPS = [

@@ -278,3 +278,15 @@ def test_progress_cli_json_on_the_demo(township):
     assert doc["totals"]["at_baseline"] == 67 and doc["totals"]["at_top_tier"] == 21
     everyone = User.objects.get(username="demo-admin")
     assert doc == progress_document(progress(user=everyone, unit=township, year=2020, as_of=YEAR_END))
+
+
+def test_login_page_lists_demo_accounts_in_demo_mode_only(township, client, settings):
+    settings.DEMO, settings.DEMO_PASSWORD = True, builder.DEMO_PASSWORD
+    page = client.get("/login/").content.decode()
+    for username, display, role, _unit in builder.ACCOUNTS:
+        assert username in page and display in page and str(role.label) in page
+    assert builder.DEMO_PASSWORD in page
+    assert "clerk-371422" not in page  # the 67 generated clerks are not listed
+    settings.DEMO = False
+    page = client.get("/login/").content.decode()
+    assert "demo-admin" not in page and builder.DEMO_PASSWORD not in page

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from qiangcun.accounts.models import RoleGrant
 from qiangcun.core.audit import ChangeRecord
 from qiangcun.core.scope import path_q, scope_paths
 from qiangcun.core.web import require
@@ -28,10 +29,17 @@ class QiangcunLoginView(LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         if settings.DEMO:
-            from qiangcun.demo.builder import ACCOUNTS, DEMO_PASSWORD  # demo mode only
-
-            context["demo_accounts"] = [(u, d, r.label) for u, d, r, _ in ACCOUNTS]
-            context["demo_password"] = DEMO_PASSWORD
+            # Demo mode only: the demo's accounts (named demo-…) with their roles, read from the database.
+            grants = RoleGrant.objects.filter(
+                user__username__startswith="demo-", user__is_active=True
+            ).select_related("user")
+            accounts: dict[str, tuple[str, str, str]] = {}
+            for grant in grants.order_by("user_id"):
+                accounts.setdefault(
+                    grant.user.username, (grant.user.username, str(grant.user), grant.get_role_display())
+                )
+            context["demo_accounts"] = list(accounts.values())
+            context["demo_password"] = settings.DEMO_PASSWORD
         return context
 
 

@@ -31,7 +31,12 @@ class Command(BaseCommand):
         for username, display, role, _unit in builder.ACCOUNTS:
             self.stdout.write(f"  {username:<20} {display}（{role.label}）")
         self.stdout.flush()
-        env = dict(os.environ, QIANGCUN_DEMO="1", QIANGCUN_TODAY=builder.ARTICLE_DATE.isoformat())
+        env = dict(
+            os.environ,
+            QIANGCUN_DEMO="1",
+            QIANGCUN_DEMO_PASSWORD=builder.DEMO_PASSWORD,
+            QIANGCUN_TODAY=builder.ARTICLE_DATE.isoformat(),
+        )
         env.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
         # The background worker for large imports; it shares the terminal's process group, so
         # Ctrl-C (or stopping the group) ends it together with the server.
