@@ -344,14 +344,20 @@ def write_table(
 # ---------------------------------------------------------------------------------------------- reading
 
 
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
 def normalize_text(value: object) -> str:
-    """Full-width to half-width (NFKC), every kind of whitespace removed; ``None`` → ``""``."""
+    """NFKC (full-width → ASCII), then drop every whitespace character, inside too, and the invisible
+    ones (zero-width space/joiners, word joiner, BOM); ``None`` → ``""``.
+
+    ``" 孙 庄\u3000村 "`` → ``"孙庄村"``; ``"ＡＢＣ１２"`` → ``"ABC12"``."""
     import unicodedata
 
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return "".join(text.split())
+    text = unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value))
+    return _INVISIBLE_RE.sub("", "".join(text.split()))
 
 
 TOTAL_RE = re.compile(r"(小|合|总)\s*计")

@@ -146,10 +146,6 @@ class Entry(models.Model):
         return f"{self.village} {self.date} {self.amount}"
 
     @property
-    def is_frozen(self) -> bool:
-        return self.status == Status.VERIFIED
-
-    @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
 

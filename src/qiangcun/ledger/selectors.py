@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qiangcun.ledger.models import Category, DevelopmentPath, Entry, EntryQuerySet, Status
+from qiangcun.ledger.models import Entry, EntryQuerySet, Status
 
 
 def entries_visible(*, user: Any, action: str = "view") -> EntryQuerySet:
@@ -20,11 +20,3 @@ def entries_for_review(*, user: Any) -> EntryQuerySet:
         .filter(status=Status.SUBMITTED)
         .order_by("village__path", "date", "id")
     )
-
-
-def categories() -> list[Category]:
-    return list(Category.objects.all())
-
-
-def paths() -> list[DevelopmentPath]:
-    return list(DevelopmentPath.objects.all())

@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from qiangcun.core.money import fmt_wan, fmt_yuan, in_words
+from qiangcun.core.money import fmt_wan, fmt_yuan
 
 register = template.Library()
 
@@ -28,11 +28,6 @@ def yuan(value: Decimal | str | None) -> str:
 @register.filter
 def wan(value: Decimal | str | None) -> str:
     return fmt_wan(_decimal(value))
-
-
-@register.filter
-def words(value: Decimal | None) -> str:
-    return in_words(value or Decimal(0))
 
 
 @register.filter

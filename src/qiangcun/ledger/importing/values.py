@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
+from qiangcun.core.excel import normalize_text
 from qiangcun.core.money import FEN, MAX_YUAN, WAN
 
 __all__ = [
@@ -42,17 +42,6 @@ class CellError(ValueError):
 #: Characters that are invisible but not ``str.isspace()``: zero-width space/joiners, word joiner, BOM.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
-
-
-def normalize_text(value: object) -> str:
-    """NFKC (full-width → ASCII), then drop every whitespace character, inside too; ``None`` → ``""``.
-
-    ``" 孙 庄\u3000村 "`` → ``"孙庄村"``; ``"ＡＢＣ１２"`` → ``"ABC12"``.
-    """
-    if value is None:
-        return ""
-    text = unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value))
-    return _INVISIBLE_RE.sub("", "".join(text.split()))
 
 
 def is_blank(value: object) -> bool:
@@ -612,15 +601,4 @@ def match_name(text: object, names: Iterable[str], synonyms: Mapping[str, str]) 
     matter. Returns the name as spelled in ``names``, or ``None`` when unknown (including a synonym
     whose canonical name is not among ``names``).
     """
-    key = _name_key(text)
-    if not key:
-        return None
-    by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(_name_key(name), name)
-    if key in by_key:
-        return by_key[key]
-    for synonym, canonical in synonyms.items():
-        if _name_key(synonym) == key:
-            return by_key.get(_name_key(canonical))
-    return None
+    return NameMatcher(names, synonyms)(text)
