@@ -25,8 +25,15 @@ from qiangcun.core.money import fmt_wan
 from qiangcun.ledger.importing.ledger import parse_ledger_file
 from qiangcun.ledger.services import entries_import
 from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
-from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.targets.importing import import_villages, parse_targets_file
+from qiangcun.orgs.models import OrgUnit
+from qiangcun.targets.importing import (
+    campaign_years,
+    import_townships,
+    import_villages,
+    import_year,
+    parse_targets_file,
+    township_for,
+)
 from qiangcun.targets.models import Campaign, ImportJob
 from qiangcun.targets.services import targets_set
 
@@ -63,14 +70,11 @@ def allowed_kinds(user: Any) -> list[str]:
 
 
 def townships(user: Any) -> list[OrgUnit]:
-    return list(OrgUnit.objects.restrict(user, "import").filter(level=Level.TOWNSHIP))
+    return import_townships(user)
 
 
 def ledger_years(user: Any) -> list[int]:
-    codes = {code for v in import_villages(user) for code in v.ancestor_codes()}
-    return sorted(
-        set(Campaign.objects.filter(township__code__in=codes).values_list("year", flat=True)), reverse=True
-    )
+    return campaign_years(import_villages(user))
 
 
 def job_create(*, user: Any, kind: str, upload: UploadedFile | None, options: dict[str, Any]) -> ImportJob:
@@ -193,10 +197,10 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
     try:
         ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect_xlsx(path, name=name))
         if kind == "ledger":
-            years = ledger_years(user)
-            year = int(options.get("year") or (years[0] if years else 0))
-            if year not in years:
-                return {"ok": False, "refused": f"{year or '该'}年还没有年度任务，请先在“目标”页面建立"}
+            villages = import_villages(user)
+            year = import_year(
+                villages, int(options["year"]) if str(options.get("year", "")).isdigit() else None
+            )
             verified = bool(options.get("verified")) and user.can("import")
             parsed = parse_ledger_file(
                 path,
@@ -226,7 +230,7 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
                 "preview": [[n, c, f"{s:.2f}"] for n, (c, s) in sorted(outcome.per_village.items())],
                 "total": f"{outcome.total:.2f}",
             }
-        township = _township(user, str(options.get("township", "")))
+        township = township_for(user, str(options.get("township", "")) or None)
         if kind == "units":
             units = parse_units_file(path, name=name)
             if units.errors:
@@ -262,11 +266,3 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
         return {"ok": False, "refused": str(exc)}
     except ServiceError as exc:
         return {"ok": False, "refused": exc.message}
-
-
-def _township(user: Any, code: str) -> OrgUnit:
-    found = townships(user)
-    chosen = [t for t in found if t.code == code] or (found if len(found) == 1 else [])
-    if not chosen:
-        raise ServiceError("请选择要导入到哪个镇")
-    return chosen[0]

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db.models import Max
 
 from qiangcun.accounts.models import Role, User
+from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
 from qiangcun.core.scope import path_q, scope_paths
 from qiangcun.ledger.importing.ledger import VillageMatcher
@@ -40,18 +40,23 @@ def import_villages(actor: Any) -> list[OrgUnit]:
     return list(OrgUnit.objects.filter(path_q("path", paths), level=Level.VILLAGE))
 
 
+def campaign_years(villages: list[OrgUnit]) -> list[int]:
+    """Years with a campaign in the townships of these villages, latest first."""
+    codes = {code for village in villages for code in village.ancestor_codes()}
+    years = Campaign.objects.filter(township__code__in=codes).values_list("year", flat=True)
+    return sorted(set(years), reverse=True)
+
+
 def import_year(villages: list[OrgUnit], year: int | None) -> int:
     """``year`` if the villages' township has a campaign for it; with no year, the latest campaign's."""
-    codes = {code for village in villages for code in village.ancestor_codes()}
-    campaigns = Campaign.objects.filter(township__code__in=codes)
+    years = campaign_years(villages)
     if year is not None:
-        if not campaigns.filter(year=year).exists():
-            raise CommandError(f"{year} 年还没有建立年度任务，请先在“目标”页面建立")
+        if year not in years:
+            raise ServiceError(f"{year} 年还没有建立年度任务，请先在“目标”页面建立", field="year")
         return year
-    latest = campaigns.aggregate(y=Max("year"))["y"]
-    if latest is None:
-        raise CommandError("还没有任何年度任务，请先建立年度任务，或用 --year 指定年度")
-    return int(latest)
+    if not years:
+        raise ServiceError("还没有任何年度任务，请先建立年度任务，或指定年度", field="year")
+    return years[0]
 
 
 # ---------------------------------------------------------------------------------------------- targets
@@ -150,20 +155,20 @@ def report_errors(command: Any, path: Path, table: Table | None, errors: list[Ro
     sys.exit(1)
 
 
+def import_townships(actor: Any) -> list[OrgUnit]:
+    return list(OrgUnit.objects.restrict(actor, "import").filter(level=Level.TOWNSHIP))
+
+
 def township_for(actor: Any, code: str | None) -> OrgUnit:
     """The township named by code, or the only township the actor may import into."""
-    townships = [
-        u
-        for u in OrgUnit.objects.filter(level=Level.TOWNSHIP)
-        if any(u.path.startswith(p) for p in scope_paths(actor, "import"))
-    ]
+    townships = import_townships(actor)
     if code:
         found = [u for u in townships if u.code == code]
         if not found:
-            raise CommandError(f"没有代码为 {code} 的镇，或您没有向它导入的权限")
+            raise ServiceError(f"没有代码为 {code} 的镇，或您没有向它导入的权限", field="township")
         return found[0]
     if len(townships) != 1:
-        raise CommandError("请用 --township 指定镇的代码")
+        raise ServiceError("请指定要导入到哪个镇（命令行用 --township 镇的代码）", field="township")
     return townships[0]
 
 

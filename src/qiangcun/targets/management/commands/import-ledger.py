@@ -34,7 +34,10 @@ class Command(BaseCommand):
             raise CommandError(f"找不到文件 {path}")
         actor = import_actor(options["username"])
         villages = import_villages(actor)
-        year = import_year(villages, options["year"])
+        try:
+            year = import_year(villages, options["year"])
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         tty = sys.stderr.isatty()
 
         def progress(row: int, total: int) -> None:

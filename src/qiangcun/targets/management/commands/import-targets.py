@@ -32,7 +32,10 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"找不到文件 {path}")
         actor = import_actor(options["username"])
-        township = township_for(actor, options["township"])
+        try:
+            township = township_for(actor, options["township"])
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         campaign = Campaign.objects.filter(township=township, year=options["year"]).first()
         if campaign is None:
             raise CommandError(f"{township.name}还没有 {options['year']} 年度任务，请先建立")

@@ -27,7 +27,10 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"找不到文件 {path}")
         actor = import_actor(options["username"])
-        township = township_for(actor, options["township"])
+        try:
+            township = township_for(actor, options["township"])
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         try:
             parsed = parse_units_file(path, name=path.name)
         except WorkbookRefused as exc:
