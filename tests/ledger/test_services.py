@@ -730,3 +730,17 @@ def test_migrate_puts_the_freeze_back(make_entry, tree):
         Entry.objects.filter(pk=entry.pk).update(summary="改")
     entry.refresh_from_db()
     assert entry.summary != "改"
+
+
+def test_one_bad_file_among_several_writes_none(settings, tmp_path, create, clerk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qiangcun.ledger.models import Evidence
+
+    settings.MEDIA_ROOT = tmp_path
+    entry = create()
+    files = [SimpleUploadedFile("收据.png", PNG), SimpleUploadedFile("收据.html", b"<html></html>")]
+    with pytest.raises(ServiceError, match=r"收据\.html"):
+        services.evidence_add(actor=clerk, entry=entry, files=files)
+    assert not Evidence.objects.exists()
+    assert not any(tmp_path.rglob("*.*")), "the good file was not written either"

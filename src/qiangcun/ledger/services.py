@@ -399,8 +399,8 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
     _require(actor, ENTER, entry.village, "您没有为该村台账上传凭证的权限")
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError("凭证只能在提交前补充", code="state")
-    added = []
-    for upload in files:
+    uploads = list(files)
+    for upload in uploads:  # every file is checked before any is written: no orphans on disk
         name = (upload.name or "凭证")[:200]
         if upload.size and upload.size > settings.EVIDENCE_MAX_BYTES:
             raise ServiceError(f"文件“{name}”超过 10 MB", field="evidence")
@@ -408,6 +408,9 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
             raise ServiceError(
                 f"文件“{name}”不是 PDF 或照片（JPEG、PNG、GIF、WebP、HEIC），不能作为凭证", field="evidence"
             )
+    added = []
+    for upload in uploads:
+        name = (upload.name or "凭证")[:200]
         ev = Evidence(entry=entry, original_name=name, uploaded_by=actor)
         ev.file.save(upload.name or "evidence", upload, save=True)
         audit.record(
