@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from qiangcun.core.excel import Column, write_table
 from qiangcun.ledger.models import Entry
-from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.models import OrgUnit
 from qiangcun.targets.selectors import BAND_LABELS, Progress, VillageProgress, pct1
 
 LEDGER_COLUMNS = [
@@ -120,16 +120,24 @@ def targets_workbook(
     return write_table(title=title, subtitle=subtitle, columns=columns, rows=targets, sheet_name="目标")
 
 
-def units_workbook(township: OrgUnit, units: Sequence[OrgUnit], tags: dict[int, list[str]]) -> bytes:
-    by_code = {u.code: u for u in units}
+def units_workbook(
+    township: OrgUnit,
+    villages: Sequence[OrgUnit],
+    placement: dict[int, tuple[OrgUnit | None, OrgUnit | None]],
+    tags: dict[int, list[str]],
+) -> bytes:
     rows = []
-    for v in units:
-        if v.level != Level.VILLAGE:
-            continue
-        above = [by_code[c] for c in v.ancestor_codes() if c in by_code]
-        station = next((u.name for u in above if u.level == Level.STATION), "")
-        district = next((u.name for u in above if u.level == Level.DISTRICT), "")
-        rows.append((station, district, v.name, v.code, "、".join(sorted(tags.get(v.pk, [])))))
+    for v in villages:
+        station, district = placement.get(v.pk, (None, None))
+        rows.append(
+            (
+                station.name if station else "",
+                district.name if district else "",
+                v.name,
+                v.code,
+                "、".join(sorted(tags.get(v.pk, []))),
+            )
+        )
     columns = [
         Column("网格站", "text", 20),
         Column("管区", "text", 12),

@@ -16,6 +16,7 @@ from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.scope import allowed
 from qiangcun.ledger.models import Entry
 from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.selectors import station_and_district
 from qiangcun.targets.models import Campaign, VillageTarget
 
 FOUR = Decimal("0.0001")
@@ -208,11 +209,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
     )
     income = {r["village_id"]: (r["income"] or ZERO, r["income_before"] or ZERO) for r in income_rows}
-    ancestor_codes = {code for t in targets for code in t.village.ancestor_codes()}
-    names = {
-        u.code: u
-        for u in OrgUnit.objects.filter(code__in=ancestor_codes, level__in=[Level.STATION, Level.DISTRICT])
-    }
+    placement = station_and_district(t.village for t in targets)
     tag_rows = OrgUnit.tags.through.objects.filter(
         orgunit_id__in=[t.village_id for t in targets]
     ).values_list("orgunit_id", "tag__name")
@@ -224,12 +221,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     for t in targets:
         v = t.village
         got, got_before = income.get(v.pk, (ZERO, ZERO))
-        station = next(
-            (names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.STATION), None
-        )
-        district = next(
-            (names[c] for c in v.ancestor_codes() if c in names and names[c].level == Level.DISTRICT), None
-        )
+        station, district = placement[v.pk]
         completion = got / t.amount
         gap = completion - tp
         row = VillageProgress(

@@ -21,7 +21,7 @@ from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.orgs.selectors import ancestors, widest_units
+from qiangcun.orgs.selectors import ancestors, station_and_district, widest_units
 from qiangcun.reports.excel import progress_workbook, targets_workbook, units_workbook
 from qiangcun.reports.http import xlsx_response
 from qiangcun.targets import services
@@ -288,22 +288,17 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
             .select_related("village", "campaign")
             .order_by("village__path")
         )
-        units = {
-            u.code: u
-            for u in OrgUnit.objects.under(campaign.township).filter(
-                level__in=[Level.STATION, Level.DISTRICT]
-            )
-        }
+        placement = station_and_district(t.village for t in targets)
         for t in targets:
-            above = [units[c] for c in t.village.ancestor_codes() if c in units]
+            station, district = placement[t.village_id]
             key = f"target-{t.village_id}"
             rows.append(
                 {
                     "t": t,
                     "key": key,
                     "value": request.POST.get(key, f"{t.amount:.2f}"),
-                    "station": next((u.name for u in above if u.level == Level.STATION), ""),
-                    "district": next((u.name for u in above if u.level == Level.DISTRICT), ""),
+                    "station": station.name if station else "",
+                    "district": district.name if district else "",
                     "error": errors.get(key, ""),
                 }
             )
@@ -353,18 +348,13 @@ def targets_export(request: HttpRequest, year: int) -> HttpResponse:
         .select_related("village")
         .order_by("village__path")
     )
-    units = {u.code: u for u in OrgUnit.objects.under(unit).filter(level__in=[Level.STATION, Level.DISTRICT])}
-    units.update({u.code: u for u in ancestors(unit) if u.level in (Level.STATION, Level.DISTRICT)})
+    chosen = list(targets)
+    placement = station_and_district(t.village for t in chosen)
     rows = []
-    for t in targets:
-        above = [units[c] for c in t.village.ancestor_codes() if c in units]
+    for t in chosen:
+        station, district = placement[t.village_id]
         rows.append(
-            (
-                t.village.name,
-                next((u.name for u in above if u.level == Level.STATION), ""),
-                next((u.name for u in above if u.level == Level.DISTRICT), ""),
-                t.amount,
-            )
+            (t.village.name, station.name if station else "", district.name if district else "", t.amount)
         )
     body = targets_workbook(rows, title=f"{unit.name}{year}年村集体经济收入目标")
     return xlsx_response(body, f"{unit.name}{year}年目标.xlsx")
@@ -374,11 +364,11 @@ def targets_export(request: HttpRequest, year: int) -> HttpResponse:
 def units_export(request: HttpRequest) -> HttpResponse:
     user = request.user
     unit = _unit(request, user)
-    units = list(OrgUnit.objects.under(unit).order_by("path"))
-    units += [u for u in ancestors(unit) if u.level in (Level.STATION, Level.DISTRICT)]
+    villages = list(OrgUnit.objects.under(unit).filter(level=Level.VILLAGE).order_by("path"))
     tags: dict[int, list[str]] = {}
-    for unit_id, tag in OrgUnit.tags.through.objects.filter(orgunit__in=units).values_list(
+    for unit_id, tag in OrgUnit.tags.through.objects.filter(orgunit__in=villages).values_list(
         "orgunit_id", "tag__name"
     ):
         tags.setdefault(unit_id, []).append(tag)
-    return xlsx_response(units_workbook(unit, units, tags), f"{unit.name}组织结构.xlsx")
+    body = units_workbook(unit, villages, station_and_district(villages), tags)
+    return xlsx_response(body, f"{unit.name}组织结构.xlsx")
