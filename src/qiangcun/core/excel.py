@@ -48,7 +48,6 @@ _NOT_SHEETS = (
 #: The child process that opens the workbook with python-calamine before this process does.
 PROBE_MEMORY_BYTES = 3 * 1024**3
 PROBE_SECONDS = 120
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class WorkbookRefused(ValueError):
