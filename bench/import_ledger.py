@@ -200,9 +200,9 @@ def ours(path: Path, expect_rows: int, expect_sum: Decimal, admin: Any) -> dict:
     """parse_ledger_file + entries_import(verified=True), as the CLI does; rolled back afterwards."""
     from django.db import transaction
 
+    from qiangcun.imports.lookups import import_villages
     from qiangcun.ledger.importing.ledger import parse_ledger_file
     from qiangcun.ledger.services import entries_import
-    from qiangcun.targets.importing import import_villages
 
     with transaction.atomic():
         before = ledger_state()

@@ -211,3 +211,33 @@ def fast_hashing(settings):
     """A fast password hasher: a persona set takes ~3 s with PBKDF2 and ~0.1 s with MD5. Tests that do not
     check password hashing itself can ask for it (``pytestmark = pytest.mark.usefixtures("fast_hashing")``)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class OtherTownship:
+    township: OrgUnit
+    village: OrgUnit
+    clerk: User
+
+
+@pytest.fixture
+def other_township(tree: Tree) -> OtherTownship:
+    """A second township of the same county, with one village, its 2020 campaign and its clerk."""
+    township = unit_create(
+        actor=None, level=Level.TOWNSHIP, name="杜集镇", code="371422106000", parent=tree.county
+    )
+    station = unit_create(actor=None, level=Level.STATION, name="杜集网格站", code="U-S1", parent=township)
+    district = unit_create(actor=None, level=Level.DISTRICT, name="杜集管区", code="U-D1", parent=station)
+    village = unit_create(
+        actor=None, level=Level.VILLAGE, name="杜集村", code="371422106201", parent=district
+    )
+    admin = _user("other-admin", Role.TOWNSHIP_ADMIN, township)
+    campaign_create(
+        actor=admin,
+        township=township,
+        year=2020,
+        baseline=Decimal("30000.00"),
+        top_tier=Decimal("100000.00"),
+        goal_top_tier_villages=0,
+    )
+    return OtherTownship(township, village, _user("far-clerk", Role.VILLAGE_CLERK, village))

@@ -102,7 +102,9 @@ INSTALLED_APPS = [
     "qiangcun.accounts",
     "qiangcun.ledger",
     "qiangcun.targets",
+    "qiangcun.imports",
     "qiangcun.reports",
+    "qiangcun.web",
     "qiangcun.demo",
 ]
 

@@ -3,17 +3,21 @@ from django.urls import path
 
 from qiangcun.accounts.views import QiangcunLoginView, audit_log
 from qiangcun.api.api import api
+from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
-from qiangcun.targets import import_views
+from qiangcun.orgs import views as orgs
 from qiangcun.targets import views as targets
+from qiangcun.web import views as web
+
+handler400 = "qiangcun.core.web.bad_request"
 
 urlpatterns = [
-    path("", targets.home, name="home"),
+    path("", web.home, name="home"),
     path("login/", QiangcunLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("progress/", targets.progress_page, name="progress"),
     path("progress/export.xlsx", targets.progress_export, name="progress_export"),
-    path("units/export.xlsx", targets.units_export, name="units_export"),
+    path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
     path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),
     path("villages/<str:code>/", targets.village_page, name="village"),

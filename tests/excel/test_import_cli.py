@@ -111,8 +111,8 @@ def test_hostile_file_is_refused_by_the_cli(cases, tree, personas):
 
 
 def test_progress_is_reported_against_the_total(cases, tree, personas):
+    from qiangcun.imports.lookups import progress_bar
     from qiangcun.ledger.importing.ledger import parse_ledger_file
-    from qiangcun.targets.importing import progress_bar
 
     path, case = cases["large_2000"]
     calls: list[tuple[int, int]] = []

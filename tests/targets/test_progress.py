@@ -96,8 +96,6 @@ def expected_document(unit: OrgUnit, year: int, as_of: datetime.date) -> dict:
     rows = []
     for target in VillageTarget.objects.filter(campaign=campaign).select_related("village"):
         village = target.village
-        if not village.path.startswith(unit.path):
-            continue
         station, district = _station_and_district(village)
         target_fen = _fen(target.amount)
         got = income[village.pk]
@@ -132,11 +130,13 @@ def expected_document(unit: OrgUnit, year: int, as_of: datetime.date) -> dict:
             }
         )
     for row in rows:
-        # Competition ranking: one more than the number of villages strictly ahead.
+        # Competition ranking among the whole township: one more than the villages strictly ahead.
         rank = 1 + sum(other["key"] > row["key"] for other in rows)
         rank_before = 1 + sum(other["key_before"] > row["key_before"] for other in rows)
         row["doc"]["rank"] = rank
         row["doc"]["rank_change"] = rank_before - rank
+    # The rows shown are those under the unit asked for; their ranks stay the township's.
+    rows = [r for r in rows if r["village"].path.startswith(unit.path)]
     rows.sort(key=lambda r: (r["doc"]["rank"], r["doc"]["code"]))
     baseline, top = _fen(campaign.baseline), _fen(campaign.top_tier)
     return {
@@ -399,7 +399,7 @@ def test_at_baseline_and_at_top_tier_edges(tree, personas, make_entry):
 # ---------------------------------------------------------------- scope and arguments
 
 
-def test_station_head_sees_only_the_station(tree, personas, ledger):
+def test_station_view_keeps_township_ranks(tree, personas, ledger):
     head = personas["station_head"]
     doc = _doc(head, tree.station1, ARTICLE_DATE)
     assert {v["code"] for v in doc["villages"]} == {
@@ -409,19 +409,23 @@ def test_station_head_sees_only_the_station(tree, personas, ledger):
     }
     assert doc["unit"] == {"code": "T-S1", "name": "一号网格站"}
     assert doc == expected_document(tree.station1, 2020, ARTICLE_DATE)
-    # Ranks are within the station view: 1..3.
-    assert sorted(v["rank"] for v in doc["villages"]) == [1, 2, 3]
+    township_ranks = {v["code"]: v["rank"] for v in _doc(head, tree.township, ARTICLE_DATE)["villages"]}
+    assert {v["code"]: v["rank"] for v in doc["villages"]} == {
+        code: township_ranks[code] for code in (tree.sunzhuang.code, tree.liudao.code, tree.yanglaotou.code)
+    }
     # A district of the station is fine too.
     assert {v["code"] for v in _doc(head, tree.district1, ARTICLE_DATE)["villages"]} == {
         tree.sunzhuang.code,
         tree.liudao.code,
     }
-    for unit in (tree.township, tree.station2, tree.district3, tree.bianxiyang, tree.county):
-        with pytest.raises(PermissionDeniedError):
-            progress(user=head, unit=unit, year=2020, as_of=ARTICLE_DATE)
+    # The 擂台 is public within the township: every unit of it, not the county above it.
+    for unit in (tree.township, tree.station2, tree.district3, tree.bianxiyang):
+        assert _doc(head, unit, ARTICLE_DATE) == expected_document(unit, 2020, ARTICLE_DATE)
+    with pytest.raises(PermissionDeniedError):
+        progress(user=head, unit=tree.county, year=2020, as_of=ARTICLE_DATE)
 
 
-@pytest.mark.parametrize("persona", ["auditor", "system_admin", "no_role", "anonymous", "other_clerk"])
+@pytest.mark.parametrize("persona", ["auditor", "system_admin", "no_role", "anonymous"])
 def test_progress_refused_outside_scope(tree, personas, persona):
     with pytest.raises(PermissionDeniedError):
         progress(user=personas[persona], unit=tree.sunzhuang, year=2020, as_of=ARTICLE_DATE)

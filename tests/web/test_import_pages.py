@@ -117,7 +117,7 @@ def test_large_files_run_in_the_background_worker_with_progress(
     (and polls), and the worker (`qiangcun db_worker`) finishes the job."""
     from django.core.management import call_command
 
-    from qiangcun.targets.models import ImportJob
+    from qiangcun.imports.models import ImportJob
 
     settings.IMPORT_BACKGROUND_BYTES = 0
     client.force_login(personas["township_admin"])
@@ -144,7 +144,7 @@ def test_a_job_whose_worker_died_is_marked_failed(client, tree, personas, settin
 
     from django.utils import timezone
 
-    from qiangcun.targets.models import ImportJob
+    from qiangcun.imports.models import ImportJob
 
     admin = personas["township_admin"]
     job = ImportJob.objects.create(

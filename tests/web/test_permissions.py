@@ -67,7 +67,7 @@ login                     GET     H    H    H    H    H    H    H    H    H    H
 login                     POST    H    H    H    H    H    H    H    H    H    H    H    200
 logout                    GET     405  405  405  405  405  405  405  405  405  405  405  405
 logout                    POST    LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO
-progress                  GET     200  200  200  200  200  200  200  403  403  403  403  L
+progress                  GET     200  200  200  200  200  200  200  200  403  403  403  L
 village                   GET     200  200  200  200  200  200  200  404  403  403  403  L
 targets                   GET     200  403  403  403  403  403  403  403  403  403  403  L
 targets                   POST    T    403  403  403  403  403  403  403  403  403  403  L
@@ -85,7 +85,7 @@ evidence_file             GET     200  200  200  200  200  200  200  404  403  4
 review                    GET     200  403  200  200  403  403  403  403  403  403  403  L
 review                    POST    R    403  R    R    403  403  403  403  403  403  403  L
 audit_log                 GET     403  403  403  403  403  403  403  403  403  200  403  L
-progress_export           GET     200  200  200  200  200  200  200  403  403  403  403  L
+progress_export           GET     200  200  200  200  200  200  200  200  403  403  403  L
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
@@ -100,7 +100,7 @@ import_job_report         GET     404  404  404  404  404  404  404  404  404  4
 api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
-api:progress_view         GET     200  200  200  200  200  200  200  403  403  403  403  401
+api:progress_view         GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:units                 GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_list           GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_create         POST    403  403  403  403  403  201  201  403  403  403  403  401

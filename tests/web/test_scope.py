@@ -106,12 +106,13 @@ def test_review_queue_holds_only_the_reviewers_villages(client, personas, tree, 
     assert (entry_state(mine.pk), entry_state(other.pk)) == before
 
 
-def test_progress_page_unit_outside_scope_is_403(client, personas, tree):
+def test_progress_page_outside_the_township_is_403(client, personas, tree, other_township):
+    """The 擂台 is public within the township only: not the county above it, not another township."""
     _login(client, personas["village_clerk"])
-    for unit in (tree.bianxiyang, tree.township, tree.station1):
+    for unit in (tree.county, other_township.township, other_township.village):
         assert client.get(reverse("progress") + f"?year=2020&unit={unit.code}").status_code == 403
     body = client.get(reverse("progress") + "?year=2020").content.decode()
-    assert "孙庄村" in body and "刘道村" not in body and "编席杨村" not in body
+    assert "孙庄村" in body and "刘道村" in body and "编席杨村" in body and "杜集村" not in body
 
 
 # --- API ------------------------------------------------------------------------------------------------
@@ -151,14 +152,13 @@ def test_api_writes_outside_scope_are_404_and_change_nothing(
     assert entry_state(entry.pk) == before
 
 
-def test_api_progress_unit_outside_scope_is_403(client, personas, tree):
+def test_api_progress_unit_outside_the_township_is_403(client, personas, tree, other_township):
     cases = [
-        ("village_clerk", tree.bianxiyang),
-        ("village_clerk", tree.township),
-        ("village_clerk", tree.district1),
-        ("station_head", tree.station2),
-        ("station_head", tree.township),
-        ("district_secretary", tree.yanglaotou),
+        ("village_clerk", tree.county),
+        ("village_clerk", other_township.township),
+        ("station_head", other_township.village),
+        ("district_secretary", tree.county),
+        ("township_admin", other_township.township),
     ]
     for persona, unit in cases:
         _login(client, personas[persona])

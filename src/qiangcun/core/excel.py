@@ -15,7 +15,6 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -255,89 +254,6 @@ def probe_with_calamine(path: Path, *, name: str, limits: Limits | None = None) 
             )
         if width > limits.max_cols:
             raise WorkbookRefused(f"“{name}”有 {width:,} 列，超过上限 {limits.max_cols} 列；请删除多余的列")
-
-
-# ---------------------------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    kind: str = "text"  # text | yuan | percent | int | date | points
-    width: int = 14
-
-
-YUAN_FORMAT = "#,##0.00;[Red]-#,##0.00"
-PERCENT_FORMAT = "0.0%"
-POINTS_FORMAT = "+0.0;[Red]-0.0;0.0"
-DATE_FORMAT = "yyyy-mm-dd"
-
-
-def write_table(
-    *,
-    title: str,
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]],
-    subtitle: str = "",
-    unit_line: str = "单位：元",
-    sheet_name: str = "Sheet1",
-) -> bytes:
-    """An .xlsx with a title row, a unit line, a frozen header, number formats in 元 and percentages.
-
-    Strings are always written as strings, so text beginning with ``=`` ``+`` ``-`` ``@`` stays text."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = sheet_name[:31]
-    ncols = len(columns)
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14, name="Noto Sans CJK SC")
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(ncols, 1))
-    ws.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    ws.cell(row=2, column=1, value=subtitle)
-    ws.cell(row=2, column=ncols, value=unit_line).alignment = Alignment(horizontal="right")
-    thin = Side(style="thin", color="999999")
-    header_fill = PatternFill("solid", fgColor="EEEEEE")
-    for index, column in enumerate(columns, start=1):
-        cell = ws.cell(row=3, column=index, value=column.header)
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-        cell.border = Border(bottom=thin, top=thin, left=thin, right=thin)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    row_number = 3
-    for row in rows:
-        row_number += 1
-        for index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            cell = ws.cell(row=row_number, column=index)
-            if value is None:
-                continue
-            if column.kind in ("yuan", "percent", "points") and isinstance(value, Decimal):
-                cell.value = float(value) if column.kind != "yuan" else value
-                cell.number_format = {
-                    "yuan": YUAN_FORMAT,
-                    "percent": PERCENT_FORMAT,
-                    "points": POINTS_FORMAT,
-                }[column.kind]
-            elif column.kind == "date":
-                cell.value = value
-                cell.number_format = DATE_FORMAT
-            elif column.kind == "int":
-                cell.value = int(value)
-            else:
-                cell.value = str(value)
-                cell.data_type = TYPE_STRING  # never a formula, whatever the text begins with
-    ws.freeze_panes = "A4"
-    ws.print_title_rows = "3:3"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------- reading

@@ -25,8 +25,21 @@ from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
 from qiangcun.ledger.models import Entry, Evidence, Status
 from qiangcun.ledger.selectors import entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.reports.excel import ledger_workbook
 from qiangcun.reports.http import xlsx_response
+from qiangcun.reports.xlsx import Column, write_table
+
+LEDGER_COLUMNS = [
+    Column("村名", "text", 12),
+    Column("日期", "date", 12),
+    Column("金额（元）", "yuan", 14),
+    Column("收入类别", "text", 14),
+    Column("增收路子", "text", 12),
+    Column("摘要", "text", 36),
+    Column("付款单位", "text", 22),
+    Column("状态", "text", 8),
+    Column("录入人", "text", 14),
+    Column("审核人", "text", 14),
+]
 
 #: The verification queue shows this many rows at a time (oldest first); the rest follow once these are done.
 REVIEW_PAGE = 300
@@ -287,9 +300,25 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     rows = rows.order_by("village__path", "date", "id")
     label = f"{year}年" if year.isdigit() else ""
     status_label = f"（{Status(status).label}）" if status in Status.values else ""
-    body = ledger_workbook(
-        rows.iterator(chunk_size=2000),
+    body = write_table(
         title=f"{title_unit}{label}村级集体经济增收工作台账{status_label}",
         subtitle=f"截至 {as_of}" if as_of else "",
+        columns=LEDGER_COLUMNS,
+        rows=(
+            (
+                e.village.name,
+                e.date,
+                e.amount,
+                e.category.name,
+                e.path.name,
+                e.summary,
+                e.counterparty,
+                e.get_status_display(),
+                str(e.entered_by),
+                str(e.reviewed_by) if e.reviewed_by_id else "",
+            )
+            for e in rows.iterator(chunk_size=2000)
+        ),
+        sheet_name="台账",
     )
     return xlsx_response(body, f"{title_unit}{label}台账{status_label}.xlsx")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from qiangcun.core.scope import scope_paths
+from django.db.models import Q
+
+from qiangcun.core.errors import NotFoundError, PermissionDeniedError
+from qiangcun.core.scope import path_q, scope_paths
 from qiangcun.orgs.models import Level, OrgUnit, OrgUnitQuerySet
 
 
@@ -48,3 +51,39 @@ def station_and_district(villages: Iterable[OrgUnit]) -> dict[int, tuple[OrgUnit
             next((u for u in found if u.level == Level.DISTRICT), None),
         )
     return placement
+
+
+def township_codes_seen(user: Any) -> tuple[tuple[str, ...], set[str]]:
+    """What locates the townships a user belongs to: the paths they may view (townships at or under
+    them) and the codes above those paths (the township a station, district or village lies in)."""
+    paths = scope_paths(user, "view")
+    return paths, {code for path in paths for code in path.strip("/").split("/") if code}
+
+
+def townships_seen(user: Any) -> OrgUnitQuerySet:
+    """The townships of which the user sees the 擂台: those they may view, and those holding a unit
+    they may view."""
+    paths, codes = township_codes_seen(user)
+    if not paths:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(level=Level.TOWNSHIP).filter(path_q("path", paths) | Q(code__in=codes))
+
+
+def unit_for(user: Any, code: str | None, action: str = "view") -> OrgUnit:
+    """The unit a page, API call or command names by ``code`` (if the user may ``action`` on it), or the
+    widest unit of the user's scope. Raises :class:`NotFoundError` / :class:`PermissionDeniedError`."""
+    if code:
+        unit = OrgUnit.objects.filter(code=code).first()
+        if unit is None:
+            raise NotFoundError(f"没有代码为 {code[:24]} 的单位")
+        if not any(unit.path.startswith(p) for p in scope_paths(user, action)):
+            raise PermissionDeniedError("该单位不在您的管辖范围内")
+        return unit
+    tops = widest_units(user, action)
+    if not tops and "/" in scope_paths(user, action):  # the whole tree: the command line's operator
+        tops = list(OrgUnit.objects.filter(level=Level.TOWNSHIP)[:2])
+        if len(tops) != 1:
+            raise PermissionDeniedError("有多个镇（或没有镇），请用 --unit 指定单位代码")
+    if not tops:
+        raise PermissionDeniedError("您没有可查看的单位")
+    return tops[0]

@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 
 from qiangcun.core.clock import today
-from qiangcun.core.errors import PermissionDeniedError, ServiceError
-from qiangcun.core.scope import allowed
+from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from qiangcun.core.params import year_param
+from qiangcun.core.scope import allowed, path_q, scope_paths
 from qiangcun.ledger.models import Entry
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.orgs.selectors import station_and_district
-from qiangcun.targets.models import Campaign, VillageTarget
+from qiangcun.orgs.selectors import station_and_district, township_codes_seen, unit_for
+from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
 
 FOUR = Decimal("0.0001")
 ZERO = Decimal("0.00")
@@ -91,6 +92,8 @@ class VillageProgress:
     rank: int = 0
     rank_before: int = 0
     tags: list[str] = field(default_factory=list)
+    #: Whether the user may open this village's page (its ledger rows); the board itself is public.
+    can_open: bool = False
 
     @property
     def rank_change(self) -> int:
@@ -134,6 +137,12 @@ class Rollup:
     at_top_tier: int = 0
     top_targets: int = 0
     bands: dict[str, int] = field(default_factory=lambda: {"green": 0, "yellow": 0, "red": 0})
+    #: How many villages the unit has on the whole board; more than ``villages`` when a filter hides some.
+    all_villages: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.all_villages > self.villages
 
     def add(self, row: VillageProgress) -> None:
         self.villages += 1
@@ -155,6 +164,12 @@ class Rollup:
 
 @dataclass
 class Progress:
+    """The rows of a progress table and the figures that describe exactly those rows.
+
+    ``villages`` are the rows shown, ranked among their whole township (the 擂台's rank); ``totals``,
+    ``stations`` and ``districts`` add up exactly these rows. :meth:`only` narrows to fewer rows (a
+    filter) and recomputes every figure from them; ranks never change."""
+
     year: int
     as_of: datetime.date
     unit: OrgUnit
@@ -164,6 +179,8 @@ class Progress:
     stations: list[Rollup]
     districts: list[Rollup]
     campaign: Campaign | None
+    #: Villages per station/district code on the whole board (to say when a roll-up is partial).
+    board_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def gap_exact(self) -> Decimal:
@@ -172,6 +189,78 @@ class Progress:
     @property
     def gap(self) -> Decimal:
         return q4(self.gap_exact)
+
+    @property
+    def band(self) -> str:
+        """The band of the rows taken together, by the same rule as a village's."""
+        margin = self.campaign.band_margin if self.campaign else Decimal("10")
+        return band_for(self.totals.income, self.gap_exact, margin)
+
+    @property
+    def band_label(self) -> str:
+        return BAND_LABELS[self.band]
+
+    def only(self, rows: list[VillageProgress]) -> Progress:
+        """The same table narrowed to ``rows`` (in their order): every total and roll-up is recomputed
+        from them, the ranks stay the township's."""
+        totals, stations, districts = _summarize(self.unit, rows, self.board_counts)
+        return Progress(
+            year=self.year,
+            as_of=self.as_of,
+            unit=self.unit,
+            time_progress=self.time_progress,
+            totals=totals,
+            villages=rows,
+            stations=stations,
+            districts=districts,
+            campaign=self.campaign,
+            board_counts=self.board_counts,
+        )
+
+
+def _summarize(
+    unit: OrgUnit, rows: list[VillageProgress], board_counts: dict[str, int]
+) -> tuple[Rollup, list[Rollup], list[Rollup]]:
+    totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
+    stations: dict[str, Rollup] = {}
+    districts: dict[str, Rollup] = {}
+    for row in rows:
+        totals.add(row)
+        if row.station_code:
+            stations.setdefault(row.station_code, Rollup(row.station_code, row.station, Level.STATION)).add(
+                row
+            )
+        if row.district_code:
+            districts.setdefault(
+                row.district_code, Rollup(row.district_code, row.district, Level.DISTRICT)
+            ).add(row)
+    totals.all_villages = board_counts.get(unit.code, len(rows))
+    for rollup in [*stations.values(), *districts.values()]:
+        rollup.all_villages = board_counts.get(rollup.code, rollup.villages)
+    return (
+        totals,
+        sorted(stations.values(), key=lambda r: r.code),
+        sorted(districts.values(), key=lambda r: r.code),
+    )
+
+
+def board_root(unit: OrgUnit) -> OrgUnit:
+    """The unit whose villages a rank is taken among: the township at or above ``unit`` (a county,
+    above every township, ranks each township's villages among themselves)."""
+    if unit.level in (Level.COUNTY, Level.TOWNSHIP):
+        return unit
+    township = OrgUnit.objects.filter(code__in=unit.ancestor_codes(), level=Level.TOWNSHIP).first()
+    return township or unit
+
+
+def can_see_board(user: Any, unit: OrgUnit) -> bool:
+    """The 擂台 is public within its township: anyone who may view any unit of a township (or above it)
+    sees its whole progress table. Ledger rows, evidence and village pages stay within scope."""
+    root = board_root(unit)
+    return any(
+        root.path.startswith(p) or (p.startswith(root.path) and root.level != Level.COUNTY)
+        for p in scope_paths(user, "view")
+    )
 
 
 def _rank(rows: list[VillageProgress], key_income: str, key_completion: str, attr: str) -> None:
@@ -186,25 +275,58 @@ def _rank(rows: list[VillageProgress], key_income: str, key_completion: str, att
         setattr(row, attr, rank)
 
 
+def board_unit(user: Any, code: str | None = None) -> OrgUnit:
+    """The unit whose progress table a page, the API or the command line asks for: the unit named by
+    ``code`` if the user may see its board, else the township (or county) of the user's widest unit.
+    The one place that chooses; raises :class:`NotFoundError` / :class:`PermissionDeniedError`."""
+    if code:
+        unit = OrgUnit.objects.filter(code=code).first()
+        if unit is None:
+            raise NotFoundError(f"没有代码为 {code[:24]} 的单位")
+        if not (allowed(user, "view", unit.path) or can_see_board(user, unit)):
+            raise PermissionDeniedError("该单位不在您的管辖范围内")
+        return unit
+    return board_root(unit_for(user, None, "view"))
+
+
+def campaigns_seen(user: Any) -> CampaignQuerySet:
+    """Campaigns of the townships whose board the user sees."""
+    paths, codes = township_codes_seen(user)
+    return Campaign.objects.filter(Q(township__code__in=codes) | path_q("township__path", paths))
+
+
+def board_year(user: Any, raw: object = None) -> int:
+    """The year asked for (checked: 2000–2100), or the latest year with a campaign the user sees, but
+    never after the current year. The one place that chooses, for pages, the API and the CLI."""
+    year = year_param(raw)
+    if year is not None:
+        return year
+    latest = campaigns_seen(user).aggregate(y=Max("year"))["y"]
+    now = today().year
+    return now if latest is None or latest >= now else latest
+
+
 def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> Progress:
     """Every village under ``unit`` for ``year`` as of ``as_of`` (inclusive): target, counted verified
-    income, completion, gap to time progress, band, rank and its change over seven days, roll-ups."""
-    if not allowed(user, "view", unit.path):
+    income, completion, gap to time progress, band, its rank among its township's villages and the
+    change over seven days; totals and roll-ups of exactly these villages."""
+    if not (allowed(user, "view", unit.path) or can_see_board(user, unit)):
         raise PermissionDeniedError("您无权查看该单位的进度")
     as_of = as_of or default_as_of(year)
     if as_of.year != year:
         raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     before = as_of - datetime.timedelta(days=RANK_WINDOW_DAYS)
     tp = time_progress(as_of)
+    root = board_root(unit)
 
     targets = list(
-        VillageTarget.objects.filter(campaign__year=year, village__path__startswith=unit.path)
-        .select_related("village", "campaign")
+        VillageTarget.objects.filter(campaign__year=year, village__path__startswith=root.path)
+        .select_related("village", "campaign", "campaign__township")
         .order_by("village__path")
     )
     income_rows = (
         Entry.objects.counted()
-        .filter(village__path__startswith=unit.path, date__gte=datetime.date(year, 1, 1), date__lte=as_of)
+        .filter(village__path__startswith=root.path, date__gte=datetime.date(year, 1, 1), date__lte=as_of)
         .values("village_id")
         .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
     )
@@ -216,8 +338,10 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     tags: dict[int, list[str]] = defaultdict(list)
     for village_id, tag in tag_rows:
         tags[village_id].append(tag)
+    view_paths = scope_paths(user, "view")
 
-    rows: list[VillageProgress] = []
+    board: dict[int, list[VillageProgress]] = defaultdict(list)  # campaign (one per township) → rows
+    board_counts: dict[str, int] = defaultdict(int)
     for t in targets:
         v = t.village
         got, got_before = income.get(v.pk, (ZERO, ZERO))
@@ -245,35 +369,27 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
             completion_before=got_before / t.amount,
             gap_exact=gap,
             tags=sorted(tags.get(v.pk, [])),
+            can_open=any(v.path.startswith(p) for p in view_paths),
         )
-        rows.append(row)
+        board[t.campaign_id].append(row)
+        for code in v.ancestor_codes()[:-1]:
+            board_counts[code] += 1
 
-    _rank(rows, "income", "completion_exact", "rank")
-    if before.year == year:
-        _rank(rows, "income_before", "completion_before", "rank_before")
-    else:  # the first week of January has no earlier standing in this year: no change to show
-        for row in rows:
-            row.rank_before = row.rank
+    for township_rows in board.values():
+        _rank(township_rows, "income", "completion_exact", "rank")
+        if before.year == year:
+            _rank(township_rows, "income_before", "completion_before", "rank_before")
+        else:  # the first week of January has no earlier standing in this year: no change to show
+            for row in township_rows:
+                row.rank_before = row.rank
+    rows = [r for township_rows in board.values() for r in township_rows if r.path.startswith(unit.path)]
     rows.sort(key=lambda r: (r.rank, r.code))
 
-    totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
-    stations: dict[str, Rollup] = {}
-    districts: dict[str, Rollup] = {}
-    for row in rows:
-        totals.add(row)
-        if row.station_code:
-            stations.setdefault(row.station_code, Rollup(row.station_code, row.station, Level.STATION)).add(
-                row
-            )
-        if row.district_code:
-            districts.setdefault(
-                row.district_code, Rollup(row.district_code, row.district, Level.DISTRICT)
-            ).add(row)
-
-    campaigns = {t.campaign_id: t.campaign for t in targets}
+    campaigns = {t.campaign_id: t.campaign for t in targets if t.village.path.startswith(unit.path)}
     campaign = next(iter(campaigns.values())) if len(campaigns) == 1 else None
-    if campaign is None and unit.level == Level.TOWNSHIP:
-        campaign = Campaign.objects.filter(township=unit, year=year).first()
+    if campaign is None and root.level == Level.TOWNSHIP:
+        campaign = Campaign.objects.filter(township=root, year=year).first()
+    totals, stations, districts = _summarize(unit, rows, board_counts)
     return Progress(
         year=year,
         as_of=as_of,
@@ -281,9 +397,10 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         time_progress=tp,
         totals=totals,
         villages=rows,
-        stations=sorted(stations.values(), key=lambda r: r.code),
-        districts=sorted(districts.values(), key=lambda r: r.code),
+        stations=stations,
+        districts=districts,
         campaign=campaign,
+        board_counts=dict(board_counts),
     )
 
 

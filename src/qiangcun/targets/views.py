@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -17,16 +16,27 @@ from django.views.decorators.http import require_http_methods
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import AmountError, parse_amount
+from qiangcun.core.params import choice_param, date_param, text_param
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.orgs.selectors import ancestors, station_and_district, widest_units
-from qiangcun.reports.excel import progress_workbook, targets_workbook, units_workbook
+from qiangcun.orgs.selectors import ancestors, station_and_district, unit_for
 from qiangcun.reports.http import xlsx_response
+from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.targets import services
 from qiangcun.targets.models import Campaign, VillageTarget
-from qiangcun.targets.selectors import BAND_LABELS, Progress, pct1, progress, village_monthly
+from qiangcun.targets.selectors import (
+    BAND_LABELS,
+    Progress,
+    board_root,
+    board_unit,
+    board_year,
+    campaigns_seen,
+    pct1,
+    progress,
+    village_monthly,
+)
 
 SORTS = {
     "rank": lambda r: (r.rank, r.code),
@@ -39,37 +49,11 @@ SORTS = {
 }
 
 
-def _year(request: HttpRequest, user: Any) -> int:
-    raw = request.GET.get("year", "")
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
-        return int(raw)
-    latest = Campaign.objects.restrict(user, "view").aggregate(y=Max("year"))["y"]
-    now = today().year
-    return now if latest is None or latest >= now else latest
-
-
 def _as_of(request: HttpRequest, year: int) -> datetime.date | None:
-    raw = request.GET.get("as_of", "")
-    if not raw:
-        now = today()
-        return now if now.year == year else None
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise Http404("截止日期格式应为 2020-04-17") from exc
-
-
-def _unit(request: HttpRequest, user: Any) -> OrgUnit:
-    code = request.GET.get("unit", "")
-    if code:
-        unit = get_object_or_404(OrgUnit, code=code)
-        if not user.can("view", unit):
-            raise PermissionDenied("该单位不在您的管辖范围内")
-        return unit
-    tops = widest_units(user, "view")
-    if not tops:
-        raise PermissionDenied("您没有可查看的单位")
-    return tops[0]
+    as_of = date_param(request.GET.get("as_of"))
+    if as_of is None and today().year == year:
+        return today()
+    return as_of
 
 
 def _chart(p: Progress, rows: list[Any]) -> dict[str, Any]:
@@ -87,59 +71,42 @@ def _station_groups(p: Progress) -> list[tuple[Any, list[Any]]]:
     return [(s, [d for d in p.districts if station_of.get(d.code) == s.code]) for s in p.stations]
 
 
-def _progress_rows(request: HttpRequest) -> tuple[Progress, list[Any], dict[str, str]]:
-    """The progress table as the page shows it: unit, year, as-of date, filters and sort from the URL."""
+FILTERS = ("station", "district", "band", "tag", "q")
+
+
+def _progress_rows(request: HttpRequest) -> tuple[Progress, Progress, dict[str, str]]:
+    """The progress table as the page shows it: unit, year, as-of date, filters and sort from the URL.
+
+    Returns the whole table, the table as shown (the filtered rows, in the chosen order, with totals
+    and roll-ups of exactly those rows) and the filters. Filters hide rows; ranks stay the township's."""
     user = request.user
-    year = _year(request, user)
-    unit = _unit(request, user)
+    year = board_year(user, request.GET.get("year"))
+    unit = board_unit(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     try:
-        p = progress(user=user, unit=unit, year=year, as_of=_as_of(request, year))
+        whole = progress(user=user, unit=unit, year=year, as_of=_as_of(request, year))
     except ServiceError as exc:
         raise Http404(exc.message) from exc
-    f = {k: request.GET.get(k, "") for k in ("station", "district", "band", "tag", "sort", "q")}
-    rows = p.villages
+    f = {k: text_param(request.GET.get(k), field=k, label="筛选条件") for k in FILTERS}
+    f["band"] = choice_param(f["band"], BAND_LABELS, field="band", label="状态")
+    f["sort"] = choice_param(request.GET.get("sort"), SORTS, field="sort", label="排序")
+    rows = whole.villages
     if f["station"]:
         rows = [r for r in rows if r.station_code == f["station"]]
     if f["district"]:
         rows = [r for r in rows if r.district_code == f["district"]]
-    if f["band"] in BAND_LABELS:
+    if f["band"]:
         rows = [r for r in rows if r.band == f["band"]]
     if f["tag"]:
         rows = [r for r in rows if f["tag"] in r.tags]
     if f["q"]:
         rows = [r for r in rows if f["q"] in r.name]
-    return p, sorted(rows, key=SORTS.get(f["sort"], SORTS["rank"])), f
+    return whole, whole.only(sorted(rows, key=SORTS[f["sort"] or "rank"])), f
 
 
-@require("view")
-def progress_page(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    p, rows, f = _progress_rows(request)
-    tags = sorted({t for r in p.villages for t in r.tags})
-    years = sorted(set(Campaign.objects.restrict(user, "view").values_list("year", flat=True)) | {p.year})
-    context = {
-        "p": p,
-        "rows": rows,
-        "f": f,
-        "tags": tags,
-        "years": years,
-        "bands": BAND_LABELS,
-        "chart": _chart(p, rows),
-        "filtered": len(rows) != len(p.villages),
-        "station_groups": _station_groups(p),
-        "campaign": p.campaign,
-    }
-    if getattr(request, "htmx", False):
-        return render(request, "targets/partials/progress_body.html", context)
-    return render(request, "targets/progress.html", context)
-
-
-@require("view")
-def progress_export(request: HttpRequest) -> HttpResponse:
-    """The progress table as shown (same filters, same order, same figures) as .xlsx."""
-    p, rows, f = _progress_rows(request)
-    names = {s.code: s.name for s in [*p.stations, *p.districts]}
-    described = "，".join(
+def _described(whole: Progress, f: dict[str, str]) -> str:
+    """The filters in words, for the page and the export's subtitle."""
+    names = {s.code: s.name for s in [*whole.stations, *whole.districts]}
+    return "，".join(
         f"{label}：{names.get(f[key], BAND_LABELS.get(f[key], f[key]))}"
         for key, label in (
             ("station", "网格站"),
@@ -150,7 +117,97 @@ def progress_export(request: HttpRequest) -> HttpResponse:
         )
         if f[key]
     )
-    body = progress_workbook(p, rows, described)
+
+
+@require("view")
+def progress_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    whole, shown, f = _progress_rows(request)
+    tags = sorted({t for r in whole.villages for t in r.tags})
+    years = sorted(set(campaigns_seen(user).values_list("year", flat=True)) | {whole.year})
+    context = {
+        "p": shown,
+        "whole": whole,
+        "rows": shown.villages,
+        "f": f,
+        "described": _described(whole, f),
+        "tags": tags,
+        "years": years,
+        "bands": BAND_LABELS,
+        "chart": _chart(shown, shown.villages),
+        "filtered": len(shown.villages) != len(whole.villages),
+        "station_groups": _station_groups(shown),
+        "campaign": shown.campaign,
+        "stations": whole.stations,
+        "districts": whole.districts,
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "targets/partials/progress_body.html", context)
+    return render(request, "targets/progress.html", context)
+
+
+PROGRESS_COLUMNS = [
+    Column("排名", "int", 6),
+    Column("排名变化", "int", 8),
+    Column("村", "text", 12),
+    Column("网格站", "text", 20),
+    Column("管区", "text", 10),
+    Column("目标（元）", "yuan", 14),
+    Column("已审核收入（元）", "yuan", 16),
+    Column("完成率", "percent", 9),
+    Column("时序进度", "percent", 9),
+    Column("与时序差（百分点）", "points", 12),
+    Column("距目标（元）", "yuan", 14),
+    Column("状态", "text", 8),
+]
+
+
+@require("view")
+def progress_export(request: HttpRequest) -> HttpResponse:
+    """The progress table as shown (same filters, same order, same figures) as .xlsx; its 合计 row
+    adds up exactly the rows above it."""
+    whole, p, f = _progress_rows(request)
+    described = _described(whole, f)
+    tp = pct1(p.time_progress) / 100
+    t = p.totals
+    body = write_table(
+        title=f"{p.unit.name}{p.year}年村集体经济收入进度表",
+        subtitle=f"截至 {p.as_of:%Y年%m月%d日}，时序进度 {pct1(p.time_progress)}%"
+        + (f"；筛选：{described}（排名为全镇排名）" if described else ""),
+        columns=PROGRESS_COLUMNS,
+        rows=[
+            (
+                r.rank,
+                r.rank_change,
+                r.name,
+                r.station,
+                r.district,
+                r.target,
+                r.income,
+                r.completion_pct / 100,
+                tp,
+                r.gap_points,
+                r.shortfall,
+                r.band_label,
+            )
+            for r in p.villages
+        ],
+        totals=(
+            None,
+            None,
+            "合计",
+            "",
+            "",
+            t.target,
+            t.income,
+            pct1(t.completion_exact) / 100,
+            tp,
+            pct1(p.gap_exact),
+            sum((r.shortfall for r in p.villages), Decimal("0.00")),
+            f"{t.villages} 个村",
+        ),
+        sheet_name="进度表",
+    )
     return xlsx_response(body, f"{p.unit.name}{p.year}年进度表（截至{p.as_of:%Y-%m-%d}）.xlsx")
 
 
@@ -160,28 +217,27 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
     village = get_object_or_404(OrgUnit, code=code, level=Level.VILLAGE)
     if not user.can("view", village):  # type: ignore[union-attr]
         raise Http404("该村不在您的管辖范围内")
-    year = _year(request, user)
+    year = board_year(user, request.GET.get("year"))
     as_of = _as_of(request, year)
-    # Rank among the widest unit above the village that the user may see.
     chain = [*ancestors(village), village]
-    scope_unit = next(u for u in chain if user.can("view", u))  # type: ignore[union-attr]
+    # The village's rank is its rank among all villages of its township (the 擂台 is public).
+    scope_unit = board_root(village)
     try:
         p = progress(user=user, unit=scope_unit, year=year, as_of=as_of)
     except ServiceError as exc:
         raise Http404(exc.message) from exc
     row = next((r for r in p.villages if r.id == village.pk), None)
     months = village_monthly(user=user, village=village, year=year, as_of=p.as_of)
-    status = request.GET.get("status", "")
+    status = choice_param(request.GET.get("status"), Status.values, field="status", label="状态")
     in_view = entries_visible(user=user).filter(village=village, date__year=year, date__lte=p.as_of)
     entries = in_view.prefetch_related("evidence")
-    if status in Status.values:
+    if status:
         entries = entries.filter(status=status)
     entries = entries.order_by("-date", "-id")
+    # The chips count the rows the list shows (same year and as-of date), one query.
     counts = {s: 0 for s in Status.values}
-    for s in (
-        entries_visible(user=user).filter(village=village, date__year=year).values_list("status", flat=True)
-    ):
-        counts[s] += 1
+    for s, n in in_view.order_by().values_list("status").annotate(n=Count("id")):
+        counts[s] = n
     # original row → the state of its reversal (待审核, 已审核 or 已退回)
     reversals = dict(
         entries_visible(user=user)
@@ -319,29 +375,10 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
     )
 
 
-@require()
-def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if user.can("view"):  # type: ignore[union-attr]
-        tops = widest_units(user, "view")
-        if len(tops) == 1 and tops[0].level == Level.VILLAGE:
-            return redirect("village", code=tops[0].code)
-        return redirect("progress")
-    if user.can("audit"):  # type: ignore[union-attr]
-        return redirect("audit_log")
-    if user.can("manage_users"):  # type: ignore[union-attr]
-        return render(
-            request,
-            "core/no_pages.html",
-            {"message": "账号管理页面尚未上线。系统管理员不查看业务数据。"},
-        )
-    return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
-
-
 @require("view")
 def targets_export(request: HttpRequest, year: int) -> HttpResponse:
     user = request.user
-    unit = _unit(request, user)
+    unit = unit_for(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     targets = (
         VillageTarget.objects.restrict(user, "view")
         .filter(campaign__year=year, village__path__startswith=unit.path)
@@ -356,19 +393,15 @@ def targets_export(request: HttpRequest, year: int) -> HttpResponse:
         rows.append(
             (t.village.name, station.name if station else "", district.name if district else "", t.amount)
         )
-    body = targets_workbook(rows, title=f"{unit.name}{year}年村集体经济收入目标")
+    body = write_table(
+        title=f"{unit.name}{year}年村集体经济收入目标",
+        columns=[
+            Column("村名", "text", 12),
+            Column("网格站", "text", 20),
+            Column("管区", "text", 10),
+            Column("目标（元）", "yuan", 14),
+        ],
+        rows=rows,
+        sheet_name="目标",
+    )
     return xlsx_response(body, f"{unit.name}{year}年目标.xlsx")
-
-
-@require("view")
-def units_export(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    unit = _unit(request, user)
-    villages = list(OrgUnit.objects.under(unit).filter(level=Level.VILLAGE).order_by("path"))
-    tags: dict[int, list[str]] = {}
-    for unit_id, tag in OrgUnit.tags.through.objects.filter(orgunit__in=villages).values_list(
-        "orgunit_id", "tag__name"
-    ):
-        tags.setdefault(unit_id, []).append(tag)
-    body = units_workbook(unit, villages, station_and_district(villages), tags)
-    return xlsx_response(body, f"{unit.name}组织结构.xlsx")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +14,13 @@ from typing import Any
 
 from django.conf import settings
 
+from qiangcun.core.cells import (
+    CellError,
+    NameMatcher,
+    is_blank,
+    parse_amount_cell,
+    parse_date_cell,
+)
 from qiangcun.core.excel import (
     FieldColumn,
     RowError,
@@ -25,16 +31,9 @@ from qiangcun.core.excel import (
     is_total_row,
     normalize_text,
 )
-from qiangcun.ledger.importing.values import (
-    CATEGORY_SYNONYMS,
-    PATH_SYNONYMS,
-    CellError,
-    NameMatcher,
-    is_blank,
-    parse_amount_cell,
-    parse_date_cell,
-)
+from qiangcun.ledger.importing.names import CATEGORY_SYNONYMS, PATH_SYNONYMS
 from qiangcun.ledger.models import Category, DevelopmentPath
+from qiangcun.orgs.importing import VillageMatcher
 from qiangcun.orgs.models import OrgUnit
 
 FIELDS = {
@@ -91,50 +90,6 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class VillageMatcher:
-    """Names match with or without the suffix 村, spaces and widths ignored; ambiguity is an error."""
-
-    def __init__(self, villages: list[OrgUnit]) -> None:
-        self.by_key: dict[str, list[OrgUnit]] = defaultdict(list)
-        for v in villages:
-            key = self.key(v.name)
-            if v not in self.by_key[key]:
-                self.by_key[key].append(v)
-        self.cache: dict[object, OrgUnit | str] = {}
-
-    @staticmethod
-    def key(name: str) -> str:
-        text = normalize_text(name)
-        return text[:-1] if text.endswith("村") and len(text) > 1 else text
-
-    def match(self, raw: object) -> OrgUnit:
-        """The village a cell names; cached by the raw value (a ledger names few villages many times)."""
-        try:
-            found = self.cache[raw]
-        except KeyError:
-            try:
-                found = self._lookup(raw)
-            except CellError as exc:
-                found = str(exc)
-            self.cache[raw] = found
-        except TypeError:  # an unhashable cell: no cache
-            return self._lookup(raw)
-        if isinstance(found, str):
-            raise CellError(found)
-        return found
-
-    def _lookup(self, raw: object) -> OrgUnit:
-        text = normalize_text(raw)
-        if not text:
-            raise CellError("村名为空")
-        found = self.by_key.get(self.key(text), [])
-        if not found:
-            raise CellError(f"没有名为“{text}”的村（或不在您的管辖范围内）")
-        if len(found) > 1:
-            raise CellError(f"“{text}”对应多个村（{'、'.join(v.name for v in found)}），请写全名")
-        return found[0]
 
 
 def _text(value: Any) -> str:

@@ -81,7 +81,7 @@
         legend: { top: 0 },
         tooltip: { trigger: "axis", valueFormatter: function (x) { return Number(x).toLocaleString("zh-CN", { minimumFractionDigits: 2 }) + " 元"; } },
         xAxis: { type: "category", data: v.months },
-        yAxis: { type: "value", axisLabel: { formatter: function (x) { return (x / 10000) + "万"; } } },
+        yAxis: { type: "value", axisLabel: { formatter: function (x) { return Math.round(x / 100) / 100 + "万"; } } },
         series: [
           { name: "累计已审核收入", type: "bar", data: v.cumulative, itemStyle: { color: "#B71C1C" }, barMaxWidth: 24 },
           { name: "按时序进度应完成", type: "line", data: v.time_line, symbol: "none", lineStyle: { type: "dashed", color: "#1f2328" }, itemStyle: { color: "#1f2328" } }

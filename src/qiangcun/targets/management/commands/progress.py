@@ -1,4 +1,3 @@
-import datetime
 import json
 from typing import Any
 
@@ -6,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
-from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.targets.selectors import BAND_LABELS, pct1, progress, progress_document
+from qiangcun.core.params import date_param
+from qiangcun.targets.selectors import BAND_LABELS, board_unit, board_year, pct1, progress, progress_document
 
 
 class _Everything:
@@ -25,29 +24,17 @@ class Command(BaseCommand):
     help = "打印进度表（与接口相同的数字）。Print the progress table, the same figures as the API."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--year", type=int, required=True)
+        parser.add_argument("--year", help="年度；省略时为最近的年度任务")
         parser.add_argument("--unit", help="单位代码；只有一个镇时可省略")
         parser.add_argument("--as-of", dest="as_of", help="截止日期 YYYY-MM-DD")
         parser.add_argument("--format", choices=["table", "json"], default="table")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["unit"]:
-            unit = OrgUnit.objects.filter(code=options["unit"]).first()
-            if unit is None:
-                raise CommandError(f"没有代码为 {options['unit']} 的单位")
-        else:
-            townships = list(OrgUnit.objects.filter(level=Level.TOWNSHIP)[:2])
-            if len(townships) != 1:
-                raise CommandError("有多个镇（或没有镇），请用 --unit 指定单位代码")
-            unit = townships[0]
-        as_of = None
-        if options["as_of"]:
-            try:
-                as_of = datetime.date.fromisoformat(options["as_of"])
-            except ValueError as exc:
-                raise CommandError(f"--as-of {options['as_of']}：日期格式应为 2020-04-17") from exc
+        user = _Everything()
         try:
-            p = progress(user=_Everything(), unit=unit, year=options["year"], as_of=as_of)
+            unit = board_unit(user, options["unit"])
+            year = board_year(user, options["year"])
+            p = progress(user=user, unit=unit, year=year, as_of=date_param(options["as_of"], label="--as-of"))
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
         if options["format"] == "json":

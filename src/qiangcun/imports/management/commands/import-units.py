@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import WorkbookRefused
+from qiangcun.imports.lookups import import_actor, report_errors, township_for
 from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
-from qiangcun.targets.importing import import_actor, report_errors, township_for
 
 
 class Command(BaseCommand):

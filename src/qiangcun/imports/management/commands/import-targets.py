@@ -12,7 +12,8 @@ from django.db import transaction
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import WorkbookRefused
 from qiangcun.core.money import fmt_wan
-from qiangcun.targets.importing import import_actor, parse_targets_file, report_errors, township_for
+from qiangcun.imports.lookups import import_actor, report_errors, township_for
+from qiangcun.targets.importing import parse_targets_file
 from qiangcun.targets.models import Campaign
 from qiangcun.targets.services import targets_set
 

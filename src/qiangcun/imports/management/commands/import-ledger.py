@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import WorkbookRefused
 from qiangcun.core.money import fmt_wan, fmt_yuan
+from qiangcun.imports.lookups import import_actor, import_villages, import_year, progress_bar, report_errors
 from qiangcun.ledger.importing.ledger import parse_ledger_file
 from qiangcun.ledger.services import entries_import
-from qiangcun.targets.importing import import_actor, import_villages, import_year, progress_bar, report_errors
 
 
 class Command(BaseCommand):

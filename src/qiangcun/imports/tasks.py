@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from qiangcun.targets.import_jobs import job_run
+from qiangcun.imports.services import job_run
 
 
 @task()

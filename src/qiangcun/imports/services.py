@@ -22,19 +22,20 @@ from qiangcun.accounts.models import User
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
-from qiangcun.ledger.importing.ledger import parse_ledger_file
-from qiangcun.ledger.services import entries_import
-from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
-from qiangcun.orgs.models import OrgUnit
-from qiangcun.targets.importing import (
+from qiangcun.imports.lookups import (
     campaign_years,
     import_townships,
     import_villages,
     import_year,
-    parse_targets_file,
     township_for,
 )
-from qiangcun.targets.models import Campaign, ImportJob
+from qiangcun.imports.models import ImportJob
+from qiangcun.ledger.importing.ledger import parse_ledger_file
+from qiangcun.ledger.services import entries_import
+from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
+from qiangcun.orgs.models import OrgUnit
+from qiangcun.targets.importing import parse_targets_file
+from qiangcun.targets.models import Campaign
 from qiangcun.targets.services import targets_set
 
 KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标"}
@@ -106,7 +107,7 @@ def job_start(job: ImportJob) -> None:
     """Run small files now; hand large ones to the background worker."""
     path = upload_path(job)
     if path.exists() and path.stat().st_size > settings.IMPORT_BACKGROUND_BYTES:
-        from qiangcun.targets.tasks import run_import_job
+        from qiangcun.imports.tasks import run_import_job
 
         transaction.on_commit(lambda: run_import_job.enqueue(str(job.pk)))
         return

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.web import require
+from qiangcun.imports import services as import_jobs
+from qiangcun.imports.models import ImportJob
+from qiangcun.imports.services import KINDS, allowed_kinds
+from qiangcun.imports.templates_xlsx import TEMPLATES, template_workbook
 from qiangcun.reports.http import xlsx_response
-from qiangcun.reports.templates_xlsx import TEMPLATES, template_workbook
-from qiangcun.targets import import_jobs
-from qiangcun.targets.import_jobs import KINDS, allowed_kinds
-from qiangcun.targets.models import ImportJob
 
 
 @require()
@@ -26,7 +26,7 @@ def import_home(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("您没有导入数据的权限")
     jobs = ImportJob.objects.filter(user_id=request.user.pk or 0)[:10]
     return render(
-        request, "targets/import_home.html", {"kinds": [(k, KINDS[k]) for k in kinds], "jobs": jobs}
+        request, "imports/import_home.html", {"kinds": [(k, KINDS[k]) for k in kinds], "jobs": jobs}
     )
 
 
@@ -68,7 +68,7 @@ def import_kind(request: HttpRequest, kind: str) -> HttpResponse:
         "years": import_jobs.ledger_years(user),
         "townships": import_jobs.townships(user),
     }
-    return render(request, "targets/import_kind.html", context)
+    return render(request, "imports/import_kind.html", context)
 
 
 def _own_job(request: HttpRequest, pk: str) -> ImportJob:
@@ -81,8 +81,8 @@ def import_job(request: HttpRequest, pk: str) -> HttpResponse:
     import_jobs.expire_if_stale(job)
     context = {"job": job, "label": KINDS.get(job.kind, job.kind), "result": job.result}
     if getattr(request, "htmx", False):
-        return render(request, "targets/partials/import_job_body.html", context)
-    return render(request, "targets/import_job.html", context)
+        return render(request, "imports/partials/import_job_body.html", context)
+    return render(request, "imports/import_job.html", context)
 
 
 @require()

@@ -15,11 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl.utils.datetime import from_excel, to_excel
 
-from qiangcun.core.money import MAX_YUAN, in_words
-from qiangcun.ledger.defaults import CATEGORIES, PATHS
-from qiangcun.ledger.importing.values import (
-    CATEGORY_SYNONYMS,
-    PATH_SYNONYMS,
+from qiangcun.core.cells import (
     CellError,
     is_blank,
     match_name,
@@ -28,6 +24,9 @@ from qiangcun.ledger.importing.values import (
     parse_capital_numerals,
     parse_date_cell,
 )
+from qiangcun.core.money import MAX_YUAN, in_words
+from qiangcun.ledger.defaults import CATEGORIES, PATHS
+from qiangcun.ledger.importing.names import CATEGORY_SYNONYMS, PATH_SYNONYMS
 
 CATEGORY_NAMES = [name for _line, name, _counts in CATEGORIES]
 D = Decimal
