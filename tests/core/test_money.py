@@ -329,3 +329,16 @@ def test_sums_of_many_amounts_are_exact_to_the_fen(tree, personas, category, pat
             expected = sum((Decimal(fen) / 100 for v, fen, _d in rows if v == index), Decimal(0))
             assert by_code[village.code] == expected
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "printed"),
+    [("0.25249", "25.2%"), ("0.2525", "25.3%"), ("-0.0001", "0.0%"), ("-0.00049", "0.0%"), ("1", "100.0%")],
+)
+def test_template_percentages_round_once_like_pct1(fraction, printed):
+    """One percentage rounding: the template filters print what pct1 computes (no "-0.0%")."""
+    from qiangcun.core.money import pct1
+    from qiangcun.core.templatetags.qc import pct, points
+
+    assert pct(Decimal(fraction)) == printed == f"{pct1(Decimal(fraction))}%"
+    assert points(Decimal(fraction)) == f"{pct1(Decimal(fraction)):+f}"

@@ -92,3 +92,17 @@ def april(tree, make_entry, subsidy):
     make_entry(tree.bianxiyang, "7500.00", d(2020, 2, 1), "verified")
     make_entry(tree.bianxiyang, "5000.00", d(2020, 2, 2), "verified", cat=subsidy)
     return tree
+
+
+def targets_grid(campaign: Any, amounts: dict[int, str] | None = None, **settings: str) -> dict[str, str]:
+    """What the targets page posts: the year's settings and the formset of every village's target
+    (village id → amount typed; villages not named keep their target)."""
+    from qiangcun.targets.models import VillageTarget
+
+    data = {"baseline": "30000.00", "top_tier": "100000.00", "band_margin": "10", "goal": "1", **settings}
+    targets = list(VillageTarget.objects.filter(campaign=campaign).order_by("village__path"))
+    data |= {"t-TOTAL_FORMS": str(len(targets)), "t-INITIAL_FORMS": str(len(targets))}
+    for i, target in enumerate(targets):
+        data[f"t-{i}-village"] = str(target.village_id)
+        data[f"t-{i}-amount"] = (amounts or {}).get(target.village_id, f"{target.amount:.2f}")
+    return data

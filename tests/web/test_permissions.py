@@ -23,7 +23,7 @@ from ninja.operation import PathView
 from qiangcun.ledger.models import Entry
 from qiangcun.targets.models import VillageTarget
 
-from .conftest import api_entry, entry_form, entry_state
+from .conftest import api_entry, entry_form, entry_state, targets_grid
 
 PERSONAS = [
     "township_admin",
@@ -278,13 +278,7 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             ctx.entry("verified")
             return Req(reverse(name) + f"?village={t.sunzhuang.code}&year=2020")
         case "targets":
-            data = {
-                "baseline": "30000.00",
-                "top_tier": "100000.00",
-                "band_margin": "10",
-                "goal": "1",
-                f"target-{t.liudao.pk}": "50000.00",
-            }
+            data = targets_grid(t.campaign, {t.liudao.pk: "50000.00"})
             return Req(reverse("targets", args=[2020]), data if post else None, state=_target_state(t))
         case "entry_new":
             if post:

@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
+from openpyxl.utils.datetime import from_excel
+
 from qiangcun.core.excel import normalize_text
 from qiangcun.core.money import FEN, MAX_YUAN, WAN
 
@@ -369,9 +371,8 @@ def parse_capital_numerals(text: str) -> Decimal:
 
 # ------------------------------------------------------------------------------------------ dates
 
-#: Excel's 1900 date system: serial 1 is 1900-01-01; 60 is the non-existent 1900-02-29 (Lotus bug);
-#: from 61 (1900-03-01) on, serial n is 1899-12-30 + n days. 2958465 is 9999-12-31.
-_EXCEL_EPOCH = datetime.date(1899, 12, 30)
+#: Excel's 1900 date system (openpyxl's ``from_excel`` converts): serial 1 is 1900-01-01; 60 is the
+#: non-existent 1900-02-29 (the Lotus bug), refused here; 2958465 is 9999-12-31.
 _EXCEL_MAX_SERIAL = 2958465
 
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d{1,6})?)?"
@@ -392,9 +393,7 @@ def _date_from_serial(serial: int) -> datetime.date:
         raise CellError(f"日期序号 {serial} 超出范围，{_DATE_HINT}")
     if serial == 60:
         raise CellError("日期 1900-02-29 不存在")
-    if serial < 60:
-        return _EXCEL_EPOCH + datetime.timedelta(days=serial + 1)
-    return _EXCEL_EPOCH + datetime.timedelta(days=serial)
+    return from_excel(serial).date()
 
 
 def _date_from_parts(year: str, month: str, day: str, shown: str) -> datetime.date:

@@ -59,6 +59,13 @@ def parse_amount(raw: object) -> Decimal:
     return value.quantize(FEN)
 
 
+def pct1(fraction: Decimal) -> Decimal:
+    """A fraction as a percentage with one decimal, rounded half up once from the exact value
+    (0.25249 → 25.2, never 0.2525 → 25.3); page, template filters, chart, CLI and export all print this."""
+    result = (fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return result if result else abs(result)
+
+
 def to_fen(value: Decimal) -> int:
     """Yuan to integer fen; refuses anything finer than a fen."""
     if not value.is_finite():

@@ -13,6 +13,7 @@ from django.db.models import Max, Q, Sum
 
 from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from qiangcun.core.money import pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import allowed, path_q, scope_paths
 from qiangcun.ledger.models import Entry
@@ -31,13 +32,6 @@ BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
 def q4(value: Decimal) -> Decimal:
     """Four places, half up; never a negative zero ("-0.0000")."""
     result = value.quantize(FOUR, rounding=ROUND_HALF_UP)
-    return result if result else abs(result)
-
-
-def pct1(fraction: Decimal) -> Decimal:
-    """A fraction as a percentage with one decimal, rounded half up once from the exact value
-    (0.25249 → 25.2, never 0.2525 → 25.3); page, chart, CLI and export all print this."""
-    result = (fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return result if result else abs(result)
 
 

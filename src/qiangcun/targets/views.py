@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
-from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.core.params import choice_param, date_param, text_param
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
@@ -25,6 +24,7 @@ from qiangcun.orgs.selectors import ancestors, station_and_district, unit_for
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.targets import services
+from qiangcun.targets.forms import CampaignForm, TargetFormSet
 from qiangcun.targets.models import Campaign, VillageTarget
 from qiangcun.targets.selectors import (
     BAND_LABELS,
@@ -277,88 +277,77 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
 @require("manage_targets")
 @require_http_methods(["GET", "POST"])
 def targets_page(request: HttpRequest, year: int) -> HttpResponse:
+    """The year's settings and every village's target as one grid, saved all or nothing."""
     user = request.user
-    campaigns = Campaign.objects.restrict(user, "manage_targets").filter(year=year).select_related("township")
-    campaign = campaigns.first()
+    campaign = (
+        Campaign.objects.restrict(user, "manage_targets").filter(year=year).select_related("township").first()
+    )
     townships = list(OrgUnit.objects.restrict(user, "manage_targets").filter(level=Level.TOWNSHIP))
-    errors: dict[str, str] = {}
     if request.method == "POST" and request.POST.get("action") == "create":
         township = next((t for t in townships if t.code == request.POST.get("township")), None)
         if township is None:
-            raise Http404
+            raise Http404("该镇不在您的管辖范围内")
+        create = CampaignForm(request.POST)
+        if not create.is_valid():
+            for field, errors in create.errors.items():
+                messages.error(request, f"{create.fields[field].label}：{errors[0]}")
+            return redirect("targets", year=year)
         try:
             services.campaign_create(
                 actor=user,
                 township=township,
                 year=year,
-                baseline=parse_amount(request.POST.get("baseline", "30000")),
-                top_tier=parse_amount(request.POST.get("top_tier", "100000")),
-                goal_top_tier_villages=int(request.POST.get("goal", "0") or 0),
+                baseline=create.cleaned_data["baseline"],
+                top_tier=create.cleaned_data["top_tier"],
+                goal_top_tier_villages=create.cleaned_data["goal"],
             )
             messages.success(request, f"已建立 {township.name}{year} 年度任务，各村目标默认为基础线")
-        except (ServiceError, AmountError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", str(exc)))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
         return redirect("targets", year=year)
-    if request.method == "POST" and campaign is not None:
-        amounts: dict[int, Decimal] = {}
-        names = {t.village_id: t.village.name for t in campaign.targets.select_related("village")}
-        for key, value in request.POST.items():
-            if key.startswith("target-") and key[7:].isdigit():
-                vid = int(key[7:])
-                try:
-                    amounts[vid] = parse_amount(value)
-                except AmountError as exc:
-                    errors[key] = f"{names.get(vid, vid)}：{exc}"
-        settings_ok = True
-        try:
-            baseline = parse_amount(request.POST.get("baseline", ""))
-            top_tier = parse_amount(request.POST.get("top_tier", ""))
-            margin = Decimal(request.POST.get("band_margin", "10") or "10")
-            goal = int(request.POST.get("goal", "0") or 0)
-        except (AmountError, ArithmeticError, ValueError) as exc:
-            errors["campaign"] = f"年度设置：{exc}"
-            settings_ok = False
-        if not errors and settings_ok:
-            try:
-                with transaction.atomic():
-                    services.campaign_update(
-                        actor=user,
-                        campaign=campaign,
-                        baseline=baseline,
-                        top_tier=top_tier,
-                        goal_top_tier_villages=goal,
-                        band_margin=margin,
-                    )
-                    changed = services.targets_set(actor=user, campaign=campaign, amounts=amounts)
-            except ServiceError as exc:
-                errors[exc.field or "campaign"] = exc.message
-            else:
-                messages.success(request, f"已保存：{changed} 个村的目标有改动")
-                return redirect("targets", year=year)
-        for message in errors.values():
-            messages.error(request, message)
-    rows = []
-    if campaign is not None:
-        targets = list(
+    targets = (
+        list(
             VillageTarget.objects.filter(campaign=campaign)
             .select_related("village", "campaign")
             .order_by("village__path")
         )
-        placement = station_and_district(t.village for t in targets)
-        for t in targets:
-            station, district = placement[t.village_id]
-            key = f"target-{t.village_id}"
-            rows.append(
-                {
-                    "t": t,
-                    "key": key,
-                    "value": request.POST.get(key, f"{t.amount:.2f}"),
-                    "station": station.name if station else "",
-                    "district": district.name if district else "",
-                    "error": errors.get(key, ""),
-                }
-            )
-    top_count = sum(1 for r in rows if r["t"].amount >= r["t"].campaign.top_tier)
+        if campaign is not None
+        else []
+    )
+    initial = [{"village": t.village_id, "amount": f"{t.amount:.2f}"} for t in targets]
+    settings_initial = (
+        {
+            "baseline": f"{campaign.baseline:.2f}",
+            "top_tier": f"{campaign.top_tier:.2f}",
+            "goal": campaign.goal_top_tier_villages,
+            "band_margin": campaign.band_margin,
+        }
+        if campaign is not None
+        else {}
+    )
+    settings_form = CampaignForm(request.POST or None, initial=settings_initial)
+    grid = TargetFormSet(request.POST or None, initial=initial, prefix="t")
+    names = {t.village_id: t.village.name for t in targets}
+    if request.method == "POST" and campaign is not None:
+        saved = _save_targets(request, campaign, settings_form, grid, names)
+        if saved is not None:
+            messages.success(request, f"已保存：{saved} 个村的目标有改动")
+            return redirect("targets", year=year)
+    placement = station_and_district(t.village for t in targets)
+    rows = []
+    for t, form in zip(targets, grid.forms, strict=False):
+        station, district = placement[t.village_id]
+        form.fields["amount"].widget.attrs["aria-label"] = f"{t.village.name}目标"
+        rows.append(
+            {
+                "t": t,
+                "form": form,
+                "station": station.name if station else "",
+                "district": district.name if district else "",
+                "error": f"{t.village.name}：{form.errors['amount'][0]}" if "amount" in form.errors else "",
+            }
+        )
+    top_count = sum(1 for t in targets if t.amount >= t.campaign.top_tier)
     return render(
         request,
         "targets/targets.html",
@@ -366,6 +355,8 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
             "campaign": campaign,
             "year": year,
             "rows": rows,
+            "grid": grid,
+            "settings_form": settings_form,
             "townships": townships,
             "top_count": top_count,
             "years": sorted(
@@ -373,6 +364,56 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
             ),
         },
     )
+
+
+def _save_targets(
+    request: HttpRequest, campaign: Campaign, settings_form: CampaignForm, grid: Any, names: dict[int, str]
+) -> int | None:
+    """Check the settings and the grid; save both in one transaction, or nothing. The number of villages
+    whose target changed, or ``None`` with the errors put into messages (each names its village)."""
+    errors: list[str] = []
+    if not settings_form.is_valid():
+        errors += [
+            f"年度设置：{settings_form.fields[f].label}：{e[0]}" for f, e in settings_form.errors.items()
+        ]
+    if not grid.is_valid():
+        errors += [str(e) for e in grid.non_form_errors()]
+        for form in grid.forms:
+            if form.errors:
+                village = names.get(form.cleaned_data.get("village") or 0) or names.get(
+                    int(form["village"].value() or 0), "某村"
+                )
+                errors += [f"{village}：{e[0]}" for e in form.errors.values()]
+    amounts: dict[int, Decimal] = {}
+    if not errors:
+        for form in grid.forms:
+            village_id = form.cleaned_data["village"]
+            if village_id not in names:
+                errors.append("表格中有不属于本年度任务的村，请刷新页面后重填")
+                break
+            amounts[village_id] = form.cleaned_data["amount"]
+    if not errors:
+        data = settings_form.cleaned_data
+        try:
+            with transaction.atomic():
+                services.campaign_update(
+                    actor=request.user,
+                    campaign=campaign,
+                    baseline=data["baseline"],
+                    top_tier=data["top_tier"],
+                    goal_top_tier_villages=data["goal"],
+                    band_margin=data["band_margin"] if data["band_margin"] is not None else Decimal("10"),
+                )
+                return services.targets_set(actor=request.user, campaign=campaign, amounts=amounts)
+        except ServiceError as exc:
+            errors.append(exc.message)
+            village_id = int(exc.field[7:]) if (exc.field or "").startswith("target-") else None
+            for form in grid.forms:
+                if form.cleaned_data.get("village") == village_id:
+                    form.add_error("amount", exc.message.removeprefix(f"{names[village_id]}："))
+    for message in errors:
+        messages.error(request, message)
+    return None
 
 
 @require("view")

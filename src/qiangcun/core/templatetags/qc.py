@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from qiangcun.core.money import fmt_wan, fmt_yuan
+from qiangcun.core.money import fmt_wan, fmt_yuan, pct1
 
 register = template.Library()
 
@@ -35,7 +35,7 @@ def pct(value: Decimal | None) -> str:
     """A fraction as a percentage with one decimal: 0.2541 → 25.4%."""
     if value is None:
         return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}%"
+    return f"{pct1(Decimal(value)):f}%"
 
 
 @register.filter
@@ -43,7 +43,7 @@ def points(value: Decimal | None) -> str:
     """A fraction difference in percentage points with sign: -0.052 → -5.2."""
     if value is None:
         return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):+f}"
+    return f"{pct1(Decimal(value)):+f}"
 
 
 @register.filter

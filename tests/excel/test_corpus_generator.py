@@ -1,4 +1,4 @@
-"""The corpus generator checked against itself (issue 3): every file it writes is read back with
+"""Generator checks, not product tests: the corpus generator checked against itself (issue 3): every file it writes is read back with
 openpyxl by a small reference reader written here, independently of how the generator rendered the
 cells, and must mean exactly what its :class:`Case` says. These tests do not touch the importer."""
 
@@ -58,6 +58,8 @@ HOSTILE = {
     "empty_workbook": "表头",
     "instructions_only": "表头",
 }
+
+pytestmark = pytest.mark.generator_check
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +298,7 @@ def sums_of(keys: list[tuple]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_shape_of_the_corpus(built, cases, directory):
+def test_generator_shape_of_the_corpus(built, cases, directory):
     _, listed, elapsed = built
     assert elapsed < 20, f"the corpus takes {elapsed:.1f} s to build"
     assert len(cases) == len(listed), "case names are unique"
@@ -320,7 +322,7 @@ def test_shape_of_the_corpus(built, cases, directory):
     assert directory.joinpath(cases["xlsm_macro"].filename).suffix == ".xlsm"
 
 
-def test_good_cases_mean_what_they_say(cases, directory):
+def test_generator_good_cases_mean_what_they_say(cases, directory):
     seen: dict[tuple, str] = {}
     for case in cases.values():
         if not case.ok:
@@ -342,7 +344,7 @@ def test_good_cases_mean_what_they_say(cases, directory):
             seen[key] = case.name
 
 
-def test_bad_cases_have_exactly_the_listed_bad_cells(cases, directory):
+def test_generator_bad_cases_have_exactly_the_listed_bad_cells(cases, directory):
     for case in cases.values():
         if not case.errors:
             continue
@@ -361,20 +363,20 @@ def test_bad_cases_have_exactly_the_listed_bad_cells(cases, directory):
             assert row > read.header_row
 
 
-def test_several_bad_rows_spans_columns(cases):
+def test_generator_several_bad_rows_spans_columns(cases):
     case = cases["several_bad_rows"]
     assert {keyword for _, _, keyword in case.errors} == set(KEYWORD.values())
     assert len({row for row, _, _ in case.errors}) < len(case.errors), "one row has two bad cells"
 
 
-def test_missing_amount_column_is_a_table_without_amount(cases, directory):
+def test_generator_missing_amount_column_is_a_table_without_amount(cases, directory):
     case = cases["missing_amount_column"]
     assert case.refusal == "金额" and not case.errors
     read = read_table(directory / case.filename)
     assert read is not None and "amount" not in read.fields and len(read.data) >= 3
 
 
-def test_every_listed_form_is_covered(cases, directory):
+def test_generator_every_listed_form_is_covered(cases, directory):
     headers: set[str] = set()
     cells: dict[str, list[Any]] = {}
     above: list[str] = []
@@ -421,7 +423,7 @@ def test_every_listed_form_is_covered(cases, directory):
     assert wan_cases >= 4
 
 
-def test_formula_like_text_is_stored_as_text(cases, directory):
+def test_generator_formula_like_text_is_stored_as_text(cases, directory):
     path = directory / cases["formula_like_text"].filename
     with zipfile.ZipFile(path) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
@@ -433,14 +435,14 @@ def test_formula_like_text_is_stored_as_text(cases, directory):
     assert texts["=SUM(A1:A3) 手写"].quotePrefix
 
 
-def test_total_rows_hold_formulas(cases, directory):
+def test_generator_total_rows_hold_formulas(cases, directory):
     path = directory / cases["total_row_formula"].filename
     with zipfile.ZipFile(path) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
     assert sheet.count("<f>SUM(") == 3
 
 
-def test_zip_bomb_is_small_on_disk_and_huge_inflated(cases, directory):
+def test_generator_zip_bomb_is_small_on_disk_and_huge_inflated(cases, directory):
     path = directory / cases["zip_bomb"].filename
     assert path.stat().st_size < 5 * 1024 * 1024
     with zipfile.ZipFile(path) as z:
@@ -461,7 +463,7 @@ def test_zip_bomb_is_small_on_disk_and_huge_inflated(cases, directory):
         ("xxe_external_entity", "xl/sharedStrings.xml", "&xxe;"),
     ],
 )
-def test_entity_tricks(cases, directory, name, part, reference):
+def test_generator_entity_tricks(cases, directory, name, part, reference):
     path = directory / cases[name].filename
     with zipfile.ZipFile(path) as z:
         xml = z.read(part).decode()
@@ -486,7 +488,7 @@ def test_entity_tricks(cases, directory, name, part, reference):
         fixed.unlink()
 
 
-def test_dimension_claims_the_whole_grid_of_a_tiny_sheet(cases, directory):
+def test_generator_dimension_claims_the_whole_grid_of_a_tiny_sheet(cases, directory):
     path = directory / cases["dimension_whole_grid"].filename
     with zipfile.ZipFile(path) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
@@ -497,7 +499,7 @@ def test_dimension_claims_the_whole_grid_of_a_tiny_sheet(cases, directory):
 
 
 @pytest.mark.parametrize("name", ["xlsm_macro", "xlsm_renamed_xlsx"])
-def test_macro_workbooks(cases, directory, name):
+def test_generator_macro_workbooks(cases, directory, name):
     path = directory / cases[name].filename
     with zipfile.ZipFile(path) as z:
         assert z.read("xl/vbaProject.bin").startswith(OLE2_MAGIC)
@@ -507,7 +509,7 @@ def test_macro_workbooks(cases, directory, name):
     assert read is not None and len(read.data) == 3
 
 
-def test_not_xlsx_at_all(cases, directory):
+def test_generator_not_xlsx_at_all(cases, directory):
     ole = (directory / cases["xls_ole2"].filename).read_bytes()
     assert ole.startswith(OLE2_MAGIC) and not zipfile.is_zipfile(directory / cases["xls_ole2"].filename)
     html = directory / cases["html_as_xls"].filename
@@ -518,20 +520,20 @@ def test_not_xlsx_at_all(cases, directory):
 
 
 @pytest.mark.parametrize("name", ["empty_workbook", "instructions_only"])
-def test_workbooks_without_a_table(cases, directory, name):
+def test_generator_workbooks_without_a_table(cases, directory, name):
     path = directory / cases[name].filename
     assert zipfile.is_zipfile(path)
     openpyxl.load_workbook(path)
     assert read_table(path) is None
 
 
-def test_large_case(cases):
+def test_generator_large_case(cases):
     case = cases["large_2000"]
     assert case.rows == 2000 and set(case.sums) == set(VILLAGES) and case.skipped == 1
     assert any(not s.endswith(".00") for s in case.sums.values())
 
 
-def test_deterministic(directory, built, tmp_path):
+def test_generator_deterministic(directory, built, tmp_path):
     again = build_corpus(tmp_path, year=YEAR)
     assert again == built[1]
     for case in again:
@@ -540,7 +542,7 @@ def test_deterministic(directory, built, tmp_path):
         assert first == second, case.filename
 
 
-def test_other_year(tmp_path):
+def test_generator_other_year(tmp_path):
     cases = {c.name: c for c in build_corpus(tmp_path, year=2021)}
     wb = openpyxl.load_workbook(tmp_path / cases["merged_title_unit_yuan"].filename)
     assert wb.worksheets[0]["A1"].value == "相衙镇村级集体经济增收工作台账（2021年）"
