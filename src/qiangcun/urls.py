@@ -7,6 +7,9 @@ from qiangcun.ledger import views as ledger
 from qiangcun.targets import import_views
 from qiangcun.targets import views as targets
 
+handler403 = "qiangcun.core.web.permission_denied"
+handler404 = "qiangcun.core.web.page_not_found"
+
 urlpatterns = [
     path("", targets.home, name="home"),
     path("login/", QiangcunLoginView.as_view(), name="login"),
