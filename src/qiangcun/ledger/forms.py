@@ -38,6 +38,13 @@ class AmountField(forms.CharField):
             raise forms.ValidationError(str(exc)) from exc
 
 
+def _max_length(field: str) -> int:
+    """The column's limit, so that form and database never disagree."""
+    limit = Entry._meta.get_field(field).max_length
+    assert limit is not None
+    return limit
+
+
 class LimitedTextField(forms.CharField):
     """A text field whose limit is stated next to it ("最多 200 字") and enforced by the server.
 
@@ -102,13 +109,11 @@ class EntryForm(forms.Form):
     )
     summary = LimitedTextField(
         label="摘要",
-        max_length=Entry._meta.get_field("summary").max_length,
+        max_length=_max_length("summary"),
         widget=forms.TextInput(attrs={"placeholder": "例如：3月集体土地流转承包费"}),
         error_messages={"required": "请填写摘要"},
     )
-    counterparty = LimitedTextField(
-        label="付款单位", max_length=Entry._meta.get_field("counterparty").max_length, required=False
-    )
+    counterparty = LimitedTextField(label="付款单位", max_length=_max_length("counterparty"), required=False)
     evidence = MultipleFileField(label="凭证（收据、合同或照片）", required=False)
 
 
