@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.db import models
 
 from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
@@ -40,9 +41,9 @@ class AmountField(forms.CharField):
 
 def _max_length(field: str) -> int:
     """The column's limit, so that form and database never disagree."""
-    limit = Entry._meta.get_field(field).max_length
-    assert limit is not None
-    return limit
+    column = Entry._meta.get_field(field)
+    assert isinstance(column, models.CharField) and column.max_length is not None
+    return column.max_length
 
 
 class LimitedTextField(forms.CharField):
