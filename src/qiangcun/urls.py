@@ -11,6 +11,9 @@ from qiangcun.web import views as web
 
 handler400 = "qiangcun.core.web.bad_request"
 
+handler403 = "qiangcun.core.web.permission_denied"
+handler404 = "qiangcun.core.web.page_not_found"
+
 urlpatterns = [
     path("", web.home, name="home"),
     path("login/", QiangcunLoginView.as_view(), name="login"),

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.renderers import JSONRenderer
@@ -18,6 +18,7 @@ from qiangcun.api.ledger import router as ledger_router
 from qiangcun.api.orgs import router as orgs_router
 from qiangcun.api.targets import router as targets_router
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from qiangcun.core.web import NOT_FOUND, user_message
 
 
 class UTF8Renderer(JSONRenderer):
@@ -55,6 +56,12 @@ api.add_router("/", orgs_router)
 @api.exception_handler(NotFoundError)
 def _not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message}, status=404)
+
+
+@api.exception_handler(Http404)
+def _http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    """Django's own "No ... matches the given query." / ninja's "Not Found" never reach the caller."""
+    return api.create_response(request, {"detail": user_message(exc) or NOT_FOUND}, status=404)
 
 
 @api.exception_handler(PermissionDeniedError)

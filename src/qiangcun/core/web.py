@@ -1,15 +1,17 @@
-"""Small helpers for pages: deny by default, scope-aware lookups, htmx-aware rendering."""
+"""Small helpers for pages: deny by default, scope-aware lookups, htmx-aware rendering, error pages."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError
 from qiangcun.core.params import ParamError
@@ -47,10 +49,46 @@ def require(
     return decorator
 
 
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
-    """The Chinese 400 page, with the reason when it is ours (a :class:`ParamError`'s message)."""
-    from django.shortcuts import render
+# --- error pages ------------------------------------------------------------------------------------------
 
-    cause = exception.__cause__
-    message = cause.message if isinstance(cause, ParamError) else ""
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+NOT_FOUND = "找不到这个地址或记录：它可能不存在，或者不在您的管辖范围内"
+API_PREFIX = "/api/"
+
+
+def user_message(exception: BaseException | None) -> str:
+    """The exception's message when our own code wrote it for the user (a Chinese string), else "".
+
+    Django's own messages ("No Entry matches the given query.", a Resolver404's dict of tried
+    patterns, a bare ``Http404``) are internal and never shown."""
+    args = getattr(exception, "args", ())
+    message = args[0] if args else None
+    if isinstance(message, str) and _CJK.search(message):
+        return message
+    return ""
+
+
+def page_not_found(request: HttpRequest, exception: BaseException | None = None) -> HttpResponse:
+    """``handler404``: the Chinese 404 page; JSON with a Chinese ``detail`` under /api/."""
+    message = user_message(exception)
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": message or NOT_FOUND}, status=404, json_dumps_params={"ensure_ascii": False}
+        )
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+def permission_denied(request: HttpRequest, exception: BaseException | None = None) -> HttpResponse:
+    """``handler403``: the Chinese 403 page, with the reason only when it is ours (Chinese)."""
+    return render(request, "403.html", {"message": user_message(exception)}, status=403)
+
+
+def bad_request(request: HttpRequest, exception: BaseException | None = None) -> HttpResponse:
+    """``handler400``: the Chinese 400 page, with the reason when it is ours (a :class:`ParamError`)."""
+    cause = getattr(exception, "__cause__", None)
+    message = cause.message if isinstance(cause, ParamError) else user_message(exception)
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": message or "请求有误"}, status=400, json_dumps_params={"ensure_ascii": False}
+        )
     return render(request, "400.html", {"message": message}, status=400)

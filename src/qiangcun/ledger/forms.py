@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.db import models
 
 from qiangcun.core.money import AmountError, parse_amount
-from qiangcun.ledger.models import Category, DevelopmentPath
+from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 
 
 class AmountField(forms.CharField):
@@ -36,6 +37,36 @@ class AmountField(forms.CharField):
             return parse_amount(text)
         except AmountError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+
+def _max_length(field: str) -> int:
+    """The column's limit, so that form and database never disagree."""
+    column = Entry._meta.get_field(field)
+    assert isinstance(column, models.CharField) and column.max_length is not None
+    return column.max_length
+
+
+class LimitedTextField(forms.CharField):
+    """A text field whose limit is stated next to it ("最多 200 字") and enforced by the server.
+
+    No HTML ``maxlength``: a browser would silently cut a pasted text at the limit, and the clerk would
+    not see what was lost. The page counts characters as they are typed (``data-limit``) and the form
+    refuses a text that is too long, naming the field and the limit."""
+
+    def __init__(self, *, label: str, max_length: int, **kwargs: Any) -> None:
+        messages = kwargs.pop("error_messages", {})
+        messages.setdefault(
+            "max_length",
+            f"{label}最多 %(limit_value)d 字，现在是 %(show_value)d 字，请删减后再保存",
+        )
+        kwargs.setdefault("help_text", f"最多 {max_length} 字")
+        super().__init__(label=label, max_length=max_length, error_messages=messages, **kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs["data-limit"] = str(self.max_length)
+        return attrs
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -77,13 +108,13 @@ class EntryForm(forms.Form):
         empty_label=None,
         error_messages={"required": "请选择增收路子", "invalid_choice": "增收路子无效"},
     )
-    summary = forms.CharField(
+    summary = LimitedTextField(
         label="摘要",
-        max_length=200,
+        max_length=_max_length("summary"),
         widget=forms.TextInput(attrs={"placeholder": "例如：3月集体土地流转承包费"}),
         error_messages={"required": "请填写摘要"},
     )
-    counterparty = forms.CharField(label="付款单位", max_length=100, required=False)
+    counterparty = LimitedTextField(label="付款单位", max_length=_max_length("counterparty"), required=False)
     evidence = MultipleFileField(label="凭证（收据、合同或照片）", required=False)
 
 

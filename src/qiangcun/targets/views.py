@@ -407,7 +407,8 @@ def _save_targets(
                 return services.targets_set(actor=request.user, campaign=campaign, amounts=amounts)
         except ServiceError as exc:
             errors.append(exc.message)
-            village_id = int(exc.field[7:]) if (exc.field or "").startswith("target-") else None
+            field = exc.field or ""
+            village_id = int(field[7:]) if field.startswith("target-") else None
             for form in grid.forms:
                 if form.cleaned_data.get("village") == village_id:
                     form.add_error("amount", exc.message.removeprefix(f"{names[village_id]}："))

@@ -129,6 +129,19 @@
       input.addEventListener("input", function () { echo(input, out); });
       echo(input, out);
     });
+    // Text limits are stated and counted, never cut: the server refuses a text that is too long.
+    document.querySelectorAll("[data-limit]").forEach(function (input) {
+      var out = document.querySelector('[data-count-for="' + input.id + '"]');
+      if (!out) return;
+      var limit = Number(input.dataset.limit);
+      function count() {
+        var n = Array.from(input.value.trim()).length;
+        out.textContent = n ? "已写 " + n + " 字，最多 " + limit + " 字" + (n > limit ? "，请删减 " + (n - limit) + " 字" : "") : "最多 " + limit + " 字";
+        out.classList.toggle("error", n > limit);
+      }
+      input.addEventListener("input", count);
+      count();
+    });
     document.querySelectorAll("[data-demo-user]").forEach(function (b) {
       b.addEventListener("click", function () {
         document.querySelector("input[name=username]").value = b.dataset.demoUser;
