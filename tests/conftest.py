@@ -24,8 +24,9 @@ PASSWORD = "test-pass-12345"
 
 @pytest.fixture(autouse=True)
 def _freeze_triggers(request: pytest.FixtureRequest):
-    """Verified rows are frozen by database triggers. Tests that flush tables on SQLite (transactional
-    and browser tests) drop the triggers just before the flush; every database test (re)creates them."""
+    """Verified rows are frozen by database triggers. Tests that flush tables (transactional and browser
+    tests: DELETE on SQLite, TRUNCATE on PostgreSQL, both refused while a verified row exists) drop the
+    triggers just before the flush; every database test (re)creates them."""
     names = set(request.fixturenames)
     uses_db = bool(names & {"db", "transactional_db", "live_server"}) or request.node.get_closest_marker(
         "django_db"
@@ -41,7 +42,7 @@ def _freeze_triggers(request: pytest.FixtureRequest):
     freeze.install(connection)
     _ensure_defaults()
     yield
-    if transactional and connection.vendor == "sqlite":
+    if transactional:
         freeze.uninstall(connection)
 
 

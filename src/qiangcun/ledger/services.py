@@ -232,8 +232,14 @@ def _review_guard(actor: Any, entry: Entry) -> None:
             "只有待审核的记录可以审核或退回",
             code="state",
         )
-    if entry.entered_by_id == getattr(actor, "pk", None):
-        raise PermissionDeniedError("不能审核自己录入的记录")
+    actor_pk = getattr(actor, "pk", None)
+    if entry.entered_by_id == actor_pk:
+        raise PermissionDeniedError("不能审核自己录入的记录，须由他人审核")
+    # Whatever roles one holds: the author of a row never decides on its reversal either.
+    if entry.reverses is not None and entry.reverses.entered_by_id == actor_pk:
+        raise PermissionDeniedError(
+            f"{entry.village.name} {entry.date:%Y-%m-%d} 的冲销记录：原记录是您录入的，冲销须由他人审核"
+        )
 
 
 @transaction.atomic
@@ -242,8 +248,8 @@ def entry_verify(*, actor: Any, entries: Sequence[Entry]) -> list[Entry]:
     if not entries:
         raise ServiceError("请至少选择一条记录")
     locked = list(
-        Entry.objects.select_for_update()
-        .select_related("village")
+        Entry.objects.select_for_update(of=("self",))
+        .select_related("village", "reverses")
         .filter(pk__in=[e.pk for e in entries])
         .order_by("pk")
     )
@@ -281,8 +287,8 @@ def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[E
     if not entries:
         raise ServiceError("请至少选择一条记录")
     locked = list(
-        Entry.objects.select_for_update()
-        .select_related("village")
+        Entry.objects.select_for_update(of=("self",))
+        .select_related("village", "reverses")
         .filter(pk__in=[e.pk for e in entries])
         .order_by("pk")
     )
@@ -455,9 +461,12 @@ def entries_import(
     dry_run: bool = False,
 ) -> ImportOutcome:
     """Import parsed ledger rows all or none. Rows already in the ledger (same village, date, amount,
-    category and summary) are skipped, counted as often as they already occur. Imported rows are
-    submitted for verification, or verified at once when ``verified`` (township admins only: migrating
-    a verified historical ledger), which the change record says."""
+    category and summary) are skipped, counted as often as they already occur.
+
+    Imported rows are submitted, to be verified by someone other than the importer. ``verified`` imports
+    them verified at once — only a township admin migrating the ledger of a closed past year (every row
+    dated before the current year), which the change record says: no one alone puts income on this
+    year's table."""
     with transaction.atomic():
         villages = {r.village.pk: r.village for r in rows}
         # Two imports of the same file at the same moment queue up here instead of both inserting.
@@ -471,6 +480,16 @@ def entries_import(
                 allowed(actor, IMPORT, village.path) and allowed(actor, VERIFY, village.path)
             ):
                 raise PermissionDeniedError("只有镇党建办可以按“已审核”导入历史台账")
+        if verified:
+            current = today().year
+            late = next((r for r in rows if r.date.year >= current), None)
+            if late is not None:
+                raise ServiceError(
+                    f"第 {late.row} 行：收入日期 {late.date:%Y-%m-%d} 属于 {late.date.year} 年。"
+                    f"按“已审核”导入只用于迁移已经结束的往年台账（{current} 年以前）；"
+                    f"{current} 年的台账请按待审核导入，由他人审核",
+                    field="verified",
+                )
         for r in rows:
             if r.amount < 0 and not verified:
                 raise ServiceError(
@@ -529,7 +548,9 @@ def entries_import(
                 "villages": {name: [n, f"{s:.2f}"] for name, (n, s) in sorted(per_village.items())},
             },
             unit_path=_common_path([v.path for v in villages.values()]),
-            note="按已审核导入（迁移历史台账）" if verified else "导入后待审核",
+            note=f"按已审核导入（迁移 {'、'.join(str(y) for y in sorted({d.year for d in dates}))} 年历史台账）"
+            if verified
+            else "导入后待审核，须由他人审核",
         )
         outcome.batch = batch
         return outcome

@@ -23,7 +23,7 @@ from qiangcun.core.web import require
 from qiangcun.ledger import services
 from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
 from qiangcun.ledger.models import Entry, Evidence, Status
-from qiangcun.ledger.selectors import entries_for_review, entries_visible
+from qiangcun.ledger.selectors import entries_awaiting_others, entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
@@ -248,6 +248,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "shown": len(rows),
             "total": summary["total"] or Decimal("0.00"),
             "reasons": services.COMMON_RETURN_REASONS,
+            "own_count": entries_awaiting_others(user=request.user).count(),
         },
     )
 
