@@ -23,7 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="只检查并汇总，不写入")
         parser.add_argument(
-            "--verified", action="store_true", help="按已审核导入（迁移历史台账，仅镇党建办）"
+            "--verified",
+            action="store_true",
+            help="按已审核导入：只用于迁移已经结束的往年台账（年份早于今年），仅镇党建办；记入审计日志",
         )
         parser.add_argument("--as", dest="username", help="以该用户身份导入（默认：唯一的镇党建办账号）")
         parser.add_argument("--year", type=int, help="台账年度（默认：最新的年度任务）")
