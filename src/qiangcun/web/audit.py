@@ -225,6 +225,11 @@ class Line:
     note: str
 
     @property
+    def inline(self) -> bool:
+        """A creation or deletion lists every field: on one running line, not one line each."""
+        return all(c.before is None or c.after is None for c in self.changes)
+
+    @property
     def changes_text(self) -> str:
         return "\n".join(c.text for c in self.changes)
 
