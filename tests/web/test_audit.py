@@ -272,7 +272,7 @@ def test_fifty_a_page_and_filters_stay_on_the_next_page(client, personas, tree):
 def test_export_contents(client, personas, tree, make_entry):
     make_entry(tree.sunzhuang, "1234.50", status="verified")
     rows = _sheet(client, personas["auditor"], "?action=ledger.verify")
-    assert rows[0][0] == "审计日志"
+    assert rows[0][0] == "相衙镇审计日志"
     header = rows[2]
     assert header == ("时间", "操作人", "动作", "单位", "对象", "变更内容", "说明")
     (line,) = rows[3:]
@@ -280,6 +280,9 @@ def test_export_contents(client, personas, tree, make_entry):
     assert "状态：待审核 → 已审核" in line[5]
     assert "孙庄村" in line[4] and "1,234.50" in line[4]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line[0])
+    rows = _sheet(client, personas["auditor"], f"?action=ledger.create&unit={tree.sunzhuang.code}")
+    assert rows[1][0] == "单位：孙庄村，动作：录入台账" and len(rows) == 4
+    assert rows[3][5].splitlines()[:3] == ["村：孙庄村", "收入日期：2020-03-01", "金额（元）：1,234.50"]
 
 
 # --- a fixed number of queries -------------------------------------------------------------------------

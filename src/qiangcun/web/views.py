@@ -91,15 +91,16 @@ def audit_export(request: HttpRequest) -> HttpResponse:
                     line.note,
                 )
 
+    scope = "、".join(u.name for u in widest_units(request.user, "audit"))
     body = write_table(
-        title="审计日志",
+        title=f"{scope}审计日志",
         subtitle=filters.describe(),
         columns=AUDIT_COLUMNS,
         rows=lines(),
         unit_line="金额单位：元",
         sheet_name="审计日志",
     )
-    return xlsx_response(body, "审计日志.xlsx")
+    return xlsx_response(body, f"{scope}审计日志.xlsx")
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
