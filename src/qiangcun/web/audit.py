@@ -245,6 +245,15 @@ def _field(model: type[models.Model] | None, label: str, key: str) -> models.Fie
     return found if isinstance(found, models.Field) else None
 
 
+def _in_model_order(model: type[models.Model] | None, label: str, keys: Iterable[str]) -> list[str]:
+    """The keys in the order the model declares its fields (PostgreSQL's jsonb keeps no key order), keys
+    that are no field last."""
+    order = {f.name: i for i, f in enumerate(model._meta.get_fields())} if model is not None else {}
+    aliases = FIELD_ALIASES.get(label, {})
+    unique = list(dict.fromkeys(keys))
+    return sorted(unique, key=lambda k: (order.get(aliases.get(k, k), len(order)), unique.index(k)))
+
+
 def _kind(fld: models.Field[Any, Any] | None) -> str:
     if fld is None:
         return "text"
@@ -427,7 +436,7 @@ def present(records: Iterable[ChangeRecord]) -> list[Line]:
         except (LookupError, ValueError):
             model = None
         kinds: dict[str, tuple[Any, str]] = {}
-        for key in dict.fromkeys([*(rec.before or {}), *(rec.after or {})]):
+        for key in _in_model_order(model, rec.model, [*(rec.before or {}), *(rec.after or {})]):
             fld = _field(model, rec.model, key)
             kind = _kind(fld)
             kinds[key] = (fld, kind)
