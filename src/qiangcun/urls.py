@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from qiangcun.accounts.views import QiangcunLoginView, audit_log
+from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
@@ -32,7 +32,8 @@ urlpatterns = [
     path("ledger/<int:pk>/reverse/", ledger.entry_reverse, name="entry_reverse"),
     path("ledger/evidence/<int:pk>/", ledger.evidence_file, name="evidence_file"),
     path("review/", ledger.review, name="review"),
-    path("audit/", audit_log, name="audit_log"),
+    path("audit/", web.audit_log, name="audit_log"),
+    path("audit/export.xlsx", web.audit_export, name="audit_export"),
     path("import/", import_views.import_home, name="import_home"),
     path("import/template/<str:kind>.xlsx", import_views.import_template, name="import_template"),
     path("import/jobs/<uuid:pk>/", import_views.import_job, name="import_job"),

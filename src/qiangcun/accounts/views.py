@@ -3,15 +3,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from qiangcun.accounts.models import RoleGrant
-from qiangcun.core.audit import ChangeRecord
-from qiangcun.core.scope import path_q, scope_paths
-from qiangcun.core.web import require
 
 
 class ChineseAuthenticationForm(AuthenticationForm):
@@ -41,27 +34,3 @@ class QiangcunLoginView(LoginView):
             context["demo_accounts"] = list(accounts.values())
             context["demo_password"] = settings.DEMO_PASSWORD
         return context
-
-
-@require("audit")
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """The change log, for the auditor: who changed what, before and after, within the auditor's scope."""
-    paths = scope_paths(request.user, "audit")
-    rows = ChangeRecord.objects.filter(path_q("unit_path", paths) | Q(unit_path="")).select_related("actor")
-    action = request.GET.get("action", "")
-    if action:
-        rows = rows.filter(action__startswith=action)
-    page = Paginator(rows.order_by("-at", "-id"), 50).get_page(request.GET.get("page"))
-    actions = [
-        ("ledger.", "台账（全部）"),
-        ("ledger.verify", "审核通过"),
-        ("ledger.return", "退回"),
-        ("ledger.reverse", "冲销"),
-        ("target.", "村目标"),
-        ("campaign.", "年度任务"),
-        ("orgunit.", "组织单位"),
-        ("user.", "用户"),
-        ("rolegrant.", "授权"),
-        ("apitoken.", "接口令牌"),
-    ]
-    return render(request, "accounts/audit_log.html", {"page": page, "action": action, "actions": actions})

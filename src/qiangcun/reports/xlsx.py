@@ -96,6 +96,8 @@ def write_table(
             else:
                 cell.value = writable(str(value))
                 cell.data_type = TYPE_STRING  # never a formula, whatever the text begins with
+                if "\n" in cell.value:  # lines of a cell show as lines
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
             if row is totals:
                 cell.font = Font(bold=True)
     ws.freeze_panes = "A4"

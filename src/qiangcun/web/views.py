@@ -1,13 +1,22 @@
-"""Pages that span apps: the home page (and, later, "my work")."""
+"""Pages that span apps: the home page, the audit log (and, later, "my work")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from qiangcun.core.web import require
 from qiangcun.orgs.models import Level
 from qiangcun.orgs.selectors import widest_units
+from qiangcun.reports.http import xlsx_response
+from qiangcun.reports.xlsx import Column, write_table
+from qiangcun.web import audit
+
+T = TypeVar("T")
 
 
 @require()
@@ -29,3 +38,77 @@ def home(request: HttpRequest) -> HttpResponse:
             {"message": "账号管理页面尚未上线。系统管理员不查看业务数据。"},
         )
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
+
+
+@require("audit")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The change log for the auditor, within their township: who did what, when, to which village's
+    row, before and after, in words; filtered by person, unit, action and dates, 50 a page."""
+    visible = audit.records_visible(request.user)
+    filters = audit.parse_filters(request.user, request.GET, visible)
+    rows = filters.apply(visible).select_related("actor").order_by("-at", "-id")
+    page = Paginator(rows, audit.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/audit_log.html",
+        {
+            "page": page,
+            "lines": audit.present(page.object_list),
+            "filters": filters,
+            "action_groups": audit.ACTION_GROUPS,
+        },
+    )
+
+
+AUDIT_COLUMNS = [
+    Column("时间", "text", 20),
+    Column("操作人", "text", 16),
+    Column("动作", "text", 12),
+    Column("单位", "text", 12),
+    Column("对象", "text", 36),
+    Column("变更内容", "text", 60),
+    Column("说明", "text", 30),
+]
+
+
+@require("audit")
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The log as filtered, every record of it, to Excel."""
+    visible = audit.records_visible(request.user)
+    filters = audit.parse_filters(request.user, request.GET, visible)
+    rows = filters.apply(visible).select_related("actor").order_by("-at", "-id")
+
+    def lines() -> Iterator[tuple[str, ...]]:
+        for chunk in _chunks(rows.iterator(chunk_size=2000), 2000):
+            for line in audit.present(chunk):
+                yield (
+                    f"{line.at:%Y-%m-%d %H:%M:%S}",
+                    line.actor,
+                    line.action,
+                    line.unit,
+                    line.subject,
+                    line.changes_text,
+                    line.note,
+                )
+
+    scope = "、".join(u.name for u in widest_units(request.user, "audit"))
+    body = write_table(
+        title=f"{scope}审计日志",
+        subtitle=filters.describe(),
+        columns=AUDIT_COLUMNS,
+        rows=lines(),
+        unit_line="金额单位：元",
+        sheet_name="审计日志",
+    )
+    return xlsx_response(body, f"{scope}审计日志.xlsx")
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -79,12 +79,3 @@ def sort_url(context: template.Context, key: str) -> str:
 @register.filter
 def get(mapping: dict, key: str) -> object:
     return mapping.get(key, "")
-
-
-@register.filter
-def changes(record: object) -> list[tuple[str, object, object]]:
-    """The fields a change record changed: (field, before, after); a creation lists every field."""
-    before = getattr(record, "before", None) or {}
-    after = getattr(record, "after", None) or {}
-    keys = list(dict.fromkeys([*before, *after]))
-    return [(k, before.get(k, ""), after.get(k, "")) for k in keys if before.get(k) != after.get(k)]
