@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from qiangcun.accounts.models import RoleGrant
 from qiangcun.core.audit import ChangeRecord
+from qiangcun.core.params import choice_param
 from qiangcun.core.scope import path_q, scope_paths
 from qiangcun.core.web import require
 
@@ -43,25 +44,28 @@ class QiangcunLoginView(LoginView):
         return context
 
 
+#: The audit log's action filter: a prefix of ``ChangeRecord.action`` and its label.
+ACTIONS = [
+    ("ledger.", "台账（全部）"),
+    ("ledger.verify", "审核通过"),
+    ("ledger.return", "退回"),
+    ("ledger.reverse", "冲销"),
+    ("target.", "村目标"),
+    ("campaign.", "年度任务"),
+    ("orgunit.", "组织单位"),
+    ("user.", "用户"),
+    ("rolegrant.", "授权"),
+    ("apitoken.", "接口令牌"),
+]
+
+
 @require("audit")
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The change log, for the auditor: who changed what, before and after, within the auditor's scope."""
     paths = scope_paths(request.user, "audit")
     rows = ChangeRecord.objects.filter(path_q("unit_path", paths) | Q(unit_path="")).select_related("actor")
-    action = request.GET.get("action", "")
+    action = choice_param(request.GET.get("action"), dict(ACTIONS), field="action", label="动作")
     if action:
         rows = rows.filter(action__startswith=action)
     page = Paginator(rows.order_by("-at", "-id"), 50).get_page(request.GET.get("page"))
-    actions = [
-        ("ledger.", "台账（全部）"),
-        ("ledger.verify", "审核通过"),
-        ("ledger.return", "退回"),
-        ("ledger.reverse", "冲销"),
-        ("target.", "村目标"),
-        ("campaign.", "年度任务"),
-        ("orgunit.", "组织单位"),
-        ("user.", "用户"),
-        ("rolegrant.", "授权"),
-        ("apitoken.", "接口令牌"),
-    ]
-    return render(request, "accounts/audit_log.html", {"page": page, "action": action, "actions": actions})
+    return render(request, "accounts/audit_log.html", {"page": page, "action": action, "actions": ACTIONS})

@@ -274,6 +274,14 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _goal(raw: str | None) -> int:
+    """The number of villages to reach the top tier: a whole number from 0 to 10000."""
+    text = (raw or "0").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 10_000):
+        raise ValueError(f"目标村数“{text[:12]}”应为 0 至 10000 之间的整数")
+    return int(text)
+
+
 @require("manage_targets")
 @require_http_methods(["GET", "POST"])
 def targets_page(request: HttpRequest, year: int) -> HttpResponse:
@@ -293,7 +301,7 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
                 year=year,
                 baseline=parse_amount(request.POST.get("baseline", "30000")),
                 top_tier=parse_amount(request.POST.get("top_tier", "100000")),
-                goal_top_tier_villages=int(request.POST.get("goal", "0") or 0),
+                goal_top_tier_villages=_goal(request.POST.get("goal")),
             )
             messages.success(request, f"已建立 {township.name}{year} 年度任务，各村目标默认为基础线")
         except (ServiceError, AmountError, ValueError) as exc:
@@ -314,7 +322,7 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
             baseline = parse_amount(request.POST.get("baseline", ""))
             top_tier = parse_amount(request.POST.get("top_tier", ""))
             margin = Decimal(request.POST.get("band_margin", "10") or "10")
-            goal = int(request.POST.get("goal", "0") or 0)
+            goal = _goal(request.POST.get("goal"))
         except (AmountError, ArithmeticError, ValueError) as exc:
             errors["campaign"] = f"年度设置：{exc}"
             settings_ok = False
