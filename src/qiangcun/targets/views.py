@@ -17,6 +17,7 @@ from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.core.params import choice_param, date_param, text_param
+from qiangcun.core.text import text_problem
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_visible
@@ -214,6 +215,8 @@ def progress_export(request: HttpRequest) -> HttpResponse:
 @require("view")
 def village_page(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
+    if text_problem(code) is not None:  # no village has such a code (and PostgreSQL refuses NUL)
+        raise Http404("没有这个村")
     village = get_object_or_404(OrgUnit, code=code, level=Level.VILLAGE)
     if not user.can("view", village):  # type: ignore[union-attr]
         raise Http404("该村不在您的管辖范围内")
