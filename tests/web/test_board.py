@@ -99,7 +99,9 @@ def test_rollups_say_when_they_hold_only_part_of_a_unit(client, personas, april)
     login(client, personas["township_admin"])
     html = client.get(f"/progress/?{AS_OF}&unit={april.district1.code}").content.decode()
     # 一号网格站 has 3 villages; the district view shows 2 of them and says so.
-    assert re.search(r"一号网格站</a></td><td class=\"num\" data-label=\"村数\">2<small class=\"muted\"> / 3</small>", html), html
+    assert re.search(
+        r"一号网格站</a></td><td class=\"num\" data-label=\"村数\">2<small class=\"muted\"> / 3</small>", html
+    ), html
 
 
 def _export_rows(client, query: str) -> tuple[list[tuple], tuple]:
@@ -134,9 +136,7 @@ def test_village_status_chips_count_the_rows_listed(client, personas, april, mak
     make_entry(april.sunzhuang, "100.00", datetime.date(2020, 5, 1), "draft")  # after the as-of date
     login(client, personas["village_clerk"])
     html = client.get(f"/villages/{april.sunzhuang.code}/?{AS_OF}").content.decode()
-    listed = (
-        html.split('<table class="ledger', 1)[1].split("</table>", 1)[0].count('class="st st-verified"')
-    )
+    listed = html.split('<table class="ledger', 1)[1].split("</table>", 1)[0].count('class="st st-verified"')
     chip = re.search(r'status=verified#ledger"[^>]*><span class="st st-verified">已审核</span> (\d+)', html)
     assert chip and int(chip.group(1)) == listed == 1  # the row of 04-18 is after the as-of date
     draft_chip = re.search(r'status=draft#ledger"[^>]*><span class="st st-draft">草稿</span> (\d+)', html)

@@ -91,13 +91,32 @@ _PYDANTIC_CN = {
 }
 
 
+_BOUNDS_CN = {
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "greater_than": "必须大于 {gt}",
+    "less_than": "必须小于 {lt}",
+}
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """A pydantic error in Chinese: our own validators' reasons as they are, bounds with their limit."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if kind in _BOUNDS_CN:
+        return _BOUNDS_CN[kind].format(**{k: v for k, v in ctx.items() if k in ("ge", "le", "gt", "lt")})
+    return _PYDANTIC_CN.get(kind, error.get("msg", "格式不对"))
+
+
 @api.exception_handler(ValidationError)
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for error in exc.errors:
         loc = [str(x) for x in error.get("loc", []) if x not in ("body", "payload", "query")]
         field = ".".join(loc)
-        reason = _PYDANTIC_CN.get(error.get("type", ""), error.get("msg", "格式不对"))
+        reason = _reason(error)
         errors.append({"field": field, "reason": reason})
     detail = "；".join(f"{e['field']}：{e['reason']}" for e in errors) or "请求格式不对"
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)

@@ -5,11 +5,13 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.responses import Status as Reply
 
 from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
+from qiangcun.core.params import MAX_YEAR, MIN_YEAR, text_param
+from qiangcun.core.text import CleanStr
 from qiangcun.ledger import services
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
 from qiangcun.ledger.selectors import entries_visible
@@ -19,17 +21,17 @@ router = Router(tags=["台账"])
 
 
 class EntryIn(Schema):
-    village: str
+    village: CleanStr
     date: datetime.date
-    amount: str
-    category: str
-    path: str
-    summary: str
-    counterparty: str = ""
+    amount: CleanStr
+    category: CleanStr
+    path: CleanStr
+    summary: CleanStr
+    counterparty: CleanStr = ""
 
 
 class ReasonIn(Schema):
-    reason: str = ""
+    reason: CleanStr = ""
 
 
 def entry_out(e: Entry) -> dict[str, Any]:
@@ -57,12 +59,13 @@ def _get(request: HttpRequest, pk: int) -> Entry:
 def ledger_list(
     request: HttpRequest,
     village: str | None = None,
-    year: int | None = None,
+    year: int | None = Query(None, ge=MIN_YEAR, le=MAX_YEAR),  # type: ignore[assignment]
     status: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: int = Query(100, ge=1, le=100_000),  # type: ignore[assignment]
+    offset: int = Query(0, ge=0, le=100_000_000),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     rows = entries_visible(user=request.user)
+    village = text_param(village, field="village", label="村代码", max_length=24)
     if village:
         rows = rows.filter(village__code=village)
     if year:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.core.errors import ServiceError
+from qiangcun.core.params import text_param, year_param
 from qiangcun.core.web import require
 from qiangcun.imports import services as import_jobs
 from qiangcun.imports.models import ImportJob
@@ -48,12 +49,13 @@ def import_kind(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in allowed_kinds(user):
         raise PermissionDenied("您没有导入这类数据的权限")
     if request.method == "POST":
-        options = {
-            "year": request.POST.get("year", ""),
-            "township": request.POST.get("township", ""),
-            "verified": request.POST.get("verified") == "1" and user.can("import"),  # type: ignore[union-attr]
-        }
         try:
+            year = year_param(request.POST.get("year"))
+            options = {
+                "year": "" if year is None else str(year),
+                "township": text_param(request.POST.get("township"), field="township", label="镇代码"),
+                "verified": request.POST.get("verified") == "1" and user.can("import"),  # type: ignore[union-attr]
+            }
             job = import_jobs.job_create(
                 user=user, kind=kind, upload=request.FILES.get("file"), options=options
             )

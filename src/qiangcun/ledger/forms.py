@@ -9,6 +9,7 @@ from django import forms
 from django.db import models
 
 from qiangcun.core.money import AmountError, parse_amount
+from qiangcun.core.text import validate_text
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 
 
@@ -113,18 +114,27 @@ class EntryForm(forms.Form):
         max_length=_max_length("summary"),
         widget=forms.TextInput(attrs={"placeholder": "例如：3月集体土地流转承包费"}),
         error_messages={"required": "请填写摘要"},
+        validators=[validate_text],
     )
-    counterparty = LimitedTextField(label="付款单位", max_length=_max_length("counterparty"), required=False)
+    counterparty = LimitedTextField(
+        label="付款单位", max_length=_max_length("counterparty"), required=False, validators=[validate_text]
+    )
     evidence = MultipleFileField(label="凭证（收据、合同或照片）", required=False)
 
 
 class ReturnForm(forms.Form):
     reason = forms.CharField(
-        label="退回原因", max_length=200, error_messages={"required": "退回必须填写原因"}
+        label="退回原因",
+        max_length=200,
+        error_messages={"required": "退回必须填写原因"},
+        validators=[validate_text],
     )
 
 
 class ReverseForm(forms.Form):
     reason = forms.CharField(
-        label="冲销原因", max_length=200, error_messages={"required": "冲销必须填写原因"}
+        label="冲销原因",
+        max_length=200,
+        error_messages={"required": "冲销必须填写原因"},
+        validators=[validate_text],
     )

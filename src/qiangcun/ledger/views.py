@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import fmt_wan
+from qiangcun.core.params import choice_param, date_param, text_param, year_param
 from qiangcun.core.web import require
 from qiangcun.ledger import services
 from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
@@ -53,6 +53,15 @@ def _village_url(entry: Entry) -> str:
     return reverse("village", args=[entry.village.code]) + f"?year={entry.date.year}"
 
 
+def _form_error(form: Any, default: str) -> str:
+    """The first error of a one-field form (a reason box) with the field's label, else ``default``."""
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        message = errors[0] if errors else default
+        return message if message == default else f"{field.label if field else name}：{message}"
+    return default
+
+
 def _apply_service_error(form: EntryForm, exc: ServiceError) -> None:
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
@@ -62,7 +71,8 @@ def _apply_service_error(form: EntryForm, exc: ServiceError) -> None:
 @require_http_methods(["GET", "POST"])
 def entry_new(request: HttpRequest) -> HttpResponse:
     villages = _enter_villages(request.user)
-    code = request.POST.get("village") or request.GET.get("village") or (villages[0].code if villages else "")
+    asked = request.POST.get("village") or request.GET.get("village")
+    code = text_param(asked, field="village", label="村代码") or (villages[0].code if villages else "")
     village = next((v for v in villages if v.code == code), None)
     if village is None:
         raise Http404("该村不在您的录入范围内")
@@ -189,7 +199,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _own_entry(request, pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "冲销必须填写原因")
+        messages.error(request, _form_error(form, "冲销必须填写原因"))
         return redirect(_village_url(entry))
     try:
         reversal = services.entry_reverse(actor=request.user, entry=entry, reason=form.cleaned_data["reason"])
@@ -207,7 +217,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 def review(request: HttpRequest) -> HttpResponse:
     queue = entries_for_review(user=request.user)
     if request.method == "POST":
-        ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+        ids = [int(x) for x in request.POST.getlist("ids") if x.isascii() and x.isdigit() and len(x) <= 18]
         chosen = list(queue.filter(pk__in=ids))
         action = request.POST.get("action")
         if not ids:
@@ -224,7 +234,7 @@ def review(request: HttpRequest) -> HttpResponse:
         elif action == "return":
             form = ReturnForm(request.POST)
             if not form.is_valid():
-                messages.error(request, "退回必须填写原因，未做任何改动")
+                messages.error(request, _form_error(form, "退回必须填写原因") + "，未做任何改动")
             else:
                 try:
                     done = services.entry_return(
@@ -279,31 +289,30 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     """The ledger as filtered (unit or village, year, status, as-of date), within the user's scope."""
     rows = entries_visible(user=request.user)
     title_unit = "台账"
-    code = request.GET.get("village") or request.GET.get("unit")
+    code = text_param(request.GET.get("village"), field="village", label="村代码") or text_param(
+        request.GET.get("unit"), field="unit", label="单位代码"
+    )
     if code:
         unit = get_object_or_404(OrgUnit, code=code)
         if not request.user.can("view", unit):  # type: ignore[union-attr]
             raise Http404("该单位不在您的管辖范围内")
         rows = rows.filter(village__path__startswith=unit.path)
         title_unit = unit.name
-    year = request.GET.get("year", "")
-    if year.isdigit():
-        rows = rows.filter(date__year=int(year))
-    as_of = request.GET.get("as_of", "")
-    if as_of:
-        try:
-            rows = rows.filter(date__lte=datetime.date.fromisoformat(as_of))
-        except ValueError as exc:
-            raise Http404("截止日期格式应为 2020-04-17") from exc
-    status = request.GET.get("status", "")
-    if status in Status.values:
+    year = year_param(request.GET.get("year"))
+    if year is not None:
+        rows = rows.filter(date__year=year)
+    as_of = date_param(request.GET.get("as_of"))
+    if as_of is not None:
+        rows = rows.filter(date__lte=as_of)
+    status = choice_param(request.GET.get("status"), Status.values, field="status", label="状态")
+    if status:
         rows = rows.filter(status=status)
     rows = rows.order_by("village__path", "date", "id")
-    label = f"{year}年" if year.isdigit() else ""
-    status_label = f"（{Status(status).label}）" if status in Status.values else ""
+    label = f"{year}年" if year is not None else ""
+    status_label = f"（{Status(status).label}）" if status else ""
     body = write_table(
         title=f"{title_unit}{label}村级集体经济增收工作台账{status_label}",
-        subtitle=f"截至 {as_of}" if as_of else "",
+        subtitle=f"截至 {as_of:%Y-%m-%d}" if as_of else "",
         columns=LEDGER_COLUMNS,
         rows=(
             (

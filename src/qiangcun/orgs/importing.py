@@ -15,6 +15,7 @@ from qiangcun.core.cells import CellError
 from qiangcun.core.errors import PermissionDeniedError
 from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
 from qiangcun.core.scope import allowed
+from qiangcun.core.text import text_problem
 from qiangcun.orgs.models import Level, OrgUnit, Tag
 from qiangcun.orgs.services import unit_create
 
@@ -77,6 +78,13 @@ def parse_units_file(path: Path, *, name: str) -> ParsedUnits:
             column = cols[key]
             errors.append(RowError(number, column.letter, column.header, reason))
 
+        for key in cols:
+            problem = text_problem(cell(cells, key))
+            if problem is not None:
+                fail(key, problem)
+        if errors:  # a cell with a control character: the row is not read further
+            result.errors.extend(errors)
+            continue
         station, district, village = (_clean_name(cell(cells, k)) for k in ("station", "district", "village"))
         for key, value in (("station", station), ("district", district), ("village", village)):
             if not value:

@@ -18,7 +18,7 @@ class CampaignForm(forms.Form):
     goal = forms.IntegerField(
         label="强村目标个数",
         min_value=0,
-        max_value=100000,
+        max_value=10000,
         error_messages={"invalid": "请填写整数", "min_value": "不能为负数", "max_value": "数目过大"},
     )
     band_margin = forms.DecimalField(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from qiangcun.core.cells import CellError, parse_amount_cell
 from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
+from qiangcun.core.text import text_problem
 from qiangcun.orgs.importing import VillageMatcher
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign
@@ -43,6 +44,14 @@ def parse_targets_file(path: Path, *, name: str, campaign: Campaign) -> ParsedTa
         texts = [normalize_text(v) for v in values]
         if not any(texts) or is_total_row(cells, key=cols["village"].index, required=cols["amount"].index):
             result.skipped += 1
+            continue
+        unreadable = [
+            RowError(number, col.letter, col.header, problem)
+            for col, value in zip(cols.values(), values, strict=True)
+            if (problem := text_problem(value)) is not None
+        ]
+        if unreadable:  # a cell with a control character: the row is not read further
+            result.errors.extend(unreadable)
             continue
         village_col, amount_col = cols["village"], cols["amount"]
         raw_village = cells[village_col.index] if village_col.index < len(cells) else None

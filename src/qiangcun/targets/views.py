@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import choice_param, date_param, text_param
+from qiangcun.core.text import text_problem
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_visible
@@ -214,6 +215,8 @@ def progress_export(request: HttpRequest) -> HttpResponse:
 @require("view")
 def village_page(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
+    if text_problem(code) is not None:  # no village has such a code (and PostgreSQL refuses NUL)
+        raise Http404("没有这个村")
     village = get_object_or_404(OrgUnit, code=code, level=Level.VILLAGE)
     if not user.can("view", village):  # type: ignore[union-attr]
         raise Http404("该村不在您的管辖范围内")
@@ -378,12 +381,14 @@ def _save_targets(
         ]
     if not grid.is_valid():
         errors += [str(e) for e in grid.non_form_errors()]
-        for form in grid.forms:
+        ordered = list(names.values())  # the grid lists the villages in this order
+        for index, form in enumerate(grid.forms):
             if form.errors:
-                village = names.get(form.cleaned_data.get("village") or 0) or names.get(
-                    int(form["village"].value() or 0), "某村"
-                )
+                village = ordered[index] if index < len(ordered) else f"第 {index + 1} 行"
                 errors += [f"{village}：{e[0]}" for e in form.errors.values()]
+        errors = errors or ["表格有误，请刷新页面后重填"]
+    elif len(grid.forms) != len(names):
+        errors.append("表格的行数与本年度的村数不一致，请刷新页面后重填")
     amounts: dict[int, Decimal] = {}
     if not errors:
         for form in grid.forms:

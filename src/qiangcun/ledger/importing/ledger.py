@@ -31,6 +31,7 @@ from qiangcun.core.excel import (
     is_total_row,
     normalize_text,
 )
+from qiangcun.core.text import text_problem
 from qiangcun.ledger.importing.names import CATEGORY_SYNONYMS, PATH_SYNONYMS
 from qiangcun.ledger.models import Category, DevelopmentPath
 from qiangcun.orgs.importing import VillageMatcher
@@ -168,6 +169,13 @@ def parse_ledger_file(
             column = cols[key]
             errors.append(RowError(number, column.letter, column.header, str(exc)))
 
+        unreadable = [(key, text_problem(cell(cells, key))) for key in cols]
+        for key, problem in unreadable:
+            if problem is not None:
+                fail(key, CellError(problem))
+        if errors:  # a cell with a control character: the row is not read further
+            result.errors.extend(errors)
+            continue
         values: dict[str, Any] = {}
         try:
             values["village"] = matcher.match(cell(cells, "village"))
