@@ -81,6 +81,9 @@ _PYDANTIC_CN = {
     "date_from_datetime_parsing": "日期格式应为 2020-04-17",
     "date_parsing": "日期格式应为 2020-04-17",
     "extra_forbidden": "不认识的字段",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "int_parsing_size": "数字太大",
 }
 
 
@@ -90,7 +93,8 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     for error in exc.errors:
         loc = [str(x) for x in error.get("loc", []) if x not in ("body", "payload", "query")]
         field = ".".join(loc)
-        reason = _PYDANTIC_CN.get(error.get("type", ""), error.get("msg", "格式不对"))
+        template = _PYDANTIC_CN.get(error.get("type", ""))
+        reason = template.format(**error.get("ctx", {})) if template else error.get("msg", "格式不对")
         errors.append({"field": field, "reason": reason})
     detail = "；".join(f"{e['field']}：{e['reason']}" for e in errors) or "请求格式不对"
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
