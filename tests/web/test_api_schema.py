@@ -190,6 +190,9 @@ def test_real_answers_have_the_documented_shapes(client, personas, april, openap
     # The error bodies, one of each.
     check("post", "/api/v1/ledger", "/api/v1/ledger", 400, api_entry(t.sunzhuang, amount="12.345"))
     check("post", "/api/v1/ledger", "/api/v1/ledger", 422, api_entry(t.sunzhuang, amount=12))
+    not_json = client.post("/api/v1/ledger", b"\x00", content_type="application/json")
+    assert not_json.status_code == 400
+    _conforms(openapi, _documented(openapi, "/api/v1/ledger", "post", 400), not_json.json())
     check("post", "/api/v1/ledger", "/api/v1/ledger", 403, api_entry(t.bianxiyang))
     check("post", "/api/v1/ledger", "/api/v1/ledger", 404, {**api_entry(t.sunzhuang), "village": "0" * 12})
     check("post", f"/api/v1/ledger/{entry['id']}/verify", "/api/v1/ledger/{pk}/verify", 403)

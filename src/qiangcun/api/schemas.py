@@ -34,10 +34,10 @@ class ErrorOut(Schema):
 
 
 class FieldErrorOut(Schema):
-    """400 某个值不被接受：field 指出是哪个字段。"""
+    """400 某个值不被接受：field 指出是哪个字段（请求体不是 JSON 时没有 field）。"""
 
     detail: str = Field(description="给人看的中文说明")
-    field: str | None = Field(description="出错的字段名；与某个字段无关时为 null")
+    field: str | None = Field(None, description="出错的字段名；与某个字段无关时为 null 或没有")
 
 
 class FieldReason(Schema):
