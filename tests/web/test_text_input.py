@@ -88,7 +88,6 @@ def test_api_reason_refuses_a_lone_surrogate(client, tree, personas, make_entry)
     [
         ("/api/v1/ledger?year=99999", 422, "year：不能大于 2100"),
         ("/api/v1/ledger?year=-1", 422, "year：不能小于 2000"),
-        ("/api/v1/ledger?offset=99999999999999999999", 422, "offset"),
         ("/api/v1/ledger?offset=-5", 422, "offset：不能小于 0"),
         ("/api/v1/ledger?village=%00", 400, "村代码含有不可见的控制字符"),
         ("/api/v1/progress?year=99999", 400, "应为 2000 至 2100 之间的四位年份"),

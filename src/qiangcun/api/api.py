@@ -88,6 +88,7 @@ _PYDANTIC_CN = {
     "date_from_datetime_parsing": "日期格式应为 2020-04-17",
     "date_parsing": "日期格式应为 2020-04-17",
     "extra_forbidden": "不认识的字段",
+    "int_parsing_size": "数字太大",
 }
 
 

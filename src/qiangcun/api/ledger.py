@@ -1,23 +1,30 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status as Reply
+from pydantic import ConfigDict, field_validator
 
+from qiangcun.api.schemas import Money, replies
 from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.core.params import MAX_YEAR, MIN_YEAR, text_param
 from qiangcun.core.text import CleanStr
 from qiangcun.ledger import services
-from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
+from qiangcun.ledger.models import Category, DevelopmentPath, Entry, EntryQuerySet, Status
 from qiangcun.ledger.selectors import entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
 
 router = Router(tags=["台账"])
+
+#: The most rows one page of the ledger list gives.
+MAX_PAGE = 500
 
 
 class EntryIn(Schema):
@@ -34,18 +41,57 @@ class ReasonIn(Schema):
     reason: CleanStr = ""
 
 
+class EntryOut(Schema):
+    """一条台账。"""
+
+    # Built from an Entry (the paged list) or from entry_out's dict (the other answers).
+
+    id: int
+    village: str = Field(description="行政村代码")
+    date: datetime.date
+    amount: Money = Field(description="金额（元），两位小数的字符串；冲销为负数")
+    category: str = Field(description="收入类别名称")
+    path: str = Field(description="增收路子名称")
+    summary: str
+    counterparty: str
+    status: Status = Field(description="draft 草稿 / submitted 待审核 / verified 已审核 / returned 已退回")
+
+    @field_validator("village", mode="before")
+    @classmethod
+    def _village_code(cls, value: object) -> object:
+        return value.code if isinstance(value, OrgUnit) else value
+
+    @field_validator("category", "path", mode="before")
+    @classmethod
+    def _name(cls, value: object) -> object:
+        return value.name if isinstance(value, Category | DevelopmentPath) else value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _yuan(cls, value: object) -> object:
+        return f"{value:.2f}" if isinstance(value, Decimal) else value
+
+
+class LedgerPage(LimitOffsetPagination):
+    """ninja's limit/offset paging ({items, count}) with a bounded page; an offset past the end is an
+    empty page (it never reaches the database, however large)."""
+
+    class Input(Schema):
+        model_config = ConfigDict(title="LedgerPageIn")
+
+        limit: int = Field(100, ge=1, le=MAX_PAGE, description=f"每页条数，1—{MAX_PAGE}")
+        offset: int = Field(0, ge=0, description="跳过的条数；超过总数时返回空页")
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: HttpRequest, **params: Any) -> Any:
+        count = queryset.count()
+        offset, limit = pagination.offset, pagination.limit
+        items = queryset[offset : offset + limit] if offset < count else queryset.none()
+        return {"items": items, "count": count}
+
+
 def entry_out(e: Entry) -> dict[str, Any]:
-    return {
-        "id": e.pk,
-        "village": e.village.code,
-        "date": e.date.isoformat(),
-        "amount": f"{e.amount:.2f}",
-        "category": e.category.name,
-        "path": e.path.name,
-        "summary": e.summary,
-        "counterparty": e.counterparty,
-        "status": e.status,
-    }
+    """The JSON of one row (as the API answers it)."""
+    return EntryOut.model_validate(e).model_dump(mode="json")
 
 
 def _get(request: HttpRequest, pk: int) -> Entry:
@@ -55,15 +101,14 @@ def _get(request: HttpRequest, pk: int) -> Entry:
     return entry
 
 
-@router.get("/ledger", summary="台账列表")
+@router.get("/ledger", response=replies({200: list[EntryOut]}, 400, 401, 422), summary="台账列表")
+@paginate(LedgerPage)
 def ledger_list(
     request: HttpRequest,
     village: str | None = None,
     year: int | None = Query(None, ge=MIN_YEAR, le=MAX_YEAR),  # type: ignore[assignment]
     status: str | None = None,
-    limit: int = Query(100, ge=1, le=100_000),  # type: ignore[assignment]
-    offset: int = Query(0, ge=0, le=100_000_000),  # type: ignore[assignment]
-) -> dict[str, Any]:
+) -> EntryQuerySet:
     rows = entries_visible(user=request.user)
     village = text_param(village, field="village", label="村代码", max_length=24)
     if village:
@@ -74,18 +119,17 @@ def ledger_list(
         if status not in Status.values:
             raise ServiceError(f"status 只能是 {'/'.join(Status.values)}", field="status")
         rows = rows.filter(status=status)
-    limit = max(1, min(limit, 1000))
-    offset = max(0, offset)
-    rows = rows.order_by("-date", "-id")
-    return {"count": rows.count(), "items": [entry_out(e) for e in rows[offset : offset + limit]]}
+    return rows.order_by("-date", "-id")
 
 
-@router.get("/ledger/{int:pk}", summary="一条台账")
+@router.get("/ledger/{int:pk}", response=replies({200: EntryOut}, 401, 404), summary="一条台账")
 def ledger_get(request: HttpRequest, pk: int) -> dict[str, Any]:
     return entry_out(_get(request, pk))
 
 
-@router.post("/ledger", response={201: dict}, summary="录入一条台账（草稿）")
+@router.post(
+    "/ledger", response=replies({201: EntryOut}, 400, 401, 403, 404, 422), summary="录入一条台账（草稿）"
+)
 def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any]]:
     village = OrgUnit.objects.filter(code=payload.village, level=Level.VILLAGE).first()
     if village is None:
@@ -113,24 +157,36 @@ def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any
     return Reply(201, entry_out(entry))
 
 
-@router.post("/ledger/{int:pk}/submit", summary="提交审核")
+@router.post(
+    "/ledger/{int:pk}/submit", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="提交审核"
+)
 def ledger_submit(request: HttpRequest, pk: int) -> dict[str, Any]:
     return entry_out(services.entry_submit(actor=request.user, entry=_get(request, pk)))
 
 
-@router.post("/ledger/{int:pk}/verify", summary="审核通过")
+@router.post(
+    "/ledger/{int:pk}/verify", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="审核通过"
+)
 def ledger_verify(request: HttpRequest, pk: int) -> dict[str, Any]:
     return entry_out(services.entry_verify(actor=request.user, entries=[_get(request, pk)])[0])
 
 
-@router.post("/ledger/{int:pk}/return", summary="退回（须填原因）")
+@router.post(
+    "/ledger/{int:pk}/return",
+    response=replies({200: EntryOut}, 400, 401, 403, 404, 422),
+    summary="退回（须填原因）",
+)
 def ledger_return(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
     return entry_out(
         services.entry_return(actor=request.user, entries=[_get(request, pk)], reason=payload.reason)[0]
     )
 
 
-@router.post("/ledger/{int:pk}/reverse", response={201: dict}, summary="冲销已审核的记录（须填原因）")
+@router.post(
+    "/ledger/{int:pk}/reverse",
+    response=replies({201: EntryOut}, 400, 401, 403, 404, 422),
+    summary="冲销已审核的记录（须填原因）",
+)
 def ledger_reverse(request: HttpRequest, pk: int, payload: ReasonIn) -> Reply[dict[str, Any]]:
     with transaction.atomic():
         reversal = services.entry_reverse(actor=request.user, entry=_get(request, pk), reason=payload.reason)

@@ -1,18 +1,76 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Field, Router, Schema
+from pydantic import ConfigDict
 
+from qiangcun.api.schemas import Fraction4, Money, replies
 from qiangcun.core.params import date_param, text_param
 from qiangcun.targets.selectors import board_unit, board_year, progress, progress_document
 
 router = Router(tags=["进度"])
 
 
-@router.get("/progress", summary="进度表（擂台）")
+class _Document(Schema):
+    # Built from ``progress_document``'s dict, which the command line prints as it is: a key the
+    # schema does not know is an error here, never a key silently missing from the API.
+    model_config = ConfigDict(extra="forbid")
+
+
+class UnitRef(_Document):
+    """进度表所属单位（镇，或镇以下的网格站、管区）。"""
+
+    code: str = Field(description="单位代码")
+    name: str
+
+
+class ProgressTotals(_Document):
+    """表中各村合计：只算表中列出的村。"""
+
+    villages: int = Field(description="表中村数")
+    target: Money
+    income: Money = Field(description="计入目标的已审核收入（元）")
+    at_baseline: int = Field(description="收入达到达标线（默认 3 万元）的村数")
+    at_top_tier: int = Field(description="收入达到强村线（默认 10 万元）的村数")
+
+
+class VillageRow(_Document):
+    """进度表的一行：一个村。"""
+
+    code: str
+    name: str
+    station: str = Field(description="网格站名称")
+    district: str = Field(description="管区名称")
+    target: Money
+    income: Money
+    completion: Fraction4 = Field(description="完成率（收入 ÷ 目标），四位小数的字符串")
+    gap: Fraction4 = Field(description="与时序进度之差（完成率 − 时序进度），四位小数的字符串")
+    band: Literal["green", "yellow", "red"] = Field(description="状态：green 领先 / yellow 稍慢 / red 落后")
+    rank: int = Field(description="全镇排名（筛选不改变排名）")
+    rank_change: int = Field(description="比七天前上升（正）或下降（负）的名次")
+
+
+class ProgressOut(_Document):
+    """进度表（擂台）：与 `qiangcun progress --format json` 打印的文档相同。"""
+
+    year: int
+    as_of: datetime.date = Field(description="截止日期（含）")
+    unit: UnitRef
+    time_progress: Fraction4 = Field(description="时序进度（已过天数 ÷ 全年天数），四位小数的字符串")
+    totals: ProgressTotals
+    villages: list[VillageRow]
+
+
+@router.get(
+    "/progress",
+    response=replies({200: ProgressOut}, 400, 401, 403, 404, 422),
+    summary="进度表（擂台）",
+    description="某单位（默认为本人所在的镇）各村的目标、计入收入、完成率、与时序进度之差和全镇排名。"
+    "擂台在全镇公开；台账明细仍只限本人管辖范围。",
+)
 def progress_view(
     request: HttpRequest,
     year: int | None = None,
