@@ -26,6 +26,7 @@ urlpatterns = [
     path("villages/<str:code>/", targets.village_page, name="village"),
     path("targets/<int:year>/", targets.targets_page, name="targets"),
     path("ledger/new/", ledger.entry_new, name="entry_new"),
+    path("ledger/amount-echo/", ledger.amount_echo, name="amount_echo"),
     path("ledger/<int:pk>/edit/", ledger.entry_edit, name="entry_edit"),
     path("ledger/<int:pk>/submit/", ledger.entry_submit, name="entry_submit"),
     path("ledger/<int:pk>/delete/", ledger.entry_delete, name="entry_delete"),

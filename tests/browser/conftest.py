@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 
@@ -40,3 +41,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+@pytest.fixture(autouse=True)
+def _campaign_year_is_open(settings):
+    """The tests' campaign is 2020: stand on its last day, so that the clerk may enter 2020 rows."""
+    settings.TODAY = datetime.date(2020, 12, 31)

@@ -271,10 +271,10 @@ def test_entry_form_with_evidence(client, personas, tree):
     ("amount", "message"),
     [
         ("12.345", "两位小数"),
-        ("1e5", "不是有效金额"),
-        ("NaN", "不是有效金额"),
-        ("１２３", "不是有效金额"),
-        ("abc", "不是有效金额"),
+        ("1e5", "科学计数法"),
+        ("NaN", "有限的数字"),
+        ("一万二", "大写数字"),
+        ("abc", "无法识别"),
         ("", "请填写金额"),
         ("0", "大于 0"),
         ("-100.00", "大于 0"),
@@ -339,7 +339,9 @@ def test_reverse_page_needs_a_reason_and_nets_to_zero(client, personas, tree, ma
     assert _messages(response) == ["冲销必须填写原因"]
     assert entry_state(entry.pk) == before
     response = client.post(reverse("entry_reverse", args=[entry.pk]), {"reason": "重复录入"}, follow=True)
-    assert _messages(response) == ["已冲销 800.00 元（冲销记录待审核）"]
+    assert _messages(response) == [
+        "冲销待审核：孙庄村 2020-03-01 -800.00 元，须由他人审核通过后才从收入中扣除"
+    ]
     reversal = Entry.objects.get(reverses=entry)
     _login(client, personas["township_admin"])  # a second person verifies it
     response = client.post(reverse("review"), {"action": "verify", "ids": [reversal.pk]}, follow=True)
@@ -450,7 +452,7 @@ def test_targets_grid_saves(client, personas, tree):
     ("amounts", "village", "message"),
     [
         ({"liudao": "20000.00", "sunzhuang": "150000.00"}, "刘道村", "低于基础线"),
-        ({"sunzhuang": "150000.00", "yanglaotou": "abc"}, "杨老头村", "不是有效金额"),
+        ({"sunzhuang": "150000.00", "yanglaotou": "abc"}, "杨老头村", "无法识别"),
         ({"bianxiyang": "30000.001"}, "编席杨村", "两位小数"),
     ],
 )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,13 +13,13 @@ from ninja.responses import Status as Reply
 from pydantic import ConfigDict, field_validator
 
 from qiangcun.api.schemas import Money, replies
+from qiangcun.core.cells import CellError, parse_amount_cell
 from qiangcun.core.errors import NotFoundError, ServiceError
-from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.core.params import MAX_YEAR, MIN_YEAR, text_param
 from qiangcun.core.text import CleanStr
 from qiangcun.ledger import services
-from qiangcun.ledger.models import Category, DevelopmentPath, Entry, EntryQuerySet, Status
-from qiangcun.ledger.selectors import entries_visible
+from qiangcun.ledger.models import Category, DevelopmentPath, Entry, EntryQuerySet, RequestKey, Status
+from qiangcun.ledger.selectors import entries_visible, open_years
 from qiangcun.orgs.models import Level, OrgUnit
 
 router = Router(tags=["台账"])
@@ -30,11 +31,16 @@ MAX_PAGE = 500
 class EntryIn(Schema):
     village: CleanStr
     date: datetime.date
-    amount: CleanStr
+    amount: CleanStr = Field(
+        description="金额（元），与导入同一读法：12000.00、１２０００、1.2万、壹万贰仟元、￥2,400"
+    )
     category: CleanStr
     path: CleanStr
     summary: CleanStr
     counterparty: CleanStr = ""
+    confirm_duplicate: bool = Field(
+        False, description="已有相同记录（村、日期、金额、类别、摘要都相同）时，确认仍要保存"
+    )
 
 
 class ReasonIn(Schema):
@@ -127,16 +133,35 @@ def ledger_get(request: HttpRequest, pk: int) -> dict[str, Any]:
     return entry_out(_get(request, pk))
 
 
+#: What an ``Idempotency-Key`` may be: 1–128 visible ASCII characters (a UUID is the usual choice).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+
+
 @router.post(
-    "/ledger", response=replies({201: EntryOut}, 400, 401, 403, 404, 422), summary="录入一条台账（草稿）"
+    "/ledger",
+    response=replies({201: EntryOut}, 400, 401, 403, 404, 409, 422),
+    summary="录入一条台账（草稿）",
+    description=(
+        "带 `Idempotency-Key` 请求头时，同一用户 24 小时内用同一个键、同样的内容再次请求，返回第一次的应答，"
+        "不会新增记录；同一个键换了内容则返回 409。已有相同记录时返回 409，"
+        '确需保存请在请求中加上 `"confirm_duplicate": true`。'
+    ),
 )
 def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any]]:
+    once = None
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ServiceError(
+                "Idempotency-Key 应为 1–128 个可见的英文字符（如一个 UUID）", field="Idempotency-Key"
+            )
+        once = services.Once(kind=RequestKey.Kind.API, key=key)
     village = OrgUnit.objects.filter(code=payload.village, level=Level.VILLAGE).first()
     if village is None:
         raise NotFoundError(f"没有代码为 {payload.village} 的行政村")
     try:
-        amount = parse_amount(payload.amount)
-    except AmountError as exc:
+        amount = parse_amount_cell(payload.amount)
+    except CellError as exc:
         raise ServiceError(str(exc), field="amount") from exc
     category = Category.objects.filter(name=payload.category).first()
     if category is None:
@@ -144,17 +169,43 @@ def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any
     path = DevelopmentPath.objects.filter(name=payload.path).first()
     if path is None:
         raise ServiceError(f"没有名为“{payload.path}”的增收路子", field="path")
-    entry = services.entry_create(
-        actor=request.user,
-        village=village,
-        date=payload.date,
-        amount=amount,
-        category=category,
-        path=path,
-        summary=payload.summary,
-        counterparty=payload.counterparty,
-    )
-    return Reply(201, entry_out(entry))
+    try:
+        with transaction.atomic():
+            entry = services.entry_create(
+                actor=request.user,
+                village=village,
+                date=payload.date,
+                amount=amount,
+                category=category,
+                path=path,
+                summary=payload.summary,
+                counterparty=payload.counterparty,
+                once=once,
+                check_duplicate=not payload.confirm_duplicate,
+                years=open_years(village),
+            )
+            answer = entry_out(entry)
+            if once is not None:
+                services.request_key_answer(actor=request.user, once=once, status=201, answer=answer)
+    except services.RepeatedRequest as exc:
+        used = exc.used
+        if used.answer is None or used.status is None:  # pragma: no cover - every API key keeps its answer
+            raise
+        return Reply(used.status, used.answer)
+    except services.DuplicateEntryError as exc:
+        return Reply(
+            409,
+            {
+                "detail": f'{exc.message}。确需保存请在请求中加上 "confirm_duplicate": true',
+                "field": None,
+                "duplicates": [e.pk for e in exc.alike],
+            },
+        )
+    except ServiceError as exc:
+        if exc.code != "conflict":
+            raise
+        return Reply(409, {"detail": exc.message, "field": "Idempotency-Key"})
+    return Reply(201, answer)
 
 
 @router.post(

@@ -54,13 +54,21 @@ class ValidationErrorOut(Schema):
     errors: list[FieldReason]
 
 
+class ConflictOut(Schema):
+    """409 与已有的不一致：同一个 Idempotency-Key 换了内容，或已有相同记录（duplicates 列出它们的编号）。"""
+
+    detail: str = Field(description="给人看的中文说明")
+    field: str | None = Field(None, description="与请求头有关时为 Idempotency-Key")
+    duplicates: list[int] | None = Field(None, description="已有的相同记录的编号")
+
+
 #: The body of each error status as api.py's exception handlers write it.
 ERROR_BODIES: dict[int, Any] = {
     400: FieldErrorOut,
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
-    409: ErrorOut,
+    409: ConflictOut,
     422: ValidationErrorOut,
 }
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db import models
+from django.urls import reverse_lazy
 
-from qiangcun.core.money import AmountError, parse_amount
+from qiangcun.core.cells import CellError, parse_amount_cell
 from qiangcun.core.text import validate_text
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 
 
 class AmountField(forms.CharField):
-    """An amount in 元, parsed exactly (no float, no exponent, at most two decimals)."""
+    """An amount in 元, read exactly by the importer's own reader (``core.cells.parse_amount_cell``):
+    ``12000``, ``１２０００``, ``1.2万``, ``壹万贰仟元``, ``￥2,400``, ``6,800.00元``. As it is typed, the
+    server echoes it in capital numerals and in 万元 (``amount_echo``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -23,8 +27,11 @@ class AmountField(forms.CharField):
                 attrs={
                     "inputmode": "decimal",
                     "autocomplete": "off",
-                    "placeholder": "例如 12000.00",
-                    "data-amount": "1",
+                    "placeholder": "例如 12000.00、1.2万 或 壹万贰仟元",
+                    "hx-get": reverse_lazy("amount_echo"),
+                    "hx-trigger": "input changed delay:250ms",
+                    "hx-target": "#amount-echo",
+                    "hx-sync": "this:replace",
                 }
             ),
         )
@@ -35,9 +42,14 @@ class AmountField(forms.CharField):
         if text in self.empty_values:
             return None
         try:
-            return parse_amount(text)
-        except AmountError as exc:
+            return parse_amount_cell(text)
+        except CellError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+
+def new_token() -> str:
+    """A fresh one-time token for an entry form."""
+    return secrets.token_urlsafe(16)
 
 
 def _max_length(field: str) -> int:
@@ -120,6 +132,9 @@ class EntryForm(forms.Form):
         label="付款单位", max_length=_max_length("counterparty"), required=False, validators=[validate_text]
     )
     evidence = MultipleFileField(label="凭证（收据、合同或照片）", required=False)
+    #: One-time token: a second POST of the same form (a double tap) does not make a second row.
+    once = forms.CharField(widget=forms.HiddenInput, max_length=128, required=False)
+    confirm_duplicate = forms.BooleanField(label="是的，仍要保存", required=False)
 
 
 class ReturnForm(forms.Form):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiangcun.core.money import MoneyField
@@ -206,3 +207,38 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name}"
+
+
+class RequestKey(models.Model):
+    """A one-time key of an entry form (hidden field) or of an API request (``Idempotency-Key``).
+
+    The first write with a key records it here with the row it made (and, for the API, the answer it
+    gave); the same key again from the same person within a day gets that row — or that answer —
+    instead of a second row. ``fingerprint`` tells a repeat (same content) from a misuse (other content)."""
+
+    class Kind(models.TextChoices):
+        FORM = "form", _("录入表单")
+        API = "api", _("接口请求")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("来源"), max_length=8, choices=Kind.choices)
+    key = models.CharField(_("键"), max_length=128)
+    fingerprint = models.CharField(_("内容摘要"), max_length=64)
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("台账记录"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.PositiveSmallIntegerField(_("应答状态"), null=True, blank=True)
+    answer = models.JSONField(_("应答内容"), null=True, blank=True)
+    created_at = models.DateTimeField(_("使用时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("防重复提交键")
+        verbose_name_plural = _("防重复提交键")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "key"], name="requestkey_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}"

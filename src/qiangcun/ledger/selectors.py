@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+from collections import Counter
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
 
-from qiangcun.ledger.models import Entry, EntryQuerySet, Status
+from qiangcun.ledger.models import Category, Entry, EntryQuerySet, Status
+from qiangcun.orgs.models import OrgUnit
 
 
 def entries_visible(*, user: Any, action: str = "view") -> EntryQuerySet:
@@ -35,3 +40,56 @@ def entries_awaiting_others(*, user: Any) -> EntryQuerySet:
     """Rows in the user's review scope that await someone else's verification because the user entered
     them (or the row they reverse)."""
     return _awaiting_review(user).filter(_own(user))
+
+
+# ------------------------------------------------------------------------------------------- duplicates
+
+
+def entries_alike(
+    *, village: OrgUnit, date: datetime.date, amount: Decimal, category: Category, summary: str
+) -> EntryQuerySet:
+    """Rows of ``village`` identical on date, amount, category and summary (a likely duplicate), leaving
+    out rows already reversed. Unscoped: the caller has checked the user may write in ``village``."""
+    return Entry.objects.filter(
+        village=village,
+        date=date,
+        amount=amount,  # type: ignore[misc]  # MoneyField compares Decimal yuan
+        category=category,
+        summary=summary.strip(),
+        reversal__isnull=True,
+    ).order_by("id")
+
+
+def likely_duplicates(rows: Iterable[Entry]) -> set[int]:
+    """The ids of ``rows`` that match another row of their village on date, amount, category and summary
+    (the rule of :func:`entries_alike`), in one query whatever the number of rows."""
+    rows = list(rows)
+    if not rows:
+        return set()
+    counts = Counter(
+        Entry.objects.filter(
+            village_id__in={e.village_id for e in rows},
+            date__in={e.date for e in rows},
+            reversal__isnull=True,
+        ).values_list("village_id", "date", "amount", "category_id", "summary")
+    )
+    return {e.pk for e in rows if counts[(e.village_id, e.date, e.amount, e.category_id, e.summary)] > 1}
+
+
+# ------------------------------------------------------------------------------------------- open years
+
+#: Which years a village may enter income for. The ledger does not know campaigns (import-linter forbids
+#: it); the app that sets them up (targets) registers its rule at start-up with :func:`open_years_rule`.
+_open_years: Callable[[OrgUnit], list[int]] | None = None
+
+
+def open_years_rule(rule: Callable[[OrgUnit], list[int]] | None) -> None:
+    """Register the rule that answers :func:`open_years` (``None`` removes it)."""
+    global _open_years
+    _open_years = rule
+
+
+def open_years(village: OrgUnit) -> list[int] | None:
+    """The years ``village`` may enter rows for, or ``None`` when no rule is registered (then only dates
+    after today are refused)."""
+    return None if _open_years is None else _open_years(village)

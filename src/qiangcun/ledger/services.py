@@ -4,16 +4,18 @@ records the change in the same transaction."""
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Field
 from django.utils import timezone
 
@@ -29,8 +31,10 @@ from qiangcun.ledger.models import (
     Entry,
     Evidence,
     ImportBatch,
+    RequestKey,
     Status,
 )
+from qiangcun.ledger.selectors import entries_alike
 from qiangcun.orgs.models import Level, OrgUnit
 
 ENTER = "enter"
@@ -76,6 +80,7 @@ def _clean_fields(
     amount: Decimal,
     summary: str,
     counterparty: str,
+    years: Collection[int] | None = None,
 ) -> tuple[str, str]:
     if village.level != Level.VILLAGE:
         raise ServiceError("台账只能记在行政村名下", field="village")
@@ -85,6 +90,8 @@ def _clean_fields(
         raise ServiceError(f"收入日期 {date:%Y-%m-%d} 晚于今天，不能预先入账", field="date")
     if date.year < 2000:
         raise ServiceError("收入日期有误", field="date")
+    if years is not None and date.year not in years:
+        raise ServiceError(_closed_year_message(date, years), field="date")
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise ServiceError("金额必须是数字", field="amount")
     if amount != amount.quantize(FEN):
@@ -104,6 +111,115 @@ def _clean_fields(
     return summary, counterparty
 
 
+def _closed_year_message(date: datetime.date, years: Collection[int]) -> str:
+    shown = "、".join(f"{y} 年" for y in sorted(years))
+    if date.year < today().year:
+        tail = f"现只能录入 {shown}的台账" if years else "本年度的年度任务还没有建立"
+        return (
+            f"收入日期 {date:%Y-%m-%d} 属于已经结束的 {date.year} 年度，{tail}；"
+            "以往年度的台账请由镇党建办导入"
+        )
+    return f"{date.year} 年还没有建立年度任务，暂不能录入该年的台账；请镇党建办先在“目标”页面建立年度任务"
+
+
+# ------------------------------------------------------------------------- repeats and duplicates
+
+#: A one-time key counts for a day; after that the same key is new again.
+REQUEST_KEY_TTL = datetime.timedelta(hours=24)
+
+#: What a person is asked when the row they save already exists.
+DUPLICATE_QUESTION = "已有相同记录，仍要保存？"
+
+
+@dataclass(frozen=True)
+class Once:
+    """The one-time key a write comes with: an entry form's hidden token (``RequestKey.Kind.FORM``) or
+    an API request's ``Idempotency-Key`` (``RequestKey.Kind.API``)."""
+
+    kind: str
+    key: str
+
+
+class RepeatedRequest(ServiceError):
+    """The key was used before, with the same content: ``used`` holds the row made then (and the answer)."""
+
+    def __init__(self, used: RequestKey) -> None:
+        super().__init__("这次提交已经保存过，没有重复保存", code="repeated")
+        self.used = used
+
+
+class DuplicateEntryError(ServiceError):
+    """An identical row exists (village, date, amount, category, summary); ``alike`` lists them."""
+
+    def __init__(self, alike: list[Entry]) -> None:
+        first = alike[0]
+        super().__init__(
+            f"{DUPLICATE_QUESTION}{first.village.name}已有 {len(alike)} 条相同记录："
+            f"{first.date:%Y-%m-%d} {first.amount:,.2f} 元 {first.category.name}“{first.summary}”"
+            f"（{first.get_status_display()}）",
+            code="duplicate",
+        )
+        self.alike = alike
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps([str(p) for p in parts], ensure_ascii=False).encode()).hexdigest()
+
+
+def _claim(actor: Any, once: Once, fingerprint: str) -> RequestKey:
+    """Record that ``once`` is used now, or raise :class:`RepeatedRequest` (same content) or a
+    ``conflict`` :class:`ServiceError` (other content) when it was used within the last day. The
+    unique constraint makes two requests at the same moment queue up: the second sees the first."""
+    cutoff = timezone.now() - REQUEST_KEY_TTL
+    mine = RequestKey.objects.filter(user=actor, kind=once.kind, key=once.key)
+
+    def used() -> RequestKey | None:
+        return mine.filter(created_at__gte=cutoff).select_related("entry__village", "entry__category").first()
+
+    found = used()
+    if found is None:
+        try:
+            with transaction.atomic():
+                RequestKey.objects.filter(user=actor, created_at__lt=cutoff).delete()  # expired keys
+                return RequestKey.objects.create(
+                    user=actor, kind=once.kind, key=once.key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            found = used()
+            if found is None:  # pragma: no cover - the other request expired between the two reads
+                raise ServiceError("提交冲突，请稍后再试", code="conflict") from None
+    if found.fingerprint != fingerprint:
+        raise ServiceError(
+            "这个防重复提交的键已经用于另一次内容不同的提交；如要另存一条，请换一个新键重新提交",
+            code="conflict",
+        )
+    raise RepeatedRequest(found)
+
+
+def _refuse_alike(
+    *,
+    village: OrgUnit,
+    date: datetime.date,
+    amount: Decimal,
+    category: Category,
+    summary: str,
+    exclude: int | None = None,
+) -> None:
+    alike = list(
+        entries_alike(village=village, date=date, amount=amount, category=category, summary=summary)
+        .exclude(pk=exclude)
+        .select_related("village", "category")[:5]
+    )
+    if alike:
+        raise DuplicateEntryError(alike)
+
+
+@transaction.atomic
+def request_key_answer(*, actor: Any, once: Once, status: int, answer: dict[str, Any]) -> None:
+    """Keep the answer given to the first request with ``once``, so that a repeat gets it again."""
+    RequestKey.objects.filter(user=actor, kind=once.kind, key=once.key).update(status=status, answer=answer)
+
+
 @transaction.atomic
 def entry_create(
     *,
@@ -116,12 +232,40 @@ def entry_create(
     summary: str,
     counterparty: str = "",
     submit: bool = False,
+    once: Once | None = None,
+    check_duplicate: bool = False,
+    years: Collection[int] | None = None,
 ) -> Entry:
-    """Record a new income item as a draft (or submitted at once with ``submit=True``)."""
+    """Record a new income item as a draft (or submitted at once with ``submit=True``).
+
+    What a person types (the entry form, the API) comes with the checks trusted callers (the demo, the
+    tests' fixtures) skip: ``once``, its one-time key (a repeat raises :class:`RepeatedRequest`);
+    ``check_duplicate``, ask before saving a row identical to an existing one
+    (:class:`DuplicateEntryError`; pass ``False`` once the person confirmed); ``years``, the years open
+    for entry in the village (see ``selectors.open_years``). Dates after today are always refused."""
     _require(actor, ENTER, village, "您没有在该村录入台账的权限")
+    used = None
+    if once is not None:
+        used = _claim(
+            actor,
+            once,
+            _fingerprint(
+                "create",
+                village.pk,
+                date,
+                amount,
+                category.pk,
+                path.pk,
+                (summary or "").strip(),
+                (counterparty or "").strip(),
+                submit,
+            ),
+        )
     summary, counterparty = _clean_fields(
-        village=village, date=date, amount=amount, summary=summary, counterparty=counterparty
+        village=village, date=date, amount=amount, summary=summary, counterparty=counterparty, years=years
     )
+    if check_duplicate:
+        _refuse_alike(village=village, date=date, amount=amount, category=category, summary=summary)
     now = timezone.now()
     entry = Entry.objects.create(
         village=village,
@@ -136,6 +280,9 @@ def entry_create(
         entered_by=actor,
     )
     audit.record(actor=actor, action="ledger.create", obj=entry, after=_snap(entry), unit_path=village.path)
+    if used is not None:
+        used.entry = entry
+        used.save(update_fields=["entry"])
     return entry
 
 
@@ -155,17 +302,54 @@ def entry_update(
     path: DevelopmentPath,
     summary: str,
     counterparty: str = "",
+    once: Once | None = None,
+    check_duplicate: bool = False,
+    years: Collection[int] | None = None,
 ) -> Entry:
-    """Change a draft or returned row. Submitted and verified rows cannot be edited."""
+    """Change a draft or returned row. Submitted and verified rows cannot be edited. ``once``,
+    ``check_duplicate`` and ``years`` as for :func:`entry_create`."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有修改该村台账的权限")
+    used = None
+    if once is not None:
+        used = _claim(
+            actor,
+            once,
+            _fingerprint(
+                "update",
+                entry.pk,
+                date,
+                amount,
+                category.pk,
+                path.pk,
+                (summary or "").strip(),
+                (counterparty or "").strip(),
+            ),
+        )
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError(f"该记录{entry.get_status_display()}，不能修改", code="frozen")
     if entry.reverses_id is not None:
         raise ServiceError("冲销记录的金额和内容由原记录决定，不能修改", code="state")
     summary, counterparty = _clean_fields(
-        village=entry.village, date=date, amount=amount, summary=summary, counterparty=counterparty
+        village=entry.village,
+        date=date,
+        amount=amount,
+        summary=summary,
+        counterparty=counterparty,
+        years=years,
     )
+    if check_duplicate:
+        _refuse_alike(
+            village=entry.village,
+            date=date,
+            amount=amount,
+            category=category,
+            summary=summary,
+            exclude=entry.pk,
+        )
+    if used is not None:
+        used.entry = entry
+        used.save(update_fields=["entry"])
     before = _snap(entry)
     entry.date, entry.amount, entry.category, entry.path = date, amount, category, path
     entry.summary, entry.counterparty = summary, counterparty

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from qiangcun.core.cells import CellError, is_blank, parse_amount_cell
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
-from qiangcun.core.money import fmt_wan
+from qiangcun.core.money import fmt_wan, in_words
 from qiangcun.core.params import choice_param, date_param, text_param, year_param
 from qiangcun.core.web import require
 from qiangcun.ledger import services
-from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm
-from qiangcun.ledger.models import Entry, Evidence, Status
-from qiangcun.ledger.selectors import entries_awaiting_others, entries_for_review, entries_visible
+from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm, new_token
+from qiangcun.ledger.models import Entry, Evidence, RequestKey, Status
+from qiangcun.ledger.selectors import (
+    entries_awaiting_others,
+    entries_for_review,
+    entries_visible,
+    likely_duplicates,
+    open_years,
+)
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
@@ -67,6 +74,46 @@ def _apply_service_error(form: EntryForm, exc: ServiceError) -> None:
     form.add_error(field, exc.message)
 
 
+def _with_fresh_token(form: EntryForm) -> None:
+    """Give a bound form a new one-time token (its own was missing or already spent on other content)."""
+    data = cast(QueryDict, form.data).copy()
+    data["once"] = new_token()
+    form.data = data
+
+
+def _once(form: EntryForm) -> services.Once | None:
+    """The form's one-time token; a form without one (a page from before the token) gets one and an error."""
+    token = form.cleaned_data.get("once") or ""
+    if not token:
+        _with_fresh_token(form)
+        form.add_error(None, "页面已过期，请核对后再点一次保存")
+        return None
+    return services.Once(kind=RequestKey.Kind.FORM, key=token)
+
+
+def _repeated(request: HttpRequest, exc: services.RepeatedRequest, fallback: str) -> HttpResponse:
+    """A second POST of a form already saved: show the row the first one made, say so, save nothing."""
+    entry = exc.used.entry
+    if entry is None:  # the draft it made has since been deleted
+        messages.info(request, "这张表单已经保存过一次（那条草稿后来已删除），没有重复保存")
+        return redirect(fallback)
+    messages.info(
+        request,
+        f"这条记录刚才已经保存过，没有重复保存：{entry.village.name} {entry.date:%Y-%m-%d} "
+        f"{entry.amount:,.2f} 元（{entry.get_status_display()}）",
+    )
+    return redirect(_village_url(entry) + f"#e{entry.pk}")
+
+
+def _entry_page(request: HttpRequest, form: EntryForm, **context: Any) -> HttpResponse:
+    asked = any(services.DUPLICATE_QUESTION in e for e in form.non_field_errors())
+    return render(
+        request,
+        "ledger/entry_form.html",
+        {"form": form, "ask_duplicate": asked, "echo": _echo(form["amount"].value()), **context},
+    )
+
+
 @require("enter")
 @require_http_methods(["GET", "POST"])
 def entry_new(request: HttpRequest) -> HttpResponse:
@@ -76,8 +123,10 @@ def entry_new(request: HttpRequest) -> HttpResponse:
     village = next((v for v in villages if v.code == code), None)
     if village is None:
         raise Http404("该村不在您的录入范围内")
-    form = EntryForm(request.POST or None, request.FILES or None, initial={"date": today()})
-    if request.method == "POST" and form.is_valid():
+    form = EntryForm(
+        request.POST or None, request.FILES or None, initial={"date": today(), "once": new_token()}
+    )
+    if request.method == "POST" and form.is_valid() and (once := _once(form)):
         data = form.cleaned_data
         try:
             with transaction.atomic():
@@ -91,10 +140,17 @@ def entry_new(request: HttpRequest) -> HttpResponse:
                     summary=data["summary"],
                     counterparty=data["counterparty"],
                     submit="submit" in request.POST,
+                    once=once,
+                    check_duplicate=not data["confirm_duplicate"],
+                    years=open_years(village),
                 )
                 if data["evidence"]:
                     services.evidence_add(actor=request.user, entry=entry, files=data["evidence"])
+        except services.RepeatedRequest as exc:
+            return _repeated(request, exc, reverse("entry_new") + f"?village={village.code}")
         except ServiceError as exc:
+            if exc.code == "conflict":
+                _with_fresh_token(form)
             _apply_service_error(form, exc)
         else:
             verb = "已提交审核" if entry.status == "submitted" else "已存为草稿"
@@ -106,7 +162,7 @@ def entry_new(request: HttpRequest) -> HttpResponse:
             if "another" in request.POST:
                 return redirect(reverse("entry_new") + f"?village={village.code}")
             return redirect(_village_url(entry))
-    return render(request, "ledger/entry_form.html", {"form": form, "village": village, "villages": villages})
+    return _entry_page(request, form, village=village, villages=villages)
 
 
 def _own_entry(request: HttpRequest, pk: int, action: str = "view") -> Entry:
@@ -118,9 +174,6 @@ def _own_entry(request: HttpRequest, pk: int, action: str = "view") -> Entry:
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _own_entry(request, pk, "enter")
-    if not entry.is_editable:
-        messages.error(request, f"该记录{entry.get_status_display()}，不能修改")
-        return redirect(_village_url(entry))
     initial = {
         "date": entry.date,
         "amount": f"{entry.amount:.2f}",
@@ -128,9 +181,12 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "path": entry.path,
         "summary": entry.summary,
         "counterparty": entry.counterparty,
+        "once": new_token(),
     }
     form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    # A repeated POST goes to the service even when the row is no longer editable: the first POST may
+    # have submitted it, and the repeat is answered with that row, not with an error.
+    if request.method == "POST" and form.is_valid() and (once := _once(form)):
         data = form.cleaned_data
         try:
             with transaction.atomic():
@@ -143,12 +199,22 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     path=data["path"],
                     summary=data["summary"],
                     counterparty=data["counterparty"],
+                    once=once,
+                    check_duplicate=not data["confirm_duplicate"],
+                    years=open_years(entry.village),
                 )
                 if data["evidence"]:
                     services.evidence_add(actor=request.user, entry=entry, files=data["evidence"])
                 if "submit" in request.POST:
                     entry = services.entry_submit(actor=request.user, entry=entry)
+        except services.RepeatedRequest as exc:
+            return _repeated(request, exc, _village_url(entry))
         except ServiceError as exc:
+            if exc.code == "frozen":
+                messages.error(request, exc.message)
+                return redirect(_village_url(entry))
+            if exc.code == "conflict":
+                _with_fresh_token(form)
             _apply_service_error(form, exc)
         else:
             messages.success(
@@ -157,11 +223,31 @@ def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{entry.village.name} {entry.amount:,.2f} 元",
             )
             return redirect(_village_url(entry))
-    return render(
-        request,
-        "ledger/entry_form.html",
-        {"form": form, "village": entry.village, "villages": [entry.village], "entry": entry},
-    )
+    elif not entry.is_editable:
+        messages.error(request, f"该记录{entry.get_status_display()}，不能修改")
+        return redirect(_village_url(entry))
+    return _entry_page(request, form, village=entry.village, villages=[entry.village], entry=entry)
+
+
+def _echo(raw: object) -> dict[str, str]:
+    """What the amount echo shows for ``raw``: capital numerals and 万元, or the reader's error."""
+    text = str(raw or "")
+    if is_blank(text):
+        return {}
+    if len(text) > 64:
+        return {"error": "金额太长，请填写如 12000.00 的金额"}
+    try:
+        value = parse_amount_cell(text)
+    except CellError as exc:
+        return {"error": str(exc)}
+    return {"words": in_words(value), "wan": f"{fmt_wan(value)}元"}
+
+
+@require("enter")
+@require_GET
+def amount_echo(request: HttpRequest) -> HttpResponse:
+    """The entry form's amount as the server reads it: ``壹万贰仟元整 / 1.20万元`` (htmx, as it is typed)."""
+    return render(request, "ledger/partials/amount_echo.html", {"echo": _echo(request.GET.get("amount"))})
 
 
 @require("enter")
@@ -208,7 +294,14 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404 from exc
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"已冲销 {entry.amount:,.2f} 元（冲销记录{reversal.get_status_display()}）")
+        state = (
+            "冲销待审核" if reversal.status == Status.SUBMITTED else f"冲销{reversal.get_status_display()}"
+        )
+        messages.success(
+            request,
+            f"{state}：{entry.village.name} {entry.date:%Y-%m-%d} {reversal.amount:,.2f} 元，"
+            "须由他人审核通过后才从收入中扣除",
+        )
     return redirect(_village_url(entry))
 
 
@@ -249,6 +342,7 @@ def review(request: HttpRequest) -> HttpResponse:
     summary = queue.aggregate(count=Count("id"), total=Sum("amount"))
     rows = list(queue.prefetch_related("evidence")[:REVIEW_PAGE])
     groups = [(village, list(items)) for village, items in groupby(rows, key=lambda e: e.village)]
+    duplicates = likely_duplicates(rows)
     return render(
         request,
         "ledger/review.html",
@@ -259,6 +353,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "total": summary["total"] or Decimal("0.00"),
             "reasons": services.COMMON_RETURN_REASONS,
             "own_count": entries_awaiting_others(user=request.user).count(),
+            "duplicates": duplicates,
         },
     )
 

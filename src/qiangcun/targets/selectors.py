@@ -257,6 +257,15 @@ def can_see_board(user: Any, unit: OrgUnit) -> bool:
     )
 
 
+def entry_years(village: OrgUnit) -> list[int]:
+    """The open campaign years of ``village``, for which its rows may be entered by hand: years its
+    township has a campaign for, not before the current year (earlier years come in by import only).
+    Registered with the ledger (``ledger.selectors.open_years``) when the app starts."""
+    township = board_root(village)
+    years = Campaign.objects.filter(township=township, year__gte=today().year).values_list("year", flat=True)
+    return sorted(years)
+
+
 def _rank(rows: list[VillageProgress], key_income: str, key_completion: str, attr: str) -> None:
     ordered = sorted(rows, key=lambda r: (-getattr(r, key_completion), -getattr(r, key_income), r.code))
     previous: tuple[Decimal, Decimal] | None = None

@@ -1,50 +1,6 @@
 /* qiangcun — small progressive enhancements; every page works without them. */
 (function () {
   "use strict";
-  var DIG = "零壹贰叁肆伍陆柒捌玖", SMALL = ["", "拾", "佰", "仟"], BIG = ["", "万", "亿", "万亿"];
-
-  // Capital numerals as on a receipt (same rules as qiangcun.core.money.in_words).
-  function inWords(text) {
-    var m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text);
-    if (!m) return null;
-    var sign = m[1] ? "负" : "", digits = m[2].replace(/^0+(?=\d)/, ""), frac = (m[3] || "").padEnd(2, "0");
-    var jiao = +frac[0], fen = +frac[1], out = "";
-    if (digits !== "0") {
-      var zero = false;
-      for (var i = 0; i < digits.length; i++) {
-        var d = +digits[i], p = digits.length - 1 - i, section = Math.floor(p / 4), pos = p % 4;
-        if (d === 0) { zero = true; } else { if (zero) { out += "零"; zero = false; } out += DIG[d] + SMALL[pos]; }
-        if (pos === 0 && section && +digits.slice(Math.max(0, i - 3), i + 1)) out += BIG[section];
-      }
-      out += "元";
-    }
-    if (!jiao && !fen) return sign + (out || "零元") + "整";
-    if (jiao) out += DIG[jiao] + "角"; else if (out) out += "零";
-    if (fen) out += DIG[fen] + "分";
-    return sign + out;
-  }
-
-  function wan(text) {
-    var m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text);
-    if (!m) return "";
-    var fen = BigInt(m[2]) * 100n + BigInt((m[3] || "").padEnd(2, "0"));
-    var hundredthsOfWan = (fen + 5000n) / 10000n; // 1 万元 = 1,000,000 分; two decimals, half up
-    var s = hundredthsOfWan.toString().padStart(3, "0");
-    return m[1] + s.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + s.slice(-2) + "万元";
-  }
-
-  function echo(input, output) {
-    var raw = input.value.trim().replace(/,/g, "");
-    if (!raw) { output.textContent = ""; return; }
-    var w = inWords(raw);
-    if (!w) { output.textContent = "请填写数字，最多两位小数，例如 12000.00"; return; }
-    output.innerHTML = "";
-    var strong = document.createElement("strong");
-    strong.textContent = w;
-    output.appendChild(strong);
-    output.appendChild(document.createTextNode(" / " + wan(raw)));
-  }
-
   function charts() {
     if (!window.echarts) return;
     var el = document.getElementById("progress-chart");
@@ -123,12 +79,6 @@
   }
 
   function init() {
-    document.querySelectorAll("[data-amount]").forEach(function (input) {
-      var out = document.querySelector('[data-echo-for="' + input.id + '"]');
-      if (!out) return;
-      input.addEventListener("input", function () { echo(input, out); });
-      echo(input, out);
-    });
     // Text limits are stated and counted, never cut: the server refuses a text that is too long.
     document.querySelectorAll("[data-limit]").forEach(function (input) {
       var out = document.querySelector('[data-count-for="' + input.id + '"]');
@@ -159,7 +109,6 @@
     charts();
   }
 
-  window.qiangcunInWords = inWords;
   document.addEventListener("DOMContentLoaded", init);
   window.addEventListener("load", charts);
   document.addEventListener("htmx:afterSwap", charts);
