@@ -8,7 +8,10 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qiangcun.core.scope import Action
 from qiangcun.orgs.models import OrgUnit
+
+__all__ = ["ROLE_ACTIONS", "Action", "ApiToken", "Role", "RoleGrant", "User", "hash_token"]
 
 
 class Role(models.TextChoices):
@@ -21,16 +24,6 @@ class Role(models.TextChoices):
     VILLAGE_CLERK = "village_clerk", _("村报账员")
     SYSTEM_ADMIN = "system_admin", _("系统管理员")
     AUDITOR = "auditor", _("审计管理员")
-
-
-class Action(models.TextChoices):
-    VIEW = "view", _("查看")
-    ENTER = "enter", _("录入台账")
-    VERIFY = "verify", _("审核台账")
-    MANAGE_TARGETS = "manage_targets", _("管理年度目标")
-    AUDIT = "audit", _("查看审计日志")
-    MANAGE_USERS = "manage_users", _("管理账号")
-    IMPORT = "import", _("导入数据")
 
 
 #: What each role may do on the units under its grant. Anything not listed is denied.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +15,7 @@ from qiangcun.orgs.models import OrgUnit
 
 @transaction.atomic
 def user_create(
-    *, actor: Any, username: str, password: str | None, display_name: str = "", is_staff: bool = False
+    *, actor: User | None, username: str, password: str | None, display_name: str = "", is_staff: bool = False
 ) -> User:
     username = username.strip()
     if not username:
@@ -39,7 +38,7 @@ def user_create(
 
 
 @transaction.atomic
-def grant_create(*, actor: Any, user: User, role: str, unit: OrgUnit) -> RoleGrant:
+def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) -> RoleGrant:
     if role not in Role.values:
         raise ServiceError(f"未知角色：{role}", field="role")
     grant, created = RoleGrant.objects.get_or_create(user=user, role=role, unit=unit)
@@ -59,7 +58,7 @@ TOKEN_PREFIX = "qc_"
 
 
 @transaction.atomic
-def token_create(*, actor: Any, user: User, name: str = "") -> tuple[ApiToken, str]:
+def token_create(*, actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Make a token; returns the row and the token itself, which is never stored and never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:10], name=name)

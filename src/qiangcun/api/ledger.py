@@ -12,6 +12,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status as Reply
 from pydantic import ConfigDict, field_validator
 
+from qiangcun.accounts.http import AuthedRequest
 from qiangcun.api.schemas import Money, replies
 from qiangcun.core.cells import CellError, parse_amount_cell
 from qiangcun.core.errors import NotFoundError, ServiceError
@@ -100,7 +101,7 @@ def entry_out(e: Entry) -> dict[str, Any]:
     return EntryOut.model_validate(e).model_dump(mode="json")
 
 
-def _get(request: HttpRequest, pk: int) -> Entry:
+def _get(request: AuthedRequest, pk: int) -> Entry:
     entry = entries_visible(user=request.user).filter(pk=pk).first()
     if entry is None:
         raise NotFoundError()
@@ -110,7 +111,7 @@ def _get(request: HttpRequest, pk: int) -> Entry:
 @router.get("/ledger", response=replies({200: list[EntryOut]}, 400, 401, 422), summary="台账列表")
 @paginate(LedgerPage)
 def ledger_list(
-    request: HttpRequest,
+    request: AuthedRequest,
     village: str | None = None,
     year: int | None = Query(None, ge=MIN_YEAR, le=MAX_YEAR),  # type: ignore[assignment]
     status: str | None = None,
@@ -129,7 +130,7 @@ def ledger_list(
 
 
 @router.get("/ledger/{int:pk}", response=replies({200: EntryOut}, 401, 404), summary="一条台账")
-def ledger_get(request: HttpRequest, pk: int) -> dict[str, Any]:
+def ledger_get(request: AuthedRequest, pk: int) -> dict[str, Any]:
     return entry_out(_get(request, pk))
 
 
@@ -147,7 +148,7 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
         '确需保存请在请求中加上 `"confirm_duplicate": true`。'
     ),
 )
-def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any]]:
+def ledger_create(request: AuthedRequest, payload: EntryIn) -> Reply[dict[str, Any]]:
     once = None
     key = request.headers.get("Idempotency-Key")
     if key is not None:
@@ -211,14 +212,14 @@ def ledger_create(request: HttpRequest, payload: EntryIn) -> Reply[dict[str, Any
 @router.post(
     "/ledger/{int:pk}/submit", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="提交审核"
 )
-def ledger_submit(request: HttpRequest, pk: int) -> dict[str, Any]:
+def ledger_submit(request: AuthedRequest, pk: int) -> dict[str, Any]:
     return entry_out(services.entry_submit(actor=request.user, entry=_get(request, pk)))
 
 
 @router.post(
     "/ledger/{int:pk}/verify", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="审核通过"
 )
-def ledger_verify(request: HttpRequest, pk: int) -> dict[str, Any]:
+def ledger_verify(request: AuthedRequest, pk: int) -> dict[str, Any]:
     return entry_out(services.entry_verify(actor=request.user, entries=[_get(request, pk)])[0])
 
 
@@ -227,7 +228,7 @@ def ledger_verify(request: HttpRequest, pk: int) -> dict[str, Any]:
     response=replies({200: EntryOut}, 400, 401, 403, 404, 422),
     summary="退回（须填原因）",
 )
-def ledger_return(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
+def ledger_return(request: AuthedRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
     return entry_out(
         services.entry_return(actor=request.user, entries=[_get(request, pk)], reason=payload.reason)[0]
     )
@@ -238,7 +239,7 @@ def ledger_return(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str,
     response=replies({201: EntryOut}, 400, 401, 403, 404, 422),
     summary="冲销已审核的记录（须填原因）",
 )
-def ledger_reverse(request: HttpRequest, pk: int, payload: ReasonIn) -> Reply[dict[str, Any]]:
+def ledger_reverse(request: AuthedRequest, pk: int, payload: ReasonIn) -> Reply[dict[str, Any]]:
     with transaction.atomic():
         reversal = services.entry_reverse(actor=request.user, entry=_get(request, pk), reason=payload.reason)
     return Reply(201, entry_out(reversal))

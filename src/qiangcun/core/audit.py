@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from qiangcun.core.scope import Actor
+
 
 class ChangeRecord(models.Model):
     """One write: who, when, which object, what it was before and after."""
@@ -63,7 +65,7 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
 
 def record(
     *,
-    actor: Any,
+    actor: Actor | None,
     action: str,
     obj: models.Model,
     before: dict[str, Any] | None = None,
@@ -75,7 +77,7 @@ def record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must be called inside the service's transaction.atomic block")
     return ChangeRecord.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor_id=getattr(actor, "pk", None),
         action=action,
         model=obj._meta.label_lower,
         object_pk=str(obj.pk),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from qiangcun.core.clock import today
+from qiangcun.core.scope import Action
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -11,11 +12,11 @@ def site(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         context.update(
-            perms_view=user.can("view"),
-            perms_enter=user.can("enter"),
-            perms_verify=user.can("verify"),
-            perms_targets=user.can("manage_targets"),
-            perms_audit=user.can("audit"),
-            perms_import=user.can("import"),
+            perms_view=user.can(Action.VIEW),
+            perms_enter=user.can(Action.ENTER),
+            perms_verify=user.can(Action.VERIFY),
+            perms_targets=user.can(Action.MANAGE_TARGETS),
+            perms_audit=user.can(Action.AUDIT),
+            perms_import=user.can(Action.IMPORT),
         )
     return context

@@ -7,10 +7,38 @@ a queryset on the model's path field. No paths → empty queryset.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    """What a role may do on the units under its grant: the one list of actions every check names."""
+
+    VIEW = "view", _("查看")
+    ENTER = "enter", _("录入台账")
+    VERIFY = "verify", _("审核台账")
+    MANAGE_TARGETS = "manage_targets", _("管理年度目标")
+    AUDIT = "audit", _("查看审计日志")
+    MANAGE_USERS = "manage_users", _("管理账号")
+    IMPORT = "import", _("导入数据")
+
+
+class Actor(Protocol):
+    """Who acts, as the layers below accounts see a user: an id and the paths they may act on."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    def scope_paths(self, action: str) -> tuple[str, ...]: ...
 
 
 def scope_paths(user: Any, action: str) -> tuple[str, ...]:

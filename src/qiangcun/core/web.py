@@ -32,7 +32,7 @@ def require(
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if action is not None and not user.can(action):  # type: ignore[union-attr]
+            if action is not None and not user.can(action):
                 raise PermissionDenied("没有权限")
             try:
                 return view(request, *args, **kwargs)

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from qiangcun.accounts.models import Role, User
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table
-from qiangcun.core.scope import path_q, scope_paths
+from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign
 
@@ -29,9 +29,9 @@ def import_actor(username: str | None) -> User:
     return admins[0]
 
 
-def import_villages(actor: Any) -> list[OrgUnit]:
+def import_villages(actor: User) -> list[OrgUnit]:
     """Villages the actor may bring rows into: where they may enter rows or import the ledger."""
-    paths = tuple(set(scope_paths(actor, "enter")) | set(scope_paths(actor, "import")))
+    paths = tuple(set(scope_paths(actor, Action.ENTER)) | set(scope_paths(actor, Action.IMPORT)))
     if not paths:
         return []
     return list(OrgUnit.objects.filter(path_q("path", paths), level=Level.VILLAGE))
@@ -81,11 +81,11 @@ def report_errors(command: Any, path: Path, table: Table | None, errors: list[Ro
     sys.exit(1)
 
 
-def import_townships(actor: Any) -> list[OrgUnit]:
-    return list(OrgUnit.objects.restrict(actor, "import").filter(level=Level.TOWNSHIP))
+def import_townships(actor: User) -> list[OrgUnit]:
+    return list(OrgUnit.objects.restrict(actor, Action.IMPORT).filter(level=Level.TOWNSHIP))
 
 
-def township_for(actor: Any, code: str | None) -> OrgUnit:
+def township_for(actor: User, code: str | None) -> OrgUnit:
     """The township named by code, or the only township the actor may import into."""
     townships = import_townships(actor)
     if code:

@@ -22,6 +22,7 @@ from qiangcun.accounts.models import User
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
+from qiangcun.core.scope import Action
 from qiangcun.imports.lookups import (
     campaign_years,
     import_townships,
@@ -61,24 +62,24 @@ def report_path(job: ImportJob) -> Path:
     return uploads() / f"{job.pk}.report.xlsx"
 
 
-def allowed_kinds(user: Any) -> list[str]:
+def allowed_kinds(user: User) -> list[str]:
     kinds = []
-    if user.can("enter") or user.can("import"):
+    if user.can(Action.ENTER) or user.can(Action.IMPORT):
         kinds.append("ledger")
-    if user.can("import"):
+    if user.can(Action.IMPORT):
         kinds += ["units", "targets"]
     return kinds
 
 
-def townships(user: Any) -> list[OrgUnit]:
+def townships(user: User) -> list[OrgUnit]:
     return import_townships(user)
 
 
-def ledger_years(user: Any) -> list[int]:
+def ledger_years(user: User) -> list[int]:
     return campaign_years(import_villages(user))
 
 
-def job_create(*, user: Any, kind: str, upload: UploadedFile | None, options: dict[str, Any]) -> ImportJob:
+def job_create(*, user: User, kind: str, upload: UploadedFile | None, options: dict[str, Any]) -> ImportJob:
     """Keep the upload and make a job to check it. Refuses files over the size limit at once."""
     if kind not in allowed_kinds(user):
         raise ServiceError("您没有导入这类数据的权限", code="forbidden")
@@ -129,7 +130,7 @@ def expire_if_stale(job: ImportJob) -> None:
         job.refresh_from_db()
 
 
-def job_confirm(job: ImportJob, user: Any) -> None:
+def job_confirm(job: ImportJob, user: User) -> None:
     """The user saw the check and wants the import: run the same file for real."""
     claimed = ImportJob.objects.filter(
         pk=job.pk, user=user, stage=ImportJob.Stage.CHECK, state=ImportJob.State.DONE, result__ok=True
@@ -202,7 +203,7 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
             year = import_year(
                 villages, int(options["year"]) if str(options.get("year", "")).isdigit() else None
             )
-            verified = bool(options.get("verified")) and user.can("import")
+            verified = bool(options.get("verified")) and user.can(Action.IMPORT)
             parsed = parse_ledger_file(
                 path,
                 name=name,

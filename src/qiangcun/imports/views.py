@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import text_param, year_param
+from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.imports import services as import_jobs
 from qiangcun.imports.models import ImportJob
@@ -21,7 +23,7 @@ from qiangcun.reports.http import xlsx_response
 
 
 @require()
-def import_home(request: HttpRequest) -> HttpResponse:
+def import_home(request: AuthedRequest) -> HttpResponse:
     kinds = allowed_kinds(request.user)
     if not kinds:
         raise PermissionDenied("您没有导入数据的权限")
@@ -32,7 +34,7 @@ def import_home(request: HttpRequest) -> HttpResponse:
 
 
 @require()
-def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+def import_template(request: AuthedRequest, kind: str) -> HttpResponse:
     if kind not in TEMPLATES:
         raise Http404
     if kind not in allowed_kinds(request.user):
@@ -42,7 +44,7 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 
 @require()
 @require_http_methods(["GET", "POST"])
-def import_kind(request: HttpRequest, kind: str) -> HttpResponse:
+def import_kind(request: AuthedRequest, kind: str) -> HttpResponse:
     user = request.user
     if kind not in KINDS:
         raise Http404
@@ -54,7 +56,7 @@ def import_kind(request: HttpRequest, kind: str) -> HttpResponse:
             options = {
                 "year": "" if year is None else str(year),
                 "township": text_param(request.POST.get("township"), field="township", label="镇代码"),
-                "verified": request.POST.get("verified") == "1" and user.can("import"),  # type: ignore[union-attr]
+                "verified": request.POST.get("verified") == "1" and user.can(Action.IMPORT),
             }
             job = import_jobs.job_create(
                 user=user, kind=kind, upload=request.FILES.get("file"), options=options
@@ -73,12 +75,12 @@ def import_kind(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, "imports/import_kind.html", context)
 
 
-def _own_job(request: HttpRequest, pk: str) -> ImportJob:
+def _own_job(request: AuthedRequest, pk: str) -> ImportJob:
     return get_object_or_404(ImportJob, pk=pk, user_id=request.user.pk)
 
 
 @require()
-def import_job(request: HttpRequest, pk: str) -> HttpResponse:
+def import_job(request: AuthedRequest, pk: str) -> HttpResponse:
     job = _own_job(request, pk)
     import_jobs.expire_if_stale(job)
     context = {"job": job, "label": KINDS.get(job.kind, job.kind), "result": job.result}
@@ -89,7 +91,7 @@ def import_job(request: HttpRequest, pk: str) -> HttpResponse:
 
 @require()
 @require_POST
-def import_job_confirm(request: HttpRequest, pk: str) -> HttpResponse:
+def import_job_confirm(request: AuthedRequest, pk: str) -> HttpResponse:
     job = _own_job(request, pk)
     try:
         import_jobs.job_confirm(job, request.user)
@@ -99,7 +101,7 @@ def import_job_confirm(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @require()
-def import_job_report(request: HttpRequest, pk: str) -> FileResponse:
+def import_job_report(request: AuthedRequest, pk: str) -> FileResponse:
     job = _own_job(request, pk)
     path = import_jobs.report_path(job)
     if not path.exists():

@@ -10,18 +10,19 @@ from typing import Any
 
 from django.db.models import Q
 
+from qiangcun.core.scope import Action
 from qiangcun.ledger.models import Category, Entry, EntryQuerySet, Status
 from qiangcun.orgs.models import OrgUnit
 
 
-def entries_visible(*, user: Any, action: str = "view") -> EntryQuerySet:
+def entries_visible(*, user: Any, action: str = Action.VIEW) -> EntryQuerySet:
     return Entry.objects.restrict(user, action).select_related(
         "village", "category", "path", "entered_by", "reviewed_by", "reverses"
     )
 
 
 def _awaiting_review(user: Any) -> EntryQuerySet:
-    return entries_visible(user=user, action="verify").filter(status=Status.SUBMITTED)
+    return entries_visible(user=user, action=Action.VERIFY).filter(status=Status.SUBMITTED)
 
 
 def _own(user: Any) -> Q:

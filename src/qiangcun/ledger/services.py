@@ -19,11 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from qiangcun.accounts.models import User
 from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import FEN, MAX_YUAN, to_fen
-from qiangcun.core.scope import allowed
+from qiangcun.core.scope import Action, allowed
 from qiangcun.ledger.models import (
     EDITABLE_STATUSES,
     Category,
@@ -37,8 +38,8 @@ from qiangcun.ledger.models import (
 from qiangcun.ledger.selectors import entries_alike
 from qiangcun.orgs.models import Level, OrgUnit
 
-ENTER = "enter"
-VERIFY = "verify"
+ENTER = Action.ENTER
+VERIFY = Action.VERIFY
 
 _AUDIT_FIELDS = [
     "village",
@@ -68,7 +69,7 @@ def _snap(entry: Entry) -> dict[str, Any]:
     return audit.snapshot(entry, _AUDIT_FIELDS)
 
 
-def _require(actor: Any, action: str, village: OrgUnit, message: str) -> None:
+def _require(actor: User, action: str, village: OrgUnit, message: str) -> None:
     if not allowed(actor, action, village.path):
         raise PermissionDeniedError(message)
 
@@ -166,7 +167,7 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps([str(p) for p in parts], ensure_ascii=False).encode()).hexdigest()
 
 
-def _claim(actor: Any, once: Once, fingerprint: str) -> RequestKey:
+def _claim(actor: User, once: Once, fingerprint: str) -> RequestKey:
     """Record that ``once`` is used now, or raise :class:`RepeatedRequest` (same content) or a
     ``conflict`` :class:`ServiceError` (other content) when it was used within the last day. The
     unique constraint makes two requests at the same moment queue up: the second sees the first."""
@@ -215,7 +216,7 @@ def _refuse_alike(
 
 
 @transaction.atomic
-def request_key_answer(*, actor: Any, once: Once, status: int, answer: dict[str, Any]) -> None:
+def request_key_answer(*, actor: User, once: Once, status: int, answer: dict[str, Any]) -> None:
     """Keep the answer given to the first request with ``once``, so that a repeat gets it again."""
     RequestKey.objects.filter(user=actor, kind=once.kind, key=once.key).update(status=status, answer=answer)
 
@@ -223,7 +224,7 @@ def request_key_answer(*, actor: Any, once: Once, status: int, answer: dict[str,
 @transaction.atomic
 def entry_create(
     *,
-    actor: Any,
+    actor: User,
     village: OrgUnit,
     date: datetime.date,
     amount: Decimal,
@@ -294,7 +295,7 @@ def _lock(entry: Entry) -> Entry:
 @transaction.atomic
 def entry_update(
     *,
-    actor: Any,
+    actor: User,
     entry: Entry,
     date: datetime.date,
     amount: Decimal,
@@ -366,7 +367,7 @@ def entry_update(
 
 
 @transaction.atomic
-def entry_submit(*, actor: Any, entry: Entry) -> Entry:
+def entry_submit(*, actor: User, entry: Entry) -> Entry:
     """Send a draft (or a corrected returned row) for verification."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有提交该村台账的权限")
@@ -388,7 +389,7 @@ def entry_submit(*, actor: Any, entry: Entry) -> Entry:
 
 
 @transaction.atomic
-def entry_delete(*, actor: Any, entry: Entry) -> None:
+def entry_delete(*, actor: User, entry: Entry) -> None:
     """Delete a draft that was never submitted, or a reversal that was returned (its author or the
     village may withdraw it, so the original can be reversed again)."""
     entry = _lock(entry)
@@ -408,7 +409,7 @@ def entry_delete(*, actor: Any, entry: Entry) -> None:
     entry.delete()
 
 
-def _review_guard(actor: Any, entry: Entry) -> None:
+def _review_guard(actor: User, entry: Entry) -> None:
     _require(actor, VERIFY, entry.village, f"您没有审核{entry.village.name}台账的权限")
     if entry.status != Status.SUBMITTED:
         raise ServiceError(
@@ -427,7 +428,7 @@ def _review_guard(actor: Any, entry: Entry) -> None:
 
 
 @transaction.atomic
-def entry_verify(*, actor: Any, entries: Sequence[Entry]) -> list[Entry]:
+def entry_verify(*, actor: User, entries: Sequence[Entry]) -> list[Entry]:
     """Verify submitted rows, all or none. Verified rows are frozen from then on."""
     if not entries:
         raise ServiceError("请至少选择一条记录")
@@ -461,7 +462,7 @@ def entry_verify(*, actor: Any, entries: Sequence[Entry]) -> list[Entry]:
 
 
 @transaction.atomic
-def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[Entry]:
+def entry_return(*, actor: User, entries: Sequence[Entry], reason: str) -> list[Entry]:
     """Send submitted rows back to the village with a reason (required), all or none."""
     reason = (reason or "").strip()
     if not reason:
@@ -501,7 +502,7 @@ def entry_return(*, actor: Any, entries: Sequence[Entry], reason: str) -> list[E
 
 
 @transaction.atomic
-def entry_reverse(*, actor: Any, entry: Entry, reason: str) -> Entry:
+def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
     """Correct a verified row by a reversing row of the opposite amount on the same date.
 
     The reversal is submitted for verification by someone else — one person can neither enter and
@@ -583,7 +584,7 @@ def _read_head(upload: UploadedFile) -> bytes:
 
 
 @transaction.atomic
-def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> list[Evidence]:
+def evidence_add(*, actor: User, entry: Entry, files: Iterable[UploadedFile]) -> list[Evidence]:
     """Attach receipts or photos (PDF, JPEG, PNG, GIF, WebP, HEIC) to a row that can still be edited."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有为该村台账上传凭证的权限")
@@ -616,7 +617,7 @@ def evidence_add(*, actor: Any, entry: Entry, files: Iterable[UploadedFile]) -> 
 
 # ---------------------------------------------------------------------------------------------- import
 
-IMPORT = "import"
+IMPORT = Action.IMPORT
 
 
 @dataclass
@@ -636,7 +637,7 @@ class ImportOutcome:
 
 def entries_import(
     *,
-    actor: Any,
+    actor: User,
     rows: Sequence[Any],
     file_name: str,
     sha256: str,
@@ -763,7 +764,7 @@ _IMPORT_COLUMNS = (
 def _insert_imported(
     rows: Sequence[Any],
     *,
-    actor: Any,
+    actor: User,
     status: str,
     now: datetime.datetime,
     batch: ImportBatch,

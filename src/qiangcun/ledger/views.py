@@ -10,16 +10,18 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.cells import CellError, is_blank, parse_amount_cell
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import fmt_wan, in_words
 from qiangcun.core.params import choice_param, date_param, text_param, year_param
+from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.ledger import services
 from qiangcun.ledger.forms import EntryForm, ReturnForm, ReverseForm, new_token
@@ -53,7 +55,7 @@ REVIEW_PAGE = 300
 
 
 def _enter_villages(user: Any) -> list[OrgUnit]:
-    return list(OrgUnit.objects.restrict(user, "enter").filter(level=Level.VILLAGE).order_by("path"))
+    return list(OrgUnit.objects.restrict(user, Action.ENTER).filter(level=Level.VILLAGE).order_by("path"))
 
 
 def _village_url(entry: Entry) -> str:
@@ -91,7 +93,7 @@ def _once(form: EntryForm) -> services.Once | None:
     return services.Once(kind=RequestKey.Kind.FORM, key=token)
 
 
-def _repeated(request: HttpRequest, exc: services.RepeatedRequest, fallback: str) -> HttpResponse:
+def _repeated(request: AuthedRequest, exc: services.RepeatedRequest, fallback: str) -> HttpResponse:
     """A second POST of a form already saved: show the row the first one made, say so, save nothing."""
     entry = exc.used.entry
     if entry is None:  # the draft it made has since been deleted
@@ -105,7 +107,7 @@ def _repeated(request: HttpRequest, exc: services.RepeatedRequest, fallback: str
     return redirect(_village_url(entry) + f"#e{entry.pk}")
 
 
-def _entry_page(request: HttpRequest, form: EntryForm, **context: Any) -> HttpResponse:
+def _entry_page(request: AuthedRequest, form: EntryForm, **context: Any) -> HttpResponse:
     asked = any(services.DUPLICATE_QUESTION in e for e in form.non_field_errors())
     return render(
         request,
@@ -114,9 +116,9 @@ def _entry_page(request: HttpRequest, form: EntryForm, **context: Any) -> HttpRe
     )
 
 
-@require("enter")
+@require(Action.ENTER)
 @require_http_methods(["GET", "POST"])
-def entry_new(request: HttpRequest) -> HttpResponse:
+def entry_new(request: AuthedRequest) -> HttpResponse:
     villages = _enter_villages(request.user)
     asked = request.POST.get("village") or request.GET.get("village")
     code = text_param(asked, field="village", label="村代码") or (villages[0].code if villages else "")
@@ -165,15 +167,15 @@ def entry_new(request: HttpRequest) -> HttpResponse:
     return _entry_page(request, form, village=village, villages=villages)
 
 
-def _own_entry(request: HttpRequest, pk: int, action: str = "view") -> Entry:
+def _own_entry(request: AuthedRequest, pk: int, action: str = Action.VIEW) -> Entry:
     """The entry if it lies in the user's scope for ``action``; otherwise 404 (never reveal it exists)."""
     return get_object_or_404(entries_visible(user=request.user, action=action), pk=pk)
 
 
-@require("enter")
+@require(Action.ENTER)
 @require_http_methods(["GET", "POST"])
-def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = _own_entry(request, pk, "enter")
+def entry_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk, Action.ENTER)
     initial = {
         "date": entry.date,
         "amount": f"{entry.amount:.2f}",
@@ -243,17 +245,17 @@ def _echo(raw: object) -> dict[str, str]:
     return {"words": in_words(value), "wan": f"{fmt_wan(value)}元"}
 
 
-@require("enter")
+@require(Action.ENTER)
 @require_GET
-def amount_echo(request: HttpRequest) -> HttpResponse:
+def amount_echo(request: AuthedRequest) -> HttpResponse:
     """The entry form's amount as the server reads it: ``壹万贰仟元整 / 1.20万元`` (htmx, as it is typed)."""
     return render(request, "ledger/partials/amount_echo.html", {"echo": _echo(request.GET.get("amount"))})
 
 
-@require("enter")
+@require(Action.ENTER)
 @require_POST
-def entry_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = _own_entry(request, pk, "enter")
+def entry_submit(request: AuthedRequest, pk: int) -> HttpResponse:
+    entry = _own_entry(request, pk, Action.ENTER)
     try:
         services.entry_submit(actor=request.user, entry=entry)
         messages.success(request, f"已提交审核：{entry.village.name} {entry.amount:,.2f} 元")
@@ -264,7 +266,7 @@ def entry_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require()
 @require_POST
-def entry_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     """Delete a draft, or withdraw a returned reversal (its author may, even without entry rights)."""
     entry = _own_entry(request, pk)
     url = _village_url(entry)
@@ -281,7 +283,7 @@ def entry_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require()
 @require_POST
-def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_reverse(request: AuthedRequest, pk: int) -> HttpResponse:
     entry = _own_entry(request, pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
@@ -305,9 +307,9 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_village_url(entry))
 
 
-@require("verify")
+@require(Action.VERIFY)
 @require_http_methods(["GET", "POST"])
-def review(request: HttpRequest) -> HttpResponse:
+def review(request: AuthedRequest) -> HttpResponse:
     queue = entries_for_review(user=request.user)
     if request.method == "POST":
         ids = [int(x) for x in request.POST.getlist("ids") if x.isascii() and x.isdigit() and len(x) <= 18]
@@ -358,10 +360,10 @@ def review(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require("view")
-def evidence_file(request: HttpRequest, pk: int) -> FileResponse:
+@require(Action.VIEW)
+def evidence_file(request: AuthedRequest, pk: int) -> FileResponse:
     evidence = get_object_or_404(Evidence.objects.select_related("entry__village"), pk=pk)
-    if not request.user.can("view", evidence.entry.village):  # type: ignore[union-attr]
+    if not request.user.can(Action.VIEW, evidence.entry.village):
         raise Http404
     handle = evidence.file.open("rb")
     content_type = services.evidence_type(handle.read(16))
@@ -379,8 +381,8 @@ def evidence_file(request: HttpRequest, pk: int) -> FileResponse:
     return response
 
 
-@require("view")
-def ledger_export(request: HttpRequest) -> HttpResponse:
+@require(Action.VIEW)
+def ledger_export(request: AuthedRequest) -> HttpResponse:
     """The ledger as filtered (unit or village, year, status, as-of date), within the user's scope."""
     rows = entries_visible(user=request.user)
     title_unit = "台账"
@@ -389,7 +391,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     )
     if code:
         unit = get_object_or_404(OrgUnit, code=code)
-        if not request.user.can("view", unit):  # type: ignore[union-attr]
+        if not request.user.can(Action.VIEW, unit):
             raise Http404("该单位不在您的管辖范围内")
         rows = rows.filter(village__path__startswith=unit.path)
         title_unit = unit.name

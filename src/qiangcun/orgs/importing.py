@@ -14,7 +14,7 @@ from qiangcun.core import audit
 from qiangcun.core.cells import CellError
 from qiangcun.core.errors import PermissionDeniedError
 from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_total_row, normalize_text
-from qiangcun.core.scope import allowed
+from qiangcun.core.scope import Action, Actor, allowed
 from qiangcun.core.text import text_problem
 from qiangcun.orgs.models import Level, OrgUnit, Tag
 from qiangcun.orgs.services import unit_create
@@ -120,13 +120,13 @@ class UnitsOutcome:
 
 
 def units_import(
-    *, actor: Any, township: OrgUnit, parsed: ParsedUnits, dry_run: bool = False
+    *, actor: Actor, township: OrgUnit, parsed: ParsedUnits, dry_run: bool = False
 ) -> UnitsOutcome:
     """Create the stations, districts and villages a file names under ``township``, all or none.
     Units already there (same name under the same parent) are kept; their tags are added to."""
     if township.level != Level.TOWNSHIP:
         raise PermissionDeniedError("组织结构只能导入到镇")
-    if not allowed(actor, "import", township.path):
+    if not allowed(actor, Action.IMPORT, township.path):
         raise PermissionDeniedError(f"您没有向{township.name}导入组织结构的权限")
     existing = {(u.parent_id, u.name): u for u in OrgUnit.objects.under(township).exclude(pk=township.pk)}
     villages_elsewhere = {

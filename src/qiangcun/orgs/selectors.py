@@ -8,11 +8,11 @@ from typing import Any
 from django.db.models import Q
 
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError
-from qiangcun.core.scope import path_q, scope_paths
+from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.orgs.models import Level, OrgUnit, OrgUnitQuerySet
 
 
-def units_visible(*, user: Any, action: str = "view") -> OrgUnitQuerySet:
+def units_visible(*, user: Any, action: str = Action.VIEW) -> OrgUnitQuerySet:
     return OrgUnit.objects.restrict(user, action)
 
 
@@ -27,7 +27,7 @@ def ancestors(unit: OrgUnit) -> list[OrgUnit]:
     return [by_code[c] for c in codes if c in by_code]
 
 
-def widest_units(user: Any, action: str = "view") -> list[OrgUnit]:
+def widest_units(user: Any, action: str = Action.VIEW) -> list[OrgUnit]:
     """The top units of the user's scope for ``action`` (those not under another), in one query."""
     paths = scope_paths(user, action)
     tops = sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
@@ -56,7 +56,7 @@ def station_and_district(villages: Iterable[OrgUnit]) -> dict[int, tuple[OrgUnit
 def township_codes_seen(user: Any) -> tuple[tuple[str, ...], set[str]]:
     """What locates the townships a user belongs to: the paths they may view (townships at or under
     them) and the codes above those paths (the township a station, district or village lies in)."""
-    paths = scope_paths(user, "view")
+    paths = scope_paths(user, Action.VIEW)
     return paths, {code for path in paths for code in path.strip("/").split("/") if code}
 
 
@@ -69,7 +69,7 @@ def townships_seen(user: Any) -> OrgUnitQuerySet:
     return OrgUnit.objects.filter(level=Level.TOWNSHIP).filter(path_q("path", paths) | Q(code__in=codes))
 
 
-def unit_for(user: Any, code: str | None, action: str = "view") -> OrgUnit:
+def unit_for(user: Any, code: str | None, action: str = Action.VIEW) -> OrgUnit:
     """The unit a page, API call or command names by ``code`` (if the user may ``action`` on it), or the
     widest unit of the user's scope. Raises :class:`NotFoundError` / :class:`PermissionDeniedError`."""
     if code:

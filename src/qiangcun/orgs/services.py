@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
 from qiangcun.core import audit
 from qiangcun.core.errors import ServiceError
+from qiangcun.core.scope import Actor
 from qiangcun.orgs.models import CHILD_LEVEL, Level, OrgUnit, Tag
 
 _FIELDS = ["level", "parent", "name", "code", "illustrative"]
@@ -16,7 +15,7 @@ _FIELDS = ["level", "parent", "name", "code", "illustrative"]
 @transaction.atomic
 def unit_create(
     *,
-    actor: Any,
+    actor: Actor | None,
     level: str,
     name: str,
     code: str,

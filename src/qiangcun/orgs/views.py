@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from qiangcun.core.params import text_param
+from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import station_and_district, unit_for
@@ -20,7 +21,7 @@ UNIT_COLUMNS = [
 ]
 
 
-@require("view")
+@require(Action.VIEW)
 def units_export(request: HttpRequest) -> HttpResponse:
     """The org structure under the user's unit, in the layout ``import-units`` reads back."""
     unit = unit_for(request.user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)

@@ -15,7 +15,7 @@ from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from qiangcun.core.money import pct1
 from qiangcun.core.params import year_param
-from qiangcun.core.scope import allowed, path_q, scope_paths
+from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.ledger.models import Entry
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import station_and_district, township_codes_seen, unit_for
@@ -253,7 +253,7 @@ def can_see_board(user: Any, unit: OrgUnit) -> bool:
     root = board_root(unit)
     return any(
         root.path.startswith(p) or (p.startswith(root.path) and root.level != Level.COUNTY)
-        for p in scope_paths(user, "view")
+        for p in scope_paths(user, Action.VIEW)
     )
 
 
@@ -286,10 +286,10 @@ def board_unit(user: Any, code: str | None = None) -> OrgUnit:
         unit = OrgUnit.objects.filter(code=code).first()
         if unit is None:
             raise NotFoundError(f"没有代码为 {code[:24]} 的单位")
-        if not (allowed(user, "view", unit.path) or can_see_board(user, unit)):
+        if not (allowed(user, Action.VIEW, unit.path) or can_see_board(user, unit)):
             raise PermissionDeniedError("该单位不在您的管辖范围内")
         return unit
-    return board_root(unit_for(user, None, "view"))
+    return board_root(unit_for(user, None, Action.VIEW))
 
 
 def campaigns_seen(user: Any) -> CampaignQuerySet:
@@ -313,7 +313,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     """Every village under ``unit`` for ``year`` as of ``as_of`` (inclusive): target, counted verified
     income, completion, gap to time progress, band, its rank among its township's villages and the
     change over seven days; totals and roll-ups of exactly these villages."""
-    if not (allowed(user, "view", unit.path) or can_see_board(user, unit)):
+    if not (allowed(user, Action.VIEW, unit.path) or can_see_board(user, unit)):
         raise PermissionDeniedError("您无权查看该单位的进度")
     as_of = as_of or default_as_of(year)
     if as_of.year != year:
@@ -341,7 +341,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     tags: dict[int, list[str]] = defaultdict(list)
     for village_id, tag in tag_rows:
         tags[village_id].append(tag)
-    view_paths = scope_paths(user, "view")
+    view_paths = scope_paths(user, Action.VIEW)
 
     board: dict[int, list[VillageProgress]] = defaultdict(list)  # campaign (one per township) → rows
     board_counts: dict[str, int] = defaultdict(int)
@@ -452,7 +452,7 @@ def village_monthly(
     *, user: Any, village: OrgUnit, year: int, as_of: datetime.date | None = None
 ) -> list[MonthPoint]:
     """Counted income per month and cumulative, with the target prorated by time progress at month end."""
-    if not allowed(user, "view", village.path):
+    if not allowed(user, Action.VIEW, village.path):
         raise PermissionDeniedError("您无权查看该村")
     as_of = as_of or default_as_of(year)
     if as_of.year != year:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 
+from qiangcun.accounts.models import User
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import FEN
-from qiangcun.core.scope import allowed
+from qiangcun.core.scope import Action, allowed
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign, VillageTarget
 
-MANAGE = "manage_targets"
+MANAGE = Action.MANAGE_TARGETS
 _CAMPAIGN_FIELDS = ["township", "year", "baseline", "top_tier", "goal_top_tier_villages", "band_margin"]
 
 
@@ -47,7 +47,7 @@ def _check_goal(goal: int) -> None:
 @transaction.atomic
 def campaign_create(
     *,
-    actor: Any,
+    actor: User,
     township: OrgUnit,
     year: int,
     baseline: Decimal,
@@ -91,7 +91,7 @@ def campaign_create(
 @transaction.atomic
 def campaign_update(
     *,
-    actor: Any,
+    actor: User,
     campaign: Campaign,
     baseline: Decimal,
     top_tier: Decimal,
@@ -119,7 +119,7 @@ def campaign_update(
 
 
 @transaction.atomic
-def targets_set(*, actor: Any, campaign: Campaign, amounts: Mapping[int, Decimal]) -> int:
+def targets_set(*, actor: User, campaign: Campaign, amounts: Mapping[int, Decimal]) -> int:
     """Set village targets (village id → amount) all or none; returns how many changed."""
     campaign = Campaign.objects.select_related("township").get(pk=campaign.pk)
     if not allowed(actor, MANAGE, campaign.township.path):

@@ -9,13 +9,15 @@ from typing import Any
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import choice_param, date_param, text_param
+from qiangcun.core.scope import Action
 from qiangcun.core.text import text_problem
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
@@ -50,7 +52,7 @@ SORTS = {
 }
 
 
-def _as_of(request: HttpRequest, year: int) -> datetime.date | None:
+def _as_of(request: AuthedRequest, year: int) -> datetime.date | None:
     as_of = date_param(request.GET.get("as_of"))
     if as_of is None and today().year == year:
         return today()
@@ -75,7 +77,7 @@ def _station_groups(p: Progress) -> list[tuple[Any, list[Any]]]:
 FILTERS = ("station", "district", "band", "tag", "q")
 
 
-def _progress_rows(request: HttpRequest) -> tuple[Progress, Progress, dict[str, str]]:
+def _progress_rows(request: AuthedRequest) -> tuple[Progress, Progress, dict[str, str]]:
     """The progress table as the page shows it: unit, year, as-of date, filters and sort from the URL.
 
     Returns the whole table, the table as shown (the filtered rows, in the chosen order, with totals
@@ -120,8 +122,8 @@ def _described(whole: Progress, f: dict[str, str]) -> str:
     )
 
 
-@require("view")
-def progress_page(request: HttpRequest) -> HttpResponse:
+@require(Action.VIEW)
+def progress_page(request: AuthedRequest) -> HttpResponse:
     user = request.user
     whole, shown, f = _progress_rows(request)
     tags = sorted({t for r in whole.villages for t in r.tags})
@@ -163,8 +165,8 @@ PROGRESS_COLUMNS = [
 ]
 
 
-@require("view")
-def progress_export(request: HttpRequest) -> HttpResponse:
+@require(Action.VIEW)
+def progress_export(request: AuthedRequest) -> HttpResponse:
     """The progress table as shown (same filters, same order, same figures) as .xlsx; its 合计 row
     adds up exactly the rows above it."""
     whole, p, f = _progress_rows(request)
@@ -212,13 +214,13 @@ def progress_export(request: HttpRequest) -> HttpResponse:
     return xlsx_response(body, f"{p.unit.name}{p.year}年进度表（截至{p.as_of:%Y-%m-%d}）.xlsx")
 
 
-@require("view")
-def village_page(request: HttpRequest, code: str) -> HttpResponse:
+@require(Action.VIEW)
+def village_page(request: AuthedRequest, code: str) -> HttpResponse:
     user = request.user
     if text_problem(code) is not None:  # no village has such a code (and PostgreSQL refuses NUL)
         raise Http404("没有这个村")
     village = get_object_or_404(OrgUnit, code=code, level=Level.VILLAGE)
-    if not user.can("view", village):  # type: ignore[union-attr]
+    if not user.can(Action.VIEW, village):
         raise Http404("该村不在您的管辖范围内")
     year = board_year(user, request.GET.get("year"))
     as_of = _as_of(request, year)
@@ -268,24 +270,27 @@ def village_page(request: HttpRequest, code: str) -> HttpResponse:
             "statuses": Status.choices,
             "chart": chart,
             "year": year,
-            "can_enter": user.can("enter", village),  # type: ignore[union-attr]
-            "can_verify": user.can("verify", village),  # type: ignore[union-attr]
+            "can_enter": user.can(Action.ENTER, village),
+            "can_verify": user.can(Action.VERIFY, village),
             "reversals": reversals,
             "months": months,
-            "can_reverse": user.can("enter", village) or user.can("verify", village),  # type: ignore[union-attr]
+            "can_reverse": user.can(Action.ENTER, village) or user.can(Action.VERIFY, village),
         },
     )
 
 
-@require("manage_targets")
+@require(Action.MANAGE_TARGETS)
 @require_http_methods(["GET", "POST"])
-def targets_page(request: HttpRequest, year: int) -> HttpResponse:
+def targets_page(request: AuthedRequest, year: int) -> HttpResponse:
     """The year's settings and every village's target as one grid, saved all or nothing."""
     user = request.user
     campaign = (
-        Campaign.objects.restrict(user, "manage_targets").filter(year=year).select_related("township").first()
+        Campaign.objects.restrict(user, Action.MANAGE_TARGETS)
+        .filter(year=year)
+        .select_related("township")
+        .first()
     )
-    townships = list(OrgUnit.objects.restrict(user, "manage_targets").filter(level=Level.TOWNSHIP))
+    townships = list(OrgUnit.objects.restrict(user, Action.MANAGE_TARGETS).filter(level=Level.TOWNSHIP))
     if request.method == "POST" and request.POST.get("action") == "create":
         township = next((t for t in townships if t.code == request.POST.get("township")), None)
         if township is None:
@@ -363,14 +368,15 @@ def targets_page(request: HttpRequest, year: int) -> HttpResponse:
             "townships": townships,
             "top_count": top_count,
             "years": sorted(
-                set(Campaign.objects.restrict(user, "manage_targets").values_list("year", flat=True)) | {year}
+                set(Campaign.objects.restrict(user, Action.MANAGE_TARGETS).values_list("year", flat=True))
+                | {year}
             ),
         },
     )
 
 
 def _save_targets(
-    request: HttpRequest, campaign: Campaign, settings_form: CampaignForm, grid: Any, names: dict[int, str]
+    request: AuthedRequest, campaign: Campaign, settings_form: CampaignForm, grid: Any, names: dict[int, str]
 ) -> int | None:
     """Check the settings and the grid; save both in one transaction, or nothing. The number of villages
     whose target changed, or ``None`` with the errors put into messages (each names its village)."""
@@ -422,12 +428,12 @@ def _save_targets(
     return None
 
 
-@require("view")
-def targets_export(request: HttpRequest, year: int) -> HttpResponse:
+@require(Action.VIEW)
+def targets_export(request: AuthedRequest, year: int) -> HttpResponse:
     user = request.user
     unit = unit_for(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     targets = (
-        VillageTarget.objects.restrict(user, "view")
+        VillageTarget.objects.restrict(user, Action.VIEW)
         .filter(campaign__year=year, village__path__startswith=unit.path)
         .select_related("village")
         .order_by("village__path")

@@ -25,11 +25,11 @@ from qiangcun.accounts.models import ApiToken, RoleGrant, User
 from qiangcun.core.audit import ChangeRecord
 from qiangcun.core.money import MoneyField, fmt_yuan, from_fen
 from qiangcun.core.params import ParamError, choice_param, date_param
-from qiangcun.core.scope import path_q, scope_paths
+from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.orgs.models import OrgUnit
 
-AUDIT = "audit"
+AUDIT = Action.AUDIT
 PAGE_SIZE = 50
 
 #: Every action a service writes (``audit.record(action=...)``), as the office says it, by area.

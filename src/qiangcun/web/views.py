@@ -6,9 +6,11 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from qiangcun.accounts.http import AuthedRequest
+from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.orgs.models import Level
 from qiangcun.orgs.selectors import widest_units
@@ -20,18 +22,18 @@ T = TypeVar("T")
 
 
 @require()
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """Where a signed-in user starts: a village's people at their village, everyone else who sees the
     business at the progress table, the auditor at the log."""
     user = request.user
-    if user.can("view"):  # type: ignore[union-attr]
-        tops = widest_units(user, "view")
+    if user.can(Action.VIEW):
+        tops = widest_units(user, Action.VIEW)
         if len(tops) == 1 and tops[0].level == Level.VILLAGE:
             return redirect("village", code=tops[0].code)
         return redirect("progress")
-    if user.can("audit"):  # type: ignore[union-attr]
+    if user.can(Action.AUDIT):
         return redirect("audit_log")
-    if user.can("manage_users"):  # type: ignore[union-attr]
+    if user.can(Action.MANAGE_USERS):
         return render(
             request,
             "core/no_pages.html",
@@ -40,8 +42,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
 
 
-@require("audit")
-def audit_log(request: HttpRequest) -> HttpResponse:
+@require(Action.AUDIT)
+def audit_log(request: AuthedRequest) -> HttpResponse:
     """The change log for the auditor, within their township: who did what, when, to which village's
     row, before and after, in words; filtered by person, unit, action and dates, 50 a page."""
     visible = audit.records_visible(request.user)
@@ -71,8 +73,8 @@ AUDIT_COLUMNS = [
 ]
 
 
-@require("audit")
-def audit_export(request: HttpRequest) -> HttpResponse:
+@require(Action.AUDIT)
+def audit_export(request: AuthedRequest) -> HttpResponse:
     """The log as filtered, every record of it, to Excel."""
     visible = audit.records_visible(request.user)
     filters = audit.parse_filters(request.user, request.GET, visible)
@@ -91,7 +93,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
                     line.note,
                 )
 
-    scope = "、".join(u.name for u in widest_units(request.user, "audit"))
+    scope = "、".join(u.name for u in widest_units(request.user, Action.AUDIT))
     body = write_table(
         title=f"{scope}审计日志",
         subtitle=filters.describe(),

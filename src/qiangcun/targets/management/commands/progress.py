@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
 from qiangcun.core.params import date_param
+from qiangcun.core.scope import Action
 from qiangcun.targets.selectors import BAND_LABELS, board_unit, board_year, pct1, progress, progress_document
 
 
@@ -17,7 +18,7 @@ class _Everything:
     pk = None
 
     def scope_paths(self, action: str) -> tuple[str, ...]:
-        return ("/",) if action == "view" else ()
+        return ("/",) if action == Action.VIEW else ()
 
 
 class Command(BaseCommand):
