@@ -1,6 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
@@ -18,6 +19,16 @@ urlpatterns = [
     path("", web.home, name="home"),
     path("login/", QiangcunLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("password/", accounts.password_change, name="password_change"),
+    path("people/", accounts.people_page, name="people"),
+    path("people/new/", accounts.person_new, name="person_new"),
+    path("people/<int:pk>/", accounts.person_page, name="person"),
+    path("people/<int:pk>/disable/", accounts.person_disable, name="person_disable"),
+    path("people/<int:pk>/enable/", accounts.person_enable, name="person_enable"),
+    path("people/<int:pk>/reset-password/", accounts.person_reset, name="person_reset"),
+    path("people/<int:pk>/grant/", accounts.person_grant, name="person_grant"),
+    path("grants/<int:pk>/withdraw/", accounts.grant_withdraw, name="grant_withdraw"),
+    path("roles/", accounts.roles_page, name="roles"),
     path("progress/", targets.progress_page, name="progress"),
     path("progress/export.xlsx", targets.progress_export, name="progress_export"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),

@@ -9,9 +9,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from qiangcun.core.scope import Action
-from qiangcun.orgs.models import OrgUnit
+from qiangcun.orgs.models import Level, OrgUnit
 
-__all__ = ["ROLE_ACTIONS", "Action", "ApiToken", "Role", "RoleGrant", "User", "hash_token"]
+__all__ = [
+    "ROLE_ACTIONS",
+    "ROLE_LEVELS",
+    "SYSTEM_ROLES",
+    "Action",
+    "ApiToken",
+    "Role",
+    "RoleGrant",
+    "User",
+    "hash_token",
+]
 
 
 class Role(models.TextChoices):
@@ -23,6 +33,7 @@ class Role(models.TextChoices):
     VILLAGE_SECRETARY = "village_secretary", _("村书记")
     VILLAGE_CLERK = "village_clerk", _("村报账员")
     SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
     AUDITOR = "auditor", _("审计管理员")
 
 
@@ -35,8 +46,27 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.INSTRUCTOR: frozenset({Action.VIEW}),
     Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER}),
     Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER}),
-    Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS}),
+    # The system admin grants roles only where the township has no security admin (accounts.selectors).
+    Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS, Action.GRANT_ROLES}),
+    Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES}),
     Role.AUDITOR: frozenset({Action.AUDIT}),
+}
+
+#: The three system roles (三员): whoever holds one holds no other role, and none of them reads the business.
+SYSTEM_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
+
+#: On which levels of the tree each role is granted in the pages (a county may hold the township roles).
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    Role.TOWNSHIP_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.LEADER: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.STATION_HEAD: frozenset({Level.STATION}),
+    Role.DISTRICT_SECRETARY: frozenset({Level.DISTRICT}),
+    Role.INSTRUCTOR: frozenset({Level.VILLAGE}),
+    Role.VILLAGE_SECRETARY: frozenset({Level.VILLAGE}),
+    Role.VILLAGE_CLERK: frozenset({Level.VILLAGE}),
+    Role.SYSTEM_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.SECURITY_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.AUDITOR: frozenset({Level.TOWNSHIP, Level.COUNTY}),
 }
 
 
@@ -44,6 +74,19 @@ class User(AbstractUser):
     """A person who signs in. What they may see and do comes only from their role grants."""
 
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+    phone = models.CharField(_("手机"), max_length=11, blank=True)
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("所属单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("账号归哪个单位管理：该单位及以上的系统管理员可以管理它"),
+    )
+    must_change_password = models.BooleanField(
+        _("须修改密码"), default=False, help_text=_("一次性密码登录后，改密码之前什么都不能做")
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -64,8 +107,9 @@ class User(AbstractUser):
         return cache
 
     def scope_paths(self, action: str) -> tuple[str, ...]:
-        """Materialized paths of the units on whose subtree this user may perform ``action``."""
-        if not self.is_active:
+        """Materialized paths of the units on whose subtree this user may perform ``action``; none while
+        the account is disabled or still holds a one-time password."""
+        if not self.is_active or self.must_change_password:
             return ()
         return self._scope_cache().get(action, ())
 

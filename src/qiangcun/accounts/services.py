@@ -1,28 +1,115 @@
-"""Writes to accounts: users, role grants, API tokens."""
+"""Writes to accounts: users, role grants, passwords, API tokens.
+
+The page-facing services (``account_create``, ``account_disable``/``_enable``, ``password_reset``,
+``password_change``, ``grant_create``/``grant_withdraw`` with an actor) check who may do what here;
+``actor=None`` is the installation itself (``qiangcun init``, the demo builder, test fixtures)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qiangcun.accounts.models import ApiToken, Role, RoleGrant, User, hash_token
+from qiangcun.accounts.models import ROLE_LEVELS, SYSTEM_ROLES, ApiToken, Role, RoleGrant, User, hash_token
+from qiangcun.accounts.selectors import grant_refusal, manageable_users
 from qiangcun.core import audit
-from qiangcun.core.errors import ServiceError
-from qiangcun.orgs.models import OrgUnit
+from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.scope import Action, allowed
+from qiangcun.core.text import text_problem
+from qiangcun.orgs.models import Level, OrgUnit
+
+_USER_FIELDS = ["username", "display_name", "phone", "unit", "is_active"]
+
+#: One-time passwords: no 0/O, 1/l/I, so that a printed sheet reads back without doubt.
+_OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+OTP_GROUPS = 3
+OTP_GROUP_LENGTH = 4
+PHONE = re.compile(r"1[3-9]\d{9}")
+USERNAME_MAX = 32
+
+
+def one_time_password() -> str:
+    """Twelve random letters and digits in three groups (``k7mq-2xwp-9tre``): easy to read off a sheet,
+    passes the password rules, and must be changed at the first sign-in."""
+    while True:
+        groups = [
+            "".join(secrets.choice(_OTP_ALPHABET) for _ in range(OTP_GROUP_LENGTH)) for _ in range(OTP_GROUPS)
+        ]
+        password = "-".join(groups)
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def _person_path(user: User) -> str:
+    return user.unit.path if user.unit_id and user.unit is not None else ""
+
+
+def check_username(username: str, *, field: str = "username") -> str:
+    """The username as stored, or :class:`ServiceError` with the reason in Chinese."""
+    username = username.strip()
+    if not username:
+        raise ServiceError("账号不能为空", field=field)
+    if len(username) > USERNAME_MAX:
+        raise ServiceError(f"账号最长 {USERNAME_MAX} 个字符（现在 {len(username)} 个）", field=field)
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise ServiceError("账号只能由字母、数字、汉字和 @ . + - _ 组成，不能有空格", field=field) from exc
+    if User.objects.filter(username__iexact=username).exists():
+        raise ServiceError(f"账号 {username} 已被使用（不区分大小写），请换一个", field=field)
+    return username
+
+
+def check_name(display_name: str, *, field: str = "display_name") -> str:
+    display_name = display_name.strip()
+    if not display_name:
+        raise ServiceError("姓名不能为空", field=field)
+    if len(display_name) > 64:
+        raise ServiceError("姓名最长 64 个字", field=field)
+    problem = text_problem(display_name)
+    if problem:
+        raise ServiceError(f"姓名：{problem}", field=field)
+    return display_name
+
+
+def check_phone(phone: str, *, field: str = "phone") -> str:
+    phone = phone.strip().replace(" ", "").replace("-", "")
+    if phone and not PHONE.fullmatch(phone):
+        raise ServiceError("手机号应为 11 位数字、以 1 开头（可以不填）", field=field)
+    return phone
 
 
 @transaction.atomic
 def user_create(
-    *, actor: User | None, username: str, password: str | None, display_name: str = "", is_staff: bool = False
+    *,
+    actor: User | None,
+    username: str,
+    password: str | None,
+    display_name: str = "",
+    is_staff: bool = False,
+    phone: str = "",
+    unit: OrgUnit | None = None,
+    must_change_password: bool = False,
 ) -> User:
+    """Make an account (the installation's own write; people's accounts come from ``account_create``)."""
     username = username.strip()
     if not username:
         raise ServiceError("用户名不能为空", field="username")
-    if User.objects.filter(username=username).exists():
+    if User.objects.filter(username__iexact=username).exists():
         raise ServiceError(f"用户名 {username} 已存在", field="username")
-    user = User(username=username, display_name=display_name, is_staff=is_staff)
+    user = User(
+        username=username,
+        display_name=display_name,
+        is_staff=is_staff,
+        phone=phone,
+        unit=unit,
+        must_change_password=must_change_password,
+    )
     if password:
         user.set_password(password)
     else:
@@ -32,15 +119,180 @@ def user_create(
         actor=actor,
         action="user.create",
         obj=user,
-        after={"username": username, "display_name": display_name},
+        after=audit.snapshot(user, _USER_FIELDS),
+        unit_path=_person_path(user),
     )
+    return user
+
+
+def _may_manage(actor: User, user: User) -> None:
+    if actor.pk == user.pk:
+        raise PermissionDeniedError("不能对自己的账号做这项操作（改自己的密码请用“修改密码”）")
+    if not manageable_users(actor).filter(pk=user.pk).exists():
+        raise PermissionDeniedError("该账号不在您管理的范围内")
+
+
+@transaction.atomic
+def account_create(
+    *, actor: User, username: str, display_name: str, phone: str = "", unit: OrgUnit
+) -> tuple[User, str]:
+    """A person's account under ``unit``, with a one-time password (returned, never stored in clear)
+    that must be changed at the first sign-in. Roles are granted separately."""
+    if not allowed(actor, Action.MANAGE_USERS, unit.path):
+        raise PermissionDeniedError("您不能在这个单位下建立账号")
+    display_name = check_name(display_name)
+    username = check_username(username)
+    phone = check_phone(phone)
+    password = one_time_password()
+    user = user_create(
+        actor=actor,
+        username=username,
+        password=password,
+        display_name=display_name,
+        phone=phone,
+        unit=unit,
+        must_change_password=True,
+    )
+    return user, password
+
+
+@transaction.atomic
+def account_update(*, actor: User, user: User, display_name: str, phone: str, unit: OrgUnit) -> User:
+    """Change a person's name, phone or unit (the username never changes: the log names people by it)."""
+    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    _may_manage(actor, user)
+    if not allowed(actor, Action.MANAGE_USERS, unit.path):
+        raise PermissionDeniedError("您不能把账号放到这个单位下")
+    before = audit.snapshot(user, _USER_FIELDS)
+    user.display_name, user.phone, user.unit = check_name(display_name), check_phone(phone), unit
+    user.save(update_fields=["display_name", "phone", "unit"])
+    after = audit.snapshot(user, _USER_FIELDS)
+    if after != before:
+        audit.record(
+            actor=actor, action="user.update", obj=user, before=before, after=after, unit_path=unit.path
+        )
+    return user
+
+
+def _set_active(actor: User, user: User, active: bool) -> User:
+    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    _may_manage(actor, user)
+    if user.is_active == active:
+        return user
+    before = audit.snapshot(user, _USER_FIELDS)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit.record(
+        actor=actor,
+        action="user.enable" if active else "user.disable",
+        obj=user,
+        before=before,
+        after=audit.snapshot(user, _USER_FIELDS),
+        unit_path=_person_path(user),
+    )
+    user.forget_scope()
+    return user
+
+
+@transaction.atomic
+def account_disable(*, actor: User, user: User) -> User:
+    """The person can no longer sign in (their session ends, their API tokens are revoked); their
+    records and the log keep their name."""
+    return _set_active(actor, user, False)
+
+
+@transaction.atomic
+def account_enable(*, actor: User, user: User) -> User:
+    return _set_active(actor, user, True)
+
+
+@transaction.atomic
+def password_reset(*, actor: User, user: User) -> str:
+    """A new one-time password for someone who forgot theirs; returned once, to be handed over."""
+    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    _may_manage(actor, user)
+    password = one_time_password()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    audit.record(
+        actor=actor,
+        action="user.password_reset",
+        obj=user,
+        after={"must_change_password": True},
+        unit_path=_person_path(user),
+    )
+    user.forget_scope()
+    return password
+
+
+PASSWORD_RULES = "至少 10 位；不能全是数字；不能是常见密码；不能与账号、姓名太像；不能与原密码相同"
+
+
+@transaction.atomic
+def password_change(*, user: User, old: str, new: str) -> User:
+    """The user's own new password. The old one (the one-time password, after a reset) must be right;
+    the new one must differ from it and meet the rules in :data:`PASSWORD_RULES`."""
+    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    if not user.check_password(old):
+        raise ServiceError("原密码不正确", field="old_password")
+    if new == old:
+        raise ServiceError("新密码不能与原密码（一次性密码）相同", field="new_password1")
+    try:
+        password_validation.validate_password(new, user)
+    except ValidationError as exc:
+        raise ServiceError("；".join(exc.messages), field="new_password1") from exc
+    was_forced = user.must_change_password
+    user.set_password(new)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit.record(
+        actor=user,
+        action="user.password_change",
+        obj=user,
+        before={"must_change_password": was_forced},
+        after={"must_change_password": False},
+        unit_path=_person_path(user),
+    )
+    user.forget_scope()
     return user
 
 
 @transaction.atomic
 def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) -> RoleGrant:
+    """Grant ``role`` on ``unit`` (its whole subtree) to ``user``.
+
+    With a person as ``actor`` (the pages, the people import) the rules apply: the actor may grant
+    roles there (see :func:`accounts.selectors.grant_refusal`), never to themselves; the role fits the
+    unit's level; the three system roles are never held together with another role. ``actor=None``
+    (init, the demo, fixtures) checks only that the role exists."""
     if role not in Role.values:
         raise ServiceError(f"未知角色：{role}", field="role")
+    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    if actor is not None:
+        refusal = grant_refusal(actor, unit)
+        if refusal:
+            raise PermissionDeniedError(refusal)
+        if actor.pk == user.pk:
+            raise PermissionDeniedError("不能给自己授予角色")
+        if unit.level not in ROLE_LEVELS[role]:
+            where = "、".join(str(Level(level).label) for level in sorted(ROLE_LEVELS[role]))
+            raise ServiceError(
+                f"{Role(role).label}只能授予在{where}上（{unit.name}是{Level(unit.level).label}）",
+                field="unit",
+            )
+        if not user.is_active:
+            raise ServiceError(f"{user}的账号已停用，请先启用再授予角色", field="user")
+        held = set(RoleGrant.objects.filter(user=user).exclude(role=role).values_list("role", flat=True))
+        clash = held & SYSTEM_ROLES if role not in SYSTEM_ROLES else held
+        if clash:
+            names = "、".join(str(Role(r).label) for r in sorted(clash))
+            raise ServiceError(
+                f"{user}已是{names}；系统管理员、安全管理员、审计管理员三员分立，不与其他角色兼任",
+                field="role",
+            )
     grant, created = RoleGrant.objects.get_or_create(user=user, role=role, unit=unit)
     if created:
         audit.record(
@@ -50,8 +302,32 @@ def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) ->
             after={"user": user.username, "role": role, "unit": unit.code},
             unit_path=unit.path,
         )
+    if user.unit_id is None:
+        # An account with no unit yet belongs where it was first given a role.
+        User.objects.filter(pk=user.pk).update(unit=unit)
+        user.unit = unit
     user.forget_scope()
     return grant
+
+
+@transaction.atomic
+def grant_withdraw(*, actor: User, grant: RoleGrant) -> None:
+    """Take a role back, by whoever may grant it there; never one's own."""
+    grant = RoleGrant.objects.select_for_update().select_related("user", "unit").get(pk=grant.pk)
+    refusal = grant_refusal(actor, grant.unit)
+    if refusal:
+        raise PermissionDeniedError(refusal)
+    if actor.pk == grant.user_id:
+        raise PermissionDeniedError("不能撤销自己的角色")
+    audit.record(
+        actor=actor,
+        action="rolegrant.delete",
+        obj=grant,
+        before={"user": grant.user.username, "role": grant.role, "unit": grant.unit.code},
+        unit_path=grant.unit.path,
+    )
+    grant.delete()
+    grant.user.forget_scope()
 
 
 TOKEN_PREFIX = "qc_"
@@ -72,12 +348,18 @@ def token_create(*, actor: User | None, user: User, name: str = "") -> tuple[Api
 
 
 def token_authenticate(raw: str) -> User | None:
-    """The active user a bearer token belongs to, or ``None``."""
+    """The active user a bearer token belongs to, or ``None`` (also while the user holds a one-time
+    password: it is changed in the pages first)."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            key_hash=hash_token(raw),
+            revoked_at__isnull=True,
+            user__is_active=True,
+            user__must_change_password=False,
+        )
         .first()
     )
     if token is None:

@@ -1,10 +1,33 @@
+"""Signing in, one's own password, and the account pages of the system and security admins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
-from qiangcun.accounts.models import RoleGrant
+from qiangcun.accounts import selectors, services
+from qiangcun.accounts.forms import GrantForm, PasswordChangeForm, PersonEditForm, PersonForm
+from qiangcun.accounts.http import AuthedRequest
+from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.core.errors import ServiceError
+from qiangcun.core.params import choice_param, text_param
+from qiangcun.core.scope import Action
+from qiangcun.core.web import require
+from qiangcun.orgs.models import OrgUnit
+
+PAGE_SIZE = 50
 
 
 class ChineseAuthenticationForm(AuthenticationForm):
@@ -21,6 +44,7 @@ class QiangcunLoginView(LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        context["first_run"] = not OrgUnit.objects.exists()
         if settings.DEMO:
             # Demo mode only: the demo's accounts (named demo-…) with their roles, read from the database.
             grants = RoleGrant.objects.filter(
@@ -34,3 +58,300 @@ class QiangcunLoginView(LoginView):
             context["demo_accounts"] = list(accounts.values())
             context["demo_password"] = settings.DEMO_PASSWORD
         return context
+
+
+# --- one's own password ----------------------------------------------------------------------------------
+
+
+@require()
+@require_http_methods(["GET", "POST"])
+def password_change(request: AuthedRequest) -> HttpResponse:
+    """Change one's own password; the only page open to someone holding a one-time password."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.password_change(
+                user=request.user,
+                old=form.cleaned_data["old_password"],
+                new=form.cleaned_data["new_password1"],
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, "密码已修改，以后请用新密码登录")
+            return redirect("home")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "rules": services.PASSWORD_RULES, "forced": request.user.must_change_password},
+    )
+
+
+# --- people and their accounts (system admin) -------------------------------------------------------------
+
+
+def _may_see_people(user: User) -> None:
+    if not (user.can(Action.MANAGE_USERS) or user.can(Action.GRANT_ROLES)):
+        raise PermissionDenied("没有权限")
+
+
+def _unit(code: str | None, units: list[OrgUnit]) -> OrgUnit:
+    found = next((u for u in units if u.code == code), None)
+    if found is None:
+        raise ServiceError("请从列表中选择单位", field="unit")
+    return found
+
+
+STATUS_FILTERS = {"": "全部", "norole": "尚无角色", "otp": "待改密码", "disabled": "已停用"}
+
+
+@require()
+def people_page(request: AuthedRequest) -> HttpResponse:
+    """Everyone whose account the admin manages: name, username, phone, unit, roles, state."""
+    user = request.user
+    _may_see_people(user)
+    status = choice_param(request.GET.get("status"), STATUS_FILTERS, field="status", label="状态")
+    q = text_param(request.GET.get("q"), field="q", label="搜索") or ""
+    rows = selectors.people(user)
+    counts = {
+        "all": rows.count(),
+        "norole": rows.filter(grants__isnull=True, is_active=True).count(),
+        "otp": rows.filter(must_change_password=True, is_active=True).count(),
+        "disabled": rows.filter(is_active=False).count(),
+    }
+    if status == "norole":
+        rows = rows.filter(grants__isnull=True, is_active=True)
+    elif status == "otp":
+        rows = rows.filter(must_change_password=True, is_active=True)
+    elif status == "disabled":
+        rows = rows.filter(is_active=False)
+    if q:
+        rows = rows.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(phone__contains=q))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/people.html",
+        {
+            "page": page,
+            "status": status,
+            "q": q,
+            "counts": counts,
+            "filters": STATUS_FILTERS,
+            "can_manage": user.can(Action.MANAGE_USERS),
+            "can_grant": user.can(Action.GRANT_ROLES),
+        },
+    )
+
+
+def _one_time(request: AuthedRequest, person: User, password: str, *, reset: bool) -> HttpResponse:
+    response = render(
+        request,
+        "accounts/one_time_password.html",
+        {
+            "person": person,
+            "password": password,
+            "reset": reset,
+            "login_url": request.build_absolute_uri("/login/"),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require(Action.MANAGE_USERS)
+@require_http_methods(["GET", "POST"])
+def person_new(request: AuthedRequest) -> HttpResponse:
+    """A new account with a one-time password, shown once on the answer page to print or copy."""
+    units = list(OrgUnit.objects.restrict(request.user, Action.MANAGE_USERS).order_by("path"))
+    form = PersonForm(request.POST or None, units=units, initial={"unit": units[0].code if units else ""})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person, password = services.account_create(
+                actor=request.user,
+                username=data["username"],
+                display_name=data["display_name"],
+                phone=data["phone"],
+                unit=_unit(data["unit"], units),
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return _one_time(request, person, password, reset=False)
+    return render(request, "accounts/person_new.html", {"form": form})
+
+
+def _person(request: AuthedRequest, pk: int) -> User:
+    found = selectors.people(request.user).filter(pk=pk).first()
+    if found is None:
+        raise Http404("找不到这个账号，或它不在您的管理范围内")
+    return found
+
+
+@require()
+@require_http_methods(["GET", "POST"])
+def person_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    """One person: their details (editable by the system admin), their roles with 撤销, a form to
+    grant another, and the buttons to disable, enable and reset the password."""
+    user = request.user
+    _may_see_people(user)
+    person = _person(request, pk)
+    can_manage = selectors.manageable_users(user).filter(pk=person.pk).exists() and person.pk != user.pk
+    manage_units = list(OrgUnit.objects.restrict(user, Action.MANAGE_USERS).order_by("path"))
+    edit = PersonEditForm(
+        request.POST or None,
+        units=manage_units,
+        initial={
+            "display_name": person.display_name,
+            "phone": person.phone,
+            "unit": person.unit.code if person.unit else "",
+        },
+    )
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied("您不能修改这个账号")
+        if edit.is_valid():
+            try:
+                services.account_update(
+                    actor=user,
+                    user=person,
+                    display_name=edit.cleaned_data["display_name"],
+                    phone=edit.cleaned_data["phone"],
+                    unit=_unit(edit.cleaned_data["unit"], manage_units),
+                )
+            except ServiceError as exc:
+                edit.add_error(exc.field if exc.field in edit.fields else None, exc.message)
+            else:
+                messages.success(request, f"已保存{person}的资料")
+                return redirect("person", pk=person.pk)
+    grant_units = list(selectors.grant_units(user))
+    grants = [
+        (g, not selectors.grant_refusal(user, g.unit) and g.user_id != user.pk) for g in person.grants.all()
+    ]
+    return render(
+        request,
+        "accounts/person.html",
+        {
+            "person": person,
+            "edit": edit,
+            "can_manage": can_manage,
+            "grants": grants,
+            "grant_form": GrantForm(units=grant_units) if grant_units and person.pk != user.pk else None,
+            "grant_note": "" if grant_units else _grant_note(user),
+        },
+    )
+
+
+def _grant_note(user: User) -> str:
+    if user.can(Action.GRANT_ROLES):
+        return "本镇设有安全管理员：角色由安全管理员授予和撤销。"
+    return ""
+
+
+def _person_action(request: AuthedRequest, pk: int, act: Callable[[User], Any], done: str) -> HttpResponse:
+    person = _person(request, pk)
+    try:
+        act(person)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done.format(person=person))
+    return redirect("person", pk=person.pk)
+
+
+@require(Action.MANAGE_USERS)
+@require_POST
+def person_disable(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _person_action(
+        request, pk, lambda p: services.account_disable(actor=request.user, user=p), "已停用{person}的账号"
+    )
+
+
+@require(Action.MANAGE_USERS)
+@require_POST
+def person_enable(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _person_action(
+        request, pk, lambda p: services.account_enable(actor=request.user, user=p), "已启用{person}的账号"
+    )
+
+
+@require(Action.MANAGE_USERS)
+@require_POST
+def person_reset(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A new one-time password, shown once."""
+    person = _person(request, pk)
+    try:
+        password = services.password_reset(actor=request.user, user=person)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("person", pk=person.pk)
+    return _one_time(request, person, password, reset=True)
+
+
+@require(Action.GRANT_ROLES)
+@require_POST
+def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
+    person = _person(request, pk)
+    units = list(selectors.grant_units(request.user))
+    form = GrantForm(request.POST, units=units)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}：{errors[0]}" if label else str(errors[0]))
+        return redirect("person", pk=person.pk)
+    role, unit = form.cleaned_data["role"], _unit(form.cleaned_data["unit"], units)
+    try:
+        services.grant_create(actor=request.user, user=person, role=role, unit=unit)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已授予{person}：{unit.name}{Role(role).label}")
+    return redirect("person", pk=person.pk)
+
+
+@require(Action.GRANT_ROLES)
+@require_POST
+def grant_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
+    grant = (
+        RoleGrant.objects.filter(user__in=selectors.people(request.user))
+        .select_related("user", "unit")
+        .filter(pk=pk)
+        .first()
+    )
+    if grant is None:
+        raise Http404("找不到这项角色，或它不在您的管理范围内")
+    try:
+        services.grant_withdraw(actor=request.user, grant=grant)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已撤销{grant.user}：{grant.unit.name}{grant.get_role_display()}")
+    if request.POST.get("next") == "roles":
+        return redirect("roles")
+    return redirect("person", pk=grant.user_id)
+
+
+@require(Action.GRANT_ROLES)
+def roles_page(request: AuthedRequest) -> HttpResponse:
+    """Who holds which role where, role by role, and who has no role yet."""
+    user = request.user
+    people = list(selectors.people(user))
+    by_role: dict[str, list[tuple[RoleGrant, bool]]] = {role: [] for role in Role.values}
+    for person in people:
+        for grant in person.grants.all():
+            grant.user = person
+            by_role[grant.role].append(
+                (grant, not selectors.grant_refusal(user, grant.unit) and person.pk != user.pk)
+            )
+    for rows in by_role.values():
+        rows.sort(key=lambda pair: (pair[0].unit.path, pair[0].user.username))
+    return render(
+        request,
+        "accounts/roles.html",
+        {
+            "roles": [(Role(role), rows) for role, rows in by_role.items()],
+            "without": [p for p in people if not p.grants.all() and p.is_active],
+            "grant_note": _grant_note(user) if not selectors.grant_units(user).exists() else "",
+        },
+    )

@@ -18,5 +18,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
             perms_targets=user.can(Action.MANAGE_TARGETS),
             perms_audit=user.can(Action.AUDIT),
             perms_import=user.can(Action.IMPORT),
+            perms_users=user.can(Action.MANAGE_USERS),
+            perms_roles=user.can(Action.GRANT_ROLES),
         )
     return context

@@ -23,6 +23,7 @@ class Action(models.TextChoices):
     MANAGE_TARGETS = "manage_targets", _("管理年度目标")
     AUDIT = "audit", _("查看审计日志")
     MANAGE_USERS = "manage_users", _("管理账号")
+    GRANT_ROLES = "grant_roles", _("授予角色")
     IMPORT = "import", _("导入数据")
 
 

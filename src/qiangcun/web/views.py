@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
-from qiangcun.orgs.models import Level
+from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import widest_units
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
@@ -21,10 +22,18 @@ from qiangcun.web import audit
 T = TypeVar("T")
 
 
-@require()
-def home(request: AuthedRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
     """Where a signed-in user starts: a village's people at their village, everyone else who sees the
-    business at the progress table, the auditor at the log."""
+    business at the progress table, the auditor at the log, the admins at the accounts. On a database
+    with no township yet, anyone is told how to make one."""
+    if not OrgUnit.objects.exists():
+        return render(request, "web/first_run.html")
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _home(cast(AuthedRequest, request))
+
+
+def _home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if user.can(Action.VIEW):
         tops = widest_units(user, Action.VIEW)
@@ -33,12 +42,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         return redirect("progress")
     if user.can(Action.AUDIT):
         return redirect("audit_log")
-    if user.can(Action.MANAGE_USERS):
-        return render(
-            request,
-            "core/no_pages.html",
-            {"message": "账号管理页面尚未上线。系统管理员不查看业务数据。"},
-        )
+    if user.can(Action.MANAGE_USERS) or user.can(Action.GRANT_ROLES):
+        return redirect("people")
     return render(request, "core/no_pages.html", {"message": "您的账号还没有分配角色，请联系镇党建办。"})
 
 

@@ -1,0 +1,73 @@
+"""Reads of accounts: whose account an admin manages, who may grant roles where, who holds what."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.core.scope import Action, path_q, scope_paths
+from qiangcun.orgs.models import OrgUnit
+
+
+def manageable_users(actor: User) -> QuerySet[User]:
+    """The accounts ``actor`` manages (creates, disables, resets): those whose unit lies under the
+    actor's ``MANAGE_USERS`` scope. Nobody else's."""
+    paths = scope_paths(actor, Action.MANAGE_USERS)
+    return User.objects.filter(path_q("unit__path", paths))
+
+
+def grantable_users(actor: User) -> QuerySet[User]:
+    """The accounts ``actor`` may give roles to: those whose unit lies under the actor's ``GRANT_ROLES`` scope."""
+    paths = scope_paths(actor, Action.GRANT_ROLES)
+    return User.objects.filter(path_q("unit__path", paths))
+
+
+def people(actor: User) -> QuerySet[User]:
+    """Everyone an account page shows ``actor``: accounts they manage or may give roles to, with
+    their unit and their grants (with units) loaded for a list."""
+    paths = scope_paths(actor, Action.MANAGE_USERS) + scope_paths(actor, Action.GRANT_ROLES)
+    return (
+        User.objects.filter(path_q("unit__path", tuple(sorted(set(paths)))))
+        .select_related("unit")
+        .prefetch_related(
+            Prefetch(
+                "grants", queryset=RoleGrant.objects.select_related("unit").order_by("unit__path", "role")
+            )
+        )
+        .order_by("unit__path", "username")
+    )
+
+
+def security_admins_over(unit: OrgUnit) -> QuerySet[RoleGrant]:
+    """Active security admins whose grant covers ``unit``."""
+    return RoleGrant.objects.filter(
+        role=Role.SECURITY_ADMIN, unit__path__in=_prefixes(unit.path), user__is_active=True
+    )
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def grant_refusal(actor: User, unit: OrgUnit) -> str:
+    """Why ``actor`` may not grant or withdraw roles on ``unit`` ("" when they may). Where a security
+    admin covers the unit, only security admins grant there; otherwise the system admin does."""
+    if not actor.can(Action.GRANT_ROLES, unit):
+        return "您不能在这个单位授予或撤销角色"
+    admins = security_admins_over(unit)
+    if admins.exists() and not admins.filter(user_id=actor.pk).exists():
+        return "本镇设有安全管理员：角色由安全管理员授予和撤销"
+    return ""
+
+
+def grant_units(actor: User) -> QuerySet[OrgUnit]:
+    """The units on which ``actor`` may grant roles, in tree order: the ``GRANT_ROLES`` scope, less
+    the subtrees another security admin holds (unless the actor is a security admin there too)."""
+    units = OrgUnit.objects.restrict(actor, Action.GRANT_ROLES).order_by("path")
+    security = RoleGrant.objects.filter(role=Role.SECURITY_ADMIN, user__is_active=True)
+    others = tuple(security.exclude(user_id=actor.pk).values_list("unit__path", flat=True))
+    if not others:
+        return units
+    own = tuple(security.filter(user_id=actor.pk).values_list("unit__path", flat=True))
+    return units.exclude(path_q("path", others) & ~path_q("path", own))

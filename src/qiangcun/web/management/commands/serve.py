@@ -1,0 +1,45 @@
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from qiangcun.core.serving import serve
+
+
+class Command(BaseCommand):
+    help = (
+        "迁移数据库，启动网页服务和后台任务（正式使用）。Migrate, then run the server and the worker "
+        "for a real install."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+        parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="监听地址（默认 127.0.0.1；在镇内网上给别的电脑用时填 0.0.0.0，并设置 ALLOWED_HOSTS）",
+        )
+        parser.add_argument("--workers", type=int, default=2, help="网页服务进程数（默认 2）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not 1 <= options["port"] <= 65535:
+            raise CommandError("端口应在 1 到 65535 之间")
+        call_command("migrate", verbosity=0, interactive=False)
+        host, port = options["host"], options["port"]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self.stdout.write(f"强村已启动：http://{shown}:{port}/   按 Ctrl-C 停止服务和后台任务。")
+        self.stdout.flush()
+        env = {k: v for k, v in os.environ.items() if k not in ("QIANGCUN_DEMO", "QIANGCUN_DEMO_PASSWORD")}
+        dead = serve(
+            host=host,
+            port=port,
+            workers=options["workers"],
+            run_dir=Path(settings.HOME) / "run",
+            env=env,
+        )
+        if dead is not None:
+            raise CommandError(f"{dead} 意外退出，服务已停止（另一进程也已结束）。")
+        self.stdout.write("服务已停止。")
