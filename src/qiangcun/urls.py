@@ -51,6 +51,9 @@ urlpatterns = [
     path("import/jobs/<uuid:pk>/", import_views.import_job, name="import_job"),
     path("import/jobs/<uuid:pk>/confirm/", import_views.import_job_confirm, name="import_job_confirm"),
     path("import/jobs/<uuid:pk>/report.xlsx", import_views.import_job_report, name="import_job_report"),
+    path(
+        "import/jobs/<uuid:pk>/passwords.xlsx", import_views.import_job_passwords, name="import_job_passwords"
+    ),
     path("import/<str:kind>/", import_views.import_kind, name="import_kind"),
     path("api/v1/", api.urls),
 ]

@@ -278,3 +278,62 @@ def test_desktop_keeps_the_full_tables(loop, tree, page: Page) -> None:
     header = page.locator("table.ledger thead").first
     expect(header).to_be_visible()
     expect(header).to_contain_text("凭证")
+
+
+# ---------------------------------------------------------------- 导入人员账号 (系统管理员)
+
+
+def _people_workbook(path: Path) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in [
+        ["相衙镇人员账号"],
+        ["姓名", "手机", "账号", "角色", "单位"],
+        ["孙庄村报账员王小明", 13800000001, "", "村报账员", "孙庄村"],
+        ["刘书记", "138 0000 0002", "liu.secretary.of.liudao", "村书记", "刘道"],
+        ["一站长", "", "s1.head", "站长", "一号网格站"],
+    ]:
+        wb.active.append(row)
+    wb.save(path)
+    return path
+
+
+def test_people_import_on_a_phone(live_server, tree, personas, page: Page, settings, tmp_path) -> None:
+    settings.HOME = tmp_path
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server.url, "sysadmin")
+    page.goto(f"{live_server.url}/import/")
+    no_sideways_scroll(page)
+    on_screen(page.get_by_role("link", name="上传并检查"), "上传并检查")
+    page.goto(f"{live_server.url}/import/people/")
+    no_sideways_scroll(page)
+    on_screen(page.locator("input[type=file]"), "选择文件")
+    on_screen(page.get_by_role("button", name="检查（试导入）"), "检查")
+    page.set_input_files("input[type=file]", str(_people_workbook(tmp_path / "人员.xlsx")))
+    page.get_by_role("button", name="检查（试导入）").click()
+    expect(page.locator("main")).to_contain_text("将建立 3 个账号，授予 3 项角色")
+    no_sideways_scroll(page)
+    on_screen(page.locator("table.people-preview td.c-name"), "姓名")
+    on_screen(page.locator("table.people-preview td", has_text="liu.secretary.of.liudao"), "账号")
+    on_screen(page.get_by_role("button", name="确认导入"), "确认导入")
+    shoot(page, "people-check")
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.locator("main")).to_contain_text("已建立 3 个账号")
+    no_sideways_scroll(page)
+    link = page.get_by_role("link", name="下载一次性密码表")
+    on_screen(link, "下载一次性密码表")
+    shoot(page, "people-done")
+    with page.expect_download() as info:
+        link.click()
+    saved = tmp_path / "passwords.xlsx"
+    info.value.save_as(saved)
+    from openpyxl import load_workbook
+
+    from qiangcun.accounts.models import User
+
+    rows = list(load_workbook(saved).active.iter_rows(min_row=4, values_only=True))
+    assert len(rows) == 3 and all(User.objects.get(username=r[1]).check_password(r[2]) for r in rows)
+    page.reload()
+    expect(page.locator("#passwords")).to_contain_text("已经下载过")
+    no_sideways_scroll(page)

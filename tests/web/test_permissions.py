@@ -91,7 +91,7 @@ progress_export           GET     200  200  200  200  200  200  200  200  403  4
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
-import_home               GET     200  403  403  403  403  200  200  200  403  403  403  L
+import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               POST    J    403  403  403  403  J    J    J    403  403  403  L
@@ -99,6 +99,7 @@ import_job                GET     404  404  404  404  404  404  404  404  404  4
 import_job_confirm        GET     405  405  405  405  405  405  405  405  405  405  405  L
 import_job_confirm        POST    404  404  404  404  404  404  404  404  404  404  404  L
 import_job_report         GET     404  404  404  404  404  404  404  404  404  404  404  L
+import_job_passwords      GET     404  404  404  404  404  404  404  404  404  404  404  L
 api:api-root              GET     404  404  404  404  404  404  404  404  404  404  404  404
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
@@ -274,7 +275,8 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                     {"action": "check", "year": "2020", "file": _ledger_workbook(t.sunzhuang.name)},
                 )
             return Req(reverse(name, args=["ledger"]))
-        case "import_job" | "import_job_confirm" | "import_job_report":  # someone else's (or no) job
+        case "import_job" | "import_job_confirm" | "import_job_report" | "import_job_passwords":
+            # someone else's (or no) job; the owner's own is tested in tests/web/test_people_import_pages.py
             return Req(reverse(name, args=["00000000-0000-4000-8000-000000000000"]), {} if post else None)
         case "ledger_export":
             ctx.entry("verified")

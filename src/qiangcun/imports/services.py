@@ -7,6 +7,7 @@ refused; files older than a day are swept away."""
 from __future__ import annotations
 
 import datetime
+import os
 import time
 import uuid
 from decimal import Decimal
@@ -18,7 +19,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from qiangcun.accounts.models import User
+from qiangcun.accounts.importing import parse_people_file
+from qiangcun.accounts.models import Role, User
+from qiangcun.accounts.services import PeopleImportError, PeopleOutcome, people_import
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
@@ -35,11 +38,12 @@ from qiangcun.ledger.importing.ledger import parse_ledger_file
 from qiangcun.ledger.services import entries_import
 from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
 from qiangcun.orgs.models import OrgUnit
+from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.targets.importing import parse_targets_file
 from qiangcun.targets.models import Campaign
 from qiangcun.targets.services import targets_set
 
-KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标"}
+KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标", "people": "人员账号"}
 STALE_SECONDS = 24 * 3600
 MAX_LISTED_ERRORS = 200
 
@@ -62,12 +66,19 @@ def report_path(job: ImportJob) -> Path:
     return uploads() / f"{job.pk}.report.xlsx"
 
 
+def passwords_path(job: ImportJob) -> Path:
+    """The one-time password sheet of a people import: written once, handed out once, then deleted."""
+    return uploads() / f"{job.pk}.passwords.xlsx"
+
+
 def allowed_kinds(user: User) -> list[str]:
     kinds = []
     if user.can(Action.ENTER) or user.can(Action.IMPORT):
         kinds.append("ledger")
     if user.can(Action.IMPORT):
         kinds += ["units", "targets"]
+    if user.can(Action.MANAGE_USERS):
+        kinds.append("people")
     return kinds
 
 
@@ -104,10 +115,20 @@ def job_create(*, user: User, kind: str, upload: UploadedFile | None, options: d
     return job
 
 
+#: A people import making more accounts than this runs in the worker: each one-time password takes
+#: about 0.6 s to hash, and a request must answer well within gunicorn's 30 s.
+PEOPLE_INLINE_ACCOUNTS = 12
+
+
 def job_start(job: ImportJob) -> None:
-    """Run small files now; hand large ones to the background worker."""
+    """Run small files now; hand large ones (and people imports of many accounts) to the background worker."""
     path = upload_path(job)
-    if path.exists() and path.stat().st_size > settings.IMPORT_BACKGROUND_BYTES:
+    many_people = (
+        job.kind == "people"
+        and job.stage == ImportJob.Stage.IMPORT
+        and int(job.result.get("accounts", 0)) > PEOPLE_INLINE_ACCOUNTS
+    )
+    if many_people or (path.exists() and path.stat().st_size > settings.IMPORT_BACKGROUND_BYTES):
         from qiangcun.imports.tasks import run_import_job
 
         transaction.on_commit(lambda: run_import_job.enqueue(str(job.pk)))
@@ -232,6 +253,8 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
                 "preview": [[n, c, f"{s:.2f}"] for n, (c, s) in sorted(outcome.per_village.items())],
                 "total": f"{outcome.total:.2f}",
             }
+        if kind == "people":
+            return _run_people(job, path, dry_run=dry_run, progress=progress)
         township = township_for(user, str(options.get("township", "")) or None)
         if kind == "units":
             units = parse_units_file(path, name=name)
@@ -268,3 +291,121 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
         return {"ok": False, "refused": str(exc)}
     except ServiceError as exc:
         return {"ok": False, "refused": exc.message}
+
+
+# ---------------------------------------------------------------------------------------------- people
+
+#: How many people the check lists on its page (the summary counts them all).
+MAX_LISTED_PEOPLE = 500
+
+
+def _run_people(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> dict[str, Any]:
+    """Check or import a township's people. On import the one-time passwords go into a sheet under the
+    uploads folder (mode 0600), written inside the accounts' transaction: if the sheet cannot be
+    written nothing is imported. The job's result holds no password."""
+    user: User = job.user
+    units = list(OrgUnit.objects.restrict(user, Action.MANAGE_USERS).order_by("path"))
+    parsed = parse_people_file(path, name=job.file_name, units=units)
+    if parsed.errors:
+        return _errors(job, path, parsed.table, parsed.errors)
+    if not parsed.rows:
+        return {"ok": False, "refused": "表中没有人员（表头下面都是空行、合计行或签名行）"}
+    columns = parsed.table.columns if parsed.table is not None else {}
+    sheet = passwords_path(job)
+    try:
+        outcome = people_import(
+            actor=user,
+            rows=parsed.rows,
+            columns=columns,
+            dry_run=dry_run,
+            progress=progress,
+            before_commit=lambda made: _write_passwords(
+                sheet, made, str(job.options.get("login_url") or "/login/")
+            ),
+        )
+    except PeopleImportError as exc:
+        return _errors(job, path, parsed.table, exc.errors)
+    except BaseException:
+        sheet.unlink(missing_ok=True)  # the accounts were not made: their passwords are no one's
+        raise
+    by_level = outcome.by_level()
+    made = sum(1 for p in outcome.people if p.username_made)
+    verb = "将建立" if dry_run else "已建立"
+    grant_verb = "授予" if dry_run else "授予了"
+    no_role = len(outcome.people) - outcome.grants
+    summary = (
+        f"{verb} {len(outcome.people)} 个账号，{grant_verb} {outcome.grants} 项角色"
+        + (f"（{no_role} 人暂无角色，以后在其账号页面授予）" if no_role else "")
+        + "："
+        + "，".join(f"{label} {n} 人" for label, n, _ in by_level)
+        + (f"；其中 {made} 个账号按姓名拼音生成" if made else "")
+    )
+    if dry_run:
+        summary += "。确认导入后可下载一次性密码表（只能下载一次）"
+    return {
+        "ok": True,
+        "summary": summary,
+        "accounts": len(outcome.people),
+        "grants": outcome.grants,
+        "by_level": [list(row) for row in by_level],
+        "people": [
+            [
+                p.row,
+                p.user.display_name,
+                p.user.username,
+                p.username_made,
+                str(Role(p.role).label) if p.role else "",
+                p.unit.name,
+            ]
+            for p in outcome.people[:MAX_LISTED_PEOPLE]
+        ],
+        "passwords": not dry_run,
+    }
+
+
+PASSWORD_COLUMNS = [
+    Column("姓名", width=12),
+    Column("账号", width=18),
+    Column("一次性密码", width=18),
+    Column("角色", width=12),
+    Column("单位", width=16),
+]
+
+
+def _write_passwords(sheet: Path, outcome: PeopleOutcome, login_url: str) -> None:
+    body = write_table(
+        title="账号与一次性密码（请分发到本人，妥善保管）",
+        columns=PASSWORD_COLUMNS,
+        rows=[
+            [
+                p.user.display_name,
+                p.user.username,
+                p.password,
+                str(Role(p.role).label) if p.role else "（尚未授予）",
+                p.unit.name,
+            ]
+            for p in outcome.people
+        ],
+        subtitle=f"登录地址：{login_url}",
+        unit_line="首次登录须修改密码",
+        sheet_name="一次性密码",
+    )
+    sheet.unlink(missing_ok=True)
+    fd = os.open(sheet, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(body)
+
+
+def passwords_take(job: ImportJob) -> bytes | None:
+    """The job's password sheet, removed from the server as it is read: ``None`` once taken (or swept
+    away after a day). Two requests at once cannot both get it: the file is moved aside first."""
+    sheet = passwords_path(job)
+    taken = sheet.with_name(f"{job.pk}.passwords.{uuid.uuid4().hex}.taken.xlsx")
+    try:
+        os.replace(sheet, taken)
+    except FileNotFoundError:
+        return None
+    try:
+        return taken.read_bytes()
+    finally:
+        taken.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
@@ -58,6 +59,8 @@ def import_kind(request: AuthedRequest, kind: str) -> HttpResponse:
                 "township": text_param(request.POST.get("township"), field="township", label="镇代码"),
                 "verified": request.POST.get("verified") == "1" and user.can(Action.IMPORT),
             }
+            if kind == "people":  # printed on the password sheet, which the worker may write
+                options["login_url"] = request.build_absolute_uri(reverse("login"))
             job = import_jobs.job_create(
                 user=user, kind=kind, upload=request.FILES.get("file"), options=options
             )
@@ -83,7 +86,12 @@ def _own_job(request: AuthedRequest, pk: str) -> ImportJob:
 def import_job(request: AuthedRequest, pk: str) -> HttpResponse:
     job = _own_job(request, pk)
     import_jobs.expire_if_stale(job)
-    context = {"job": job, "label": KINDS.get(job.kind, job.kind), "result": job.result}
+    context = {
+        "job": job,
+        "label": KINDS.get(job.kind, job.kind),
+        "result": job.result,
+        "passwords_ready": job.kind == "people" and import_jobs.passwords_path(job).exists(),
+    }
     if getattr(request, "htmx", False):
         return render(request, "imports/partials/import_job_body.html", context)
     return render(request, "imports/import_job.html", context)
@@ -108,3 +116,22 @@ def import_job_report(request: AuthedRequest, pk: str) -> FileResponse:
         raise Http404("错误报告已过期，请重新上传检查")
     stem = job.file_name.rsplit(".", 1)[0]
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"{stem}-错误报告.xlsx")
+
+
+PASSWORDS_GONE = (
+    "这份一次性密码表已经下载过了：它只能下载一次，下载后即从服务器上删除（未下载的一天后也会删除）。"
+    "有人没拿到密码的，请到“账号”页面打开此人，点“重置密码”，发给他一个新的一次性密码。"
+)
+
+
+@require()
+def import_job_passwords(request: AuthedRequest, pk: str) -> HttpResponse:
+    """The one-time passwords of a people import, as a sheet to print: to the job's own user, once."""
+    job = _own_job(request, pk)
+    body = import_jobs.passwords_take(job)
+    if body is None:
+        raise Http404(PASSWORDS_GONE)
+    stem = job.file_name.rsplit(".", 1)[0]
+    response = xlsx_response(body, f"{stem}-一次性密码.xlsx")
+    response["Cache-Control"] = "no-store"
+    return response
