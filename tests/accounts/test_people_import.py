@@ -76,7 +76,7 @@ def test_a_roster_laid_out_its_own_way_is_read(tree, personas, tmp_path):
             [3, "刘书记", "138-0000-0003", "liu.sec", "书记", "刘道村委会"],
             [4, "管区书记甲", "+86 13800000004", "d1.sec", "书记", "第一管区"],
             [5, "党建办干事", None, "tw.admin", "镇党建办", None],
-            [6, "杨新人", "", "yang.new", "", "杨老头"],
+            [6, "杨新人", "", "yang.new", "", 371422105203],  # a unit's code, typed as a number
             ["合计", "6 人"],
             ["制表人：王某", None, None, "审核人：李某"],
         ],

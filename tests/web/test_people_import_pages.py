@@ -239,3 +239,15 @@ def test_bad_files_are_refused_before_anything_reads_them(client, tree, personas
     page = client.post("/import/people/", {"file": old}, follow=True).content.decode()
     assert "旧版 .xls" in page
     assert not ImportJob.objects.filter(result__ok=True).exists()
+
+
+def test_an_owner_who_no_longer_manages_accounts_cannot_take_the_sheet(client, tree, personas, home):
+    admin = personas["system_admin"]
+    client.force_login(admin)
+    job_url, _ = _check(client, ROWS)
+    client.post(job_url + "confirm/")
+    grant = RoleGrant.objects.get(user=admin, role=Role.SYSTEM_ADMIN)
+    grant.delete()
+    assert client.get(job_url + "passwords.xlsx").status_code == 403
+    RoleGrant.objects.create(user=admin, role=Role.SYSTEM_ADMIN, unit=tree.township)
+    assert client.get(job_url + "passwords.xlsx").status_code == 200

@@ -199,7 +199,7 @@ class UnitMatcher:
     def match(
         self, raw: object, *, levels: Iterable[str] | None = None, above: Sequence[object] = ()
     ) -> OrgUnit:
-        text = normalize_text(raw)
+        text = normalize_text(_cell_text(raw))  # a code typed as a number reads without ".0"
         if not text:
             raise CellError("单位不能为空：请写网格站、管区或村的名称")
         found = self.candidates(text)

@@ -128,6 +128,8 @@ PASSWORDS_GONE = (
 def import_job_passwords(request: AuthedRequest, pk: str) -> HttpResponse:
     """The one-time passwords of a people import, as a sheet to print: to the job's own user, once."""
     job = _own_job(request, pk)
+    if not request.user.can(Action.MANAGE_USERS):
+        raise PermissionDenied("您已不再管理账号，不能下载一次性密码表")
     body = import_jobs.passwords_take(job)
     if body is None:
         raise Http404(PASSWORDS_GONE)
