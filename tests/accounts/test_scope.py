@@ -26,7 +26,7 @@ EXPECTED = {
     "village_secretary": {"view", "enter"},
     "village_clerk": {"view", "enter"},
     "other_clerk": {"view", "enter"},
-    "system_admin": {"manage_users"},
+    "system_admin": {"manage_users", "grant_roles"},
     "auditor": {"audit"},
     "no_role": set(),
     "anonymous": set(),

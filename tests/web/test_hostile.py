@@ -54,8 +54,8 @@ BAD_BODIES = {
     "nested arrays": b"[" * 100_000 + b"]" * 100_000,
 }
 
-#: The auditor too: the audit log is the one page only the auditor reaches.
-PERSONAS = ["township_admin", "village_clerk", "auditor"]
+#: The auditor and the system admin too: the audit log and the account pages are theirs alone.
+PERSONAS = ["township_admin", "village_clerk", "auditor", "system_admin"]
 
 
 def _quoted(value: str) -> str:

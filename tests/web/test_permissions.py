@@ -20,8 +20,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from ninja.operation import PathView
 
+from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.accounts.services import grant_create, user_create
 from qiangcun.ledger.models import Entry
 from qiangcun.targets.models import VillageTarget
+from tests.conftest import PASSWORD
 
 from .conftest import api_entry, entry_form, entry_state, targets_grid
 
@@ -55,6 +58,8 @@ REDIRECTS = {
     "T": r"^/targets/2020/$",
     "A": r"^/audit/$",
     "J": r"^/import/jobs/[0-9a-f-]{36}/$",
+    "U": r"^/people/$",
+    "Pe": r"^/people/\d+/$",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -62,7 +67,20 @@ REDIRECTS = {
 # fmt: off
 EXPECTED_TEXT = """
 route                     method  adm  lead stat dist inst vsec vclk oclk sysa audi none anon
-home                      GET     P    P    P    P    Vs   Vs   Vs   Vb   200  A    200  L
+home                      GET     P    P    P    P    Vs   Vs   Vs   Vb   U    A    200  L
+password_change           GET     200  200  200  200  200  200  200  200  200  200  200  L
+password_change           POST    H    H    H    H    H    H    H    H    H    H    H    L
+people                    GET     403  403  403  403  403  403  403  403  200  403  403  L
+person_new                GET     403  403  403  403  403  403  403  403  200  403  403  L
+person_new                POST    403  403  403  403  403  403  403  403  200  403  403  L
+person                    GET     403  403  403  403  403  403  403  403  200  403  403  L
+person                    POST    403  403  403  403  403  403  403  403  Pe   403  403  L
+person_disable            POST    403  403  403  403  403  403  403  403  Pe   403  403  L
+person_enable             POST    403  403  403  403  403  403  403  403  Pe   403  403  L
+person_reset              POST    403  403  403  403  403  403  403  403  200  403  403  L
+person_grant              POST    403  403  403  403  403  403  403  403  Pe   403  403  L
+grant_withdraw            POST    403  403  403  403  403  403  403  403  Pe   403  403  L
+roles                     GET     403  403  403  403  403  403  403  403  200  403  403  L
 login                     GET     H    H    H    H    H    H    H    H    H    H    H    200
 login                     POST    H    H    H    H    H    H    H    H    H    H    H    200
 logout                    GET     405  405  405  405  405  405  405  405  405  405  405  405
@@ -222,10 +240,27 @@ class Ctx:
         self.tree = tree
         self.make_entry = make_entry
         self.make_evidence = make_evidence
+        self.people = 0
+        self.current: Any = None
 
     def entry(self, status: str) -> Entry:
         """A fresh row of 孙庄村 for each request."""
         return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
+
+    def person(self, *, active: bool = True) -> Any:
+        """A fresh account of 孙庄村's with a role, for each request."""
+        self.people += 1
+        user = user_create(
+            actor=None, username=f"walk-{self.people}", password=None, display_name=f"走查{self.people}"
+        )
+        grant_create(actor=None, user=user, role=Role.VILLAGE_CLERK, unit=self.tree.sunzhuang)
+        if not active:
+            User.objects.filter(pk=user.pk).update(is_active=False)
+        return user
+
+    def on_person(self, route: str, data: dict[str, Any] | None, *, active: bool = True) -> Req:
+        person = self.person(active=active)
+        return Req(reverse(route, args=[person.pk]), data, state=lambda: _person_state(person.pk))
 
     def on_entry(self, route: str, status: str, data: dict[str, Any] | None = None, api: bool = False) -> Req:
         entry = self.entry(status)
@@ -239,6 +274,12 @@ def _target_state(tree: Any) -> Callable[[], Any]:
         .order_by("village_id")
         .values_list("amount", flat=True)
     )
+
+
+def _person_state(pk: int) -> Any:
+    user = User.objects.get(pk=pk)
+    grants = sorted(RoleGrant.objects.filter(user=user).values_list("role", "unit_id"))
+    return (user.display_name, user.phone, user.unit_id, user.is_active, user.password, grants)
 
 
 def _sunzhuang_rows(tree: Any) -> Callable[[], Any]:
@@ -306,6 +347,46 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 )
             ctx.entry("submitted")
             return Req(reverse("review"))
+        case "password_change":
+            if post:  # one's own password, changed (the refusals are in tests/accounts/test_pages.py)
+                me = ctx.current
+                return Req(
+                    reverse(name),
+                    {
+                        "old_password": PASSWORD,
+                        "new_password1": "Xy-new-pass-2020",
+                        "new_password2": "Xy-new-pass-2020",
+                    },
+                    state=(lambda: User.objects.get(pk=me.pk).password) if me is not None else None,
+                )
+            return Req(reverse(name))
+        case "person_new":
+            if post:
+                ctx.people += 1
+                return Req(
+                    reverse(name),
+                    {
+                        "display_name": "新人",
+                        "phone": "13800000000",
+                        "username": f"new-{ctx.people}",
+                        "unit": t.sunzhuang.code,
+                    },
+                    state=lambda: User.objects.count(),
+                )
+            return Req(reverse(name))
+        case "person":
+            data = {"display_name": "改名", "phone": "13900000000", "unit": t.sunzhuang.code}
+            return ctx.on_person(name, data if post else None)
+        case "person_disable" | "person_reset":
+            return ctx.on_person(name, {})
+        case "person_enable":
+            return ctx.on_person(name, {}, active=False)
+        case "person_grant":
+            return ctx.on_person(name, {"role": Role.VILLAGE_SECRETARY, "unit": t.sunzhuang.code})
+        case "grant_withdraw":
+            person = ctx.person()
+            grant = RoleGrant.objects.get(user=person)
+            return Req(reverse(name, args=[grant.pk]), {}, state=lambda: _person_state(person.pk))
         case "api:progress_view":
             return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}&as_of=2020-04-17")
         case "api:ledger_create":
@@ -352,6 +433,7 @@ def _succeeds(expected: int | str) -> bool:
 def test_permission_table(persona, personas, tree, make_entry, make_evidence, client):
     user = personas[persona]
     ctx = Ctx(tree, make_entry, make_evidence)
+    ctx.current = user
     failures: list[str] = []
     routes = discovered_routes()
     for (name, method), pattern in sorted(routes.items()):
@@ -362,6 +444,7 @@ def test_permission_table(persona, personas, tree, make_entry, make_evidence, cl
         expected = rule[persona]
         client.logout()
         if user is not None:
+            user.refresh_from_db()  # the walk changes the persona's own password on the way
             client.force_login(user)
         req = build(name, method, ctx)
         before = req.state() if req.state else None

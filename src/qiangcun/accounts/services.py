@@ -278,6 +278,7 @@ def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) ->
     (init, the demo, fixtures) checks only that the role exists."""
     if role not in Role.values:
         raise ServiceError(f"未知角色：{role}", field="role")
+    given = user
     user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
     if actor is not None:
         refusal = grant_refusal(actor, unit)
@@ -313,8 +314,9 @@ def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) ->
     if user.unit_id is None:
         # An account with no unit yet belongs where it was first given a role.
         User.objects.filter(pk=user.pk).update(unit=unit)
-        user.unit = unit
+        user.unit = given.unit = unit
     user.forget_scope()
+    given.forget_scope()
     return grant
 
 

@@ -237,10 +237,30 @@ def person_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "edit": edit,
             "can_manage": can_manage,
             "grants": grants,
-            "grant_form": GrantForm(units=grant_units) if grant_units and person.pk != user.pk else None,
+            "grant_form": GrantForm(units=grant_units, initial=_grant_initial(person, grant_units))
+            if grant_units and person.pk != user.pk
+            else None,
             "grant_note": "" if grant_units else _grant_note(user),
         },
     )
+
+
+#: The role a person of each level most likely needs, offered first.
+LIKELY_ROLE = {
+    "township": Role.LEADER,
+    "county": Role.LEADER,
+    "station": Role.STATION_HEAD,
+    "district": Role.DISTRICT_SECRETARY,
+    "village": Role.VILLAGE_CLERK,
+}
+
+
+def _grant_initial(person: User, units: list[OrgUnit]) -> dict[str, str]:
+    """The grant form starts on the person's own unit, with the role people there usually hold."""
+    unit = person.unit if person.unit in units else None
+    if unit is None:
+        return {}
+    return {"unit": unit.code, "role": LIKELY_ROLE.get(unit.level, "")}
 
 
 def _grant_note(user: User) -> str:

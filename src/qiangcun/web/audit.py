@@ -60,7 +60,17 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ("组织", [("orgunit.create", "新建组织单位"), ("orgunit.tag", "添加标签")]),
     (
         "账号",
-        [("user.create", "新建账号"), ("rolegrant.create", "授予角色"), ("apitoken.create", "发放接口令牌")],
+        [
+            ("user.create", "新建账号"),
+            ("user.update", "修改账号资料"),
+            ("user.disable", "停用账号"),
+            ("user.enable", "启用账号"),
+            ("user.password_reset", "重置密码"),
+            ("user.password_change", "修改密码"),
+            ("rolegrant.create", "授予角色"),
+            ("rolegrant.delete", "撤销角色"),
+            ("apitoken.create", "发放接口令牌"),
+        ],
     ),
 ]
 ACTION_LABELS: dict[str, str] = {code: label for _, items in ACTION_GROUPS for code, label in items}
