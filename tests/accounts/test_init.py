@@ -136,3 +136,19 @@ def test_init_then_serve_a_real_install(tmp_path: Path):
         _kill_all(data)
     assert os.listdir(home) == []
     assert (data / "qiangcun.sqlite3").exists()
+
+
+@pytest.mark.django_db
+def test_the_new_admin_is_shown_the_first_steps(client):
+    from django.core.management import call_command as run
+
+    run("init", "--township", "柳河镇", "--code", "371422199", "--admin", "djb", "--sysadmin", "xt",
+        stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    User.objects.update(must_change_password=False)
+    client.force_login(User.objects.get(username="djb"))
+    html = client.get("/progress/").content.decode()
+    assert "开始使用" in html
+    for kind in ("units", "targets", "ledger"):
+        assert f'href="/import/{kind}/"' in html
+    client.force_login(User.objects.get(username="xt"))
+    assert client.get("/progress/").status_code == 403

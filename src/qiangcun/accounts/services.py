@@ -167,7 +167,7 @@ def account_create(
 @transaction.atomic
 def account_update(*, actor: User, user: User, display_name: str, phone: str, unit: OrgUnit) -> User:
     """Change a person's name, phone or unit (the username never changes: the log names people by it)."""
-    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     _may_manage(actor, user)
     if not allowed(actor, Action.MANAGE_USERS, unit.path):
         raise PermissionDeniedError("您不能把账号放到这个单位下")
@@ -183,7 +183,7 @@ def account_update(*, actor: User, user: User, display_name: str, phone: str, un
 
 
 def _set_active(actor: User, user: User, active: bool) -> User:
-    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     _may_manage(actor, user)
     if user.is_active == active:
         return user
@@ -219,7 +219,7 @@ def account_enable(*, actor: User, user: User) -> User:
 @transaction.atomic
 def password_reset(*, actor: User, user: User) -> str:
     """A new one-time password for someone who forgot theirs; returned once, to be handed over."""
-    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     _may_manage(actor, user)
     password = one_time_password()
     user.set_password(password)
@@ -243,7 +243,7 @@ PASSWORD_RULES = "至少 10 位；不能全是数字；不能是常见密码；�
 def password_change(*, user: User, old: str, new: str) -> User:
     """The user's own new password. The old one (the one-time password, after a reset) must be right;
     the new one must differ from it and meet the rules in :data:`PASSWORD_RULES`."""
-    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     if not user.check_password(old):
         raise ServiceError("原密码不正确", field="old_password")
     if new == old:
@@ -279,7 +279,7 @@ def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) ->
     if role not in Role.values:
         raise ServiceError(f"未知角色：{role}", field="role")
     given = user
-    user = User.objects.select_for_update().select_related("unit").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     if actor is not None:
         refusal = grant_refusal(actor, unit)
         if refusal:
@@ -323,7 +323,7 @@ def grant_create(*, actor: User | None, user: User, role: str, unit: OrgUnit) ->
 @transaction.atomic
 def grant_withdraw(*, actor: User, grant: RoleGrant) -> None:
     """Take a role back, by whoever may grant it there; never one's own."""
-    grant = RoleGrant.objects.select_for_update().select_related("user", "unit").get(pk=grant.pk)
+    grant = RoleGrant.objects.select_for_update(of=("self",)).select_related("user", "unit").get(pk=grant.pk)
     refusal = grant_refusal(actor, grant.unit)
     if refusal:
         raise PermissionDeniedError(refusal)
