@@ -116,7 +116,7 @@ def job_create(*, user: User, kind: str, upload: UploadedFile | None, options: d
 
 
 #: A people import making more accounts than this runs in the worker: each one-time password takes
-#: about 0.6 s to hash, and a request must answer well within gunicorn's 30 s.
+#: 0.4–0.6 s to hash, and a request must answer well within gunicorn's 30 s. (The check hashes none.)
 PEOPLE_INLINE_ACCOUNTS = 12
 
 
