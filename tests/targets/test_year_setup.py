@@ -333,3 +333,39 @@ def test_only_a_township_admin_opens_a_year_by_import(tree, personas):
                 amounts={tree.liudao.pk: Decimal("50000.00")},
             )
     assert not Campaign.objects.filter(year=2021).exists()
+
+
+# --- the migration ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_open_years_from_the_category_flags():
+    """Years open before the change count what the installation counted: the flagged categories."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("targets", "0003_move_importjob"), ("ledger", "0005_category_default_flag")]
+    after = [("targets", "0004_counted_categories")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    OrgUnit_, Category_ = old.get_model("orgs", "OrgUnit"), old.get_model("ledger", "Category")
+    Campaign_ = old.get_model("targets", "Campaign")
+    Category_.objects.filter(name="其他收入").update(counts_toward_target=True)  # an installation's choice
+    township = OrgUnit_.objects.create(
+        level="township", name="相衙镇", code="371422105000", path="/371422105000/"
+    )
+    for year in (2019, 2020):
+        Campaign_.objects.create(
+            township=township, year=year, baseline=Decimal("30000.00"), top_tier=Decimal("100000.00")
+        )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    for campaign in new.get_model("targets", "Campaign").objects.all():
+        names = set(campaign.counted_categories.values_list("name", flat=True))
+        assert names == {"经营收入", "发包及上交收入", "投资收益", "其他收入"}, campaign.year
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
