@@ -258,6 +258,33 @@ def test_review_page_on_a_phone(loop, page: Page, username: str) -> None:
     shoot(page, f"review-{username}")
 
 
+# ---------------------------------------------------------------- 目标：建立年度、锁定的设置、导入
+
+
+def test_targets_pages_on_a_phone(loop, page: Page) -> None:
+    """A new year's defaults to confirm, a year whose settings are locked (the loop has a verified row in
+    2020) and the targets import with its year choice: all within 390 pixels."""
+    page.set_viewport_size(PHONE)
+    sign_in(page, loop["base"], "admin")
+    page.goto(f"{loop['base']}/targets/2021/")
+    expect(page.locator("main")).to_contain_text("确认后将建立 相衙镇 2021 年度任务")
+    no_sideways_scroll(page)
+    on_screen(page.locator("form.create-year input[name=baseline]"), "基础线")
+    on_screen(page.locator("form.create-year label.choice"), "计入目标的类别")
+    on_screen(page.locator("form.create-year button[type=submit]"), "确认建立")
+    shoot(page, "targets-new-year")
+    page.goto(f"{loop['base']}/targets/2020/")
+    expect(page.locator("p.locked")).to_contain_text("2020 年已有审核通过的台账")
+    no_sideways_scroll(page)
+    on_screen(page.locator("dl.locked-settings dd"), "锁定的设置")
+    on_screen(page.locator("input[name=goal]"), "强村目标个数")
+    shoot(page, "targets-locked")
+    page.goto(f"{loop['base']}/import/targets/")
+    no_sideways_scroll(page)
+    on_screen(page.locator("select[name=year]"), "年度")
+    shoot(page, "import-targets")
+
+
 # ---------------------------------------------------------------- 电脑
 
 

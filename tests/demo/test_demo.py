@@ -20,7 +20,7 @@ from qiangcun.ledger import freeze
 from qiangcun.ledger.models import Entry, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign, VillageTarget
-from qiangcun.targets.selectors import progress, progress_document
+from qiangcun.targets.selectors import counted, progress, progress_document
 
 ARTICLE_DATE = datetime.date(2020, 4, 17)
 YEAR_END = datetime.date(2020, 12, 31)
@@ -47,12 +47,13 @@ def admin(demo, db):
 
 
 def _counted_income(as_of: datetime.date) -> dict[str, int]:
-    """Counted income per village name in fen, straight from the rows."""
+    """Counted income per village name in fen, straight from the rows and the 2020 campaign's categories."""
+    counts = set(Campaign.objects.get(year=2020).counted_categories.values_list("pk", flat=True))
     income: dict[str, int] = defaultdict(int)
-    for name, day, amount, status, counts in Entry.objects.values_list(
-        "village__name", "date", "amount", "status", "category__counts_toward_target"
+    for name, day, amount, status, category_id in Entry.objects.values_list(
+        "village__name", "date", "amount", "status", "category_id"
     ):
-        if status == Status.VERIFIED and counts and day.year == 2020 and day <= as_of:
+        if status == Status.VERIFIED and category_id in counts and day.year == 2020 and day <= as_of:
             income[name] += int(amount * 100)
     return income
 
@@ -86,6 +87,11 @@ def test_targets(township):
     assert campaign.baseline == Decimal("30000.00")
     assert campaign.top_tier == Decimal("100000.00")
     assert campaign.goal_top_tier_villages == 21
+    assert list(campaign.counted_categories.order_by("order").values_list("name", flat=True)) == [
+        "经营收入",
+        "发包及上交收入",
+        "投资收益",
+    ]
     targets = {
         t.village.name: t.amount
         for t in VillageTarget.objects.filter(campaign=campaign).select_related("village")
@@ -189,7 +195,7 @@ def test_the_reversal(township):
     assert rev.village.name == "孙庄村"
     assert rev.amount == -rev.reverses.amount == Decimal("-12800.00")
     assert rev.status == rev.reverses.status == Status.VERIFIED
-    pair = Entry.objects.counted().filter(pk__in=[rev.pk, rev.reverses_id])
+    pair = counted(Entry.objects.filter(pk__in=[rev.pk, rev.reverses_id]), 2020)
     assert sum((e.amount for e in pair), Decimal(0)) == 0
     assert Entry.objects.filter(
         village=rev.village, amount=Decimal("12080.00"), status=Status.VERIFIED

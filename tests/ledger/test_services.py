@@ -26,6 +26,7 @@ from qiangcun.ledger.services import (
     entry_update,
     entry_verify,
 )
+from qiangcun.targets.selectors import counted
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -143,7 +144,7 @@ def test_submit_verify(create, clerk, head):
     (rec,) = _records(entry, "ledger.verify")
     assert rec.actor_id == head.pk
     assert rec.before["status"] == "submitted" and rec.after["status"] == "verified"
-    assert Entry.objects.counted().filter(pk=entry.pk).exists()
+    assert counted(Entry.objects.filter(pk=entry.pk), 2020).exists()
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
@@ -168,7 +169,7 @@ def test_return_then_edit_and_resubmit_then_verify(create, clerk, head, path):
     (rec,) = _records(entry, "ledger.return")
     assert rec.actor_id == head.pk and rec.note == "缺少收入凭证"
     assert rec.before["status"] == "submitted" and rec.after["status"] == "returned"
-    assert not Entry.objects.counted().filter(pk=entry.pk).exists()
+    assert not counted(Entry.objects.filter(pk=entry.pk), 2020).exists()
 
     entry = entry_update(actor=clerk, entry=entry, **_update_kwargs(entry, amount=Decimal("1250.00")))
     assert _db_row(entry)["amount"] == Decimal("1250.00")
@@ -502,7 +503,8 @@ def test_the_freeze_spares_rows_not_yet_verified(tree, make_entry):
 
 
 def _counted_sum(*entries):
-    return Entry.objects.counted().filter(pk__in=[e.pk for e in entries]).aggregate(s=Sum("amount"))["s"]
+    rows = Entry.objects.filter(pk__in=[e.pk for e in entries])
+    return counted(rows, 2020).aggregate(s=Sum("amount"))["s"]
 
 
 def test_reversal_needs_a_second_person_and_nets_to_zero(verified, head, admin):

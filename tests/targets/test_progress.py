@@ -82,10 +82,11 @@ def expected_document(unit: OrgUnit, year: int, as_of: datetime.date) -> dict:
     week_before = as_of - datetime.timedelta(days=7)
     income: dict[int, int] = defaultdict(int)
     income_before: dict[int, int] = defaultdict(int)
-    for village_id, day, amount, status, counts in Entry.objects.values_list(
-        "village_id", "date", "amount", "status", "category__counts_toward_target"
+    counts = set(campaign.counted_categories.values_list("pk", flat=True))  # the year's own set
+    for village_id, day, amount, status, category_id in Entry.objects.values_list(
+        "village_id", "date", "amount", "status", "category_id"
     ):
-        if status != "verified" or not counts or day.year != year or day > as_of:
+        if status != "verified" or category_id not in counts or day.year != year or day > as_of:
             continue
         income[village_id] += _fen(amount)
         if day <= week_before:
@@ -545,10 +546,11 @@ def test_village_monthly(tree, personas, ledger):
     )
     assert [p.month for p in points] == list(range(1, 13))
     per_month: dict[int, int] = defaultdict(int)
-    for day, amount, status, counts in Entry.objects.filter(village=tree.sunzhuang).values_list(
-        "date", "amount", "status", "category__counts_toward_target"
+    counts = set(tree.campaign.counted_categories.values_list("pk", flat=True))
+    for day, amount, status, category_id in Entry.objects.filter(village=tree.sunzhuang).values_list(
+        "date", "amount", "status", "category_id"
     ):
-        if status == "verified" and counts and day.year == 2020:
+        if status == "verified" and category_id in counts and day.year == 2020:
             per_month[day.month] += _fen(amount)
     running = 0
     for point in points:
@@ -569,16 +571,21 @@ def test_village_monthly(tree, personas, ledger):
         village_monthly(user=personas["other_clerk"], village=tree.sunzhuang, year=2020, as_of=ARTICLE_DATE)
 
 
-def test_counting_is_a_category_setting(tree, personas, make_entry, subsidy):
+def test_counting_is_a_setting_of_the_year_not_of_the_category(tree, personas, make_entry, subsidy):
+    """Which categories count is the year's own set: the installation flag only seeds new years."""
     admin = personas["township_admin"]
     make_entry(tree.liudao, "4000.00", datetime.date(2020, 2, 1), "verified", cat=subsidy)
-    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
-        "刘道村"
-    ] == "0.00"
+
+    def liudao() -> str:
+        return {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
+            "刘道村"
+        ]
+
+    assert liudao() == "0.00"
     Category.objects.filter(pk=subsidy.pk).update(counts_toward_target=True)
-    assert {v["name"]: v["income"] for v in _doc(admin, tree.township, ARTICLE_DATE)["villages"]}[
-        "刘道村"
-    ] == "4000.00"
+    assert liudao() == "0.00"  # the flag is the default of new years; 2020 keeps its own set
+    tree.campaign.counted_categories.add(subsidy)
+    assert liudao() == "4000.00"
 
 
 # ---------------------------------------------------------------- edge cases fixed after review

@@ -98,12 +98,20 @@ def april(tree, make_entry, subsidy):
     return tree
 
 
-def targets_grid(campaign: Any, amounts: dict[int, str] | None = None, **settings: str) -> dict[str, str]:
-    """What the targets page posts: the year's settings and the formset of every village's target
-    (village id → amount typed; villages not named keep their target)."""
+def targets_grid(campaign: Any, amounts: dict[int, str] | None = None, **settings: Any) -> dict[str, Any]:
+    """What the targets page posts: the year's settings (the counted categories ticked as they are) and
+    the formset of every village's target (village id → amount typed; villages not named keep theirs)."""
     from qiangcun.targets.models import VillageTarget
 
-    data = {"baseline": "30000.00", "top_tier": "100000.00", "band_margin": "10", "goal": "1", **settings}
+    ticked = [str(pk) for pk in campaign.counted_categories.values_list("pk", flat=True)]
+    data: dict[str, Any] = {
+        "baseline": "30000.00",
+        "top_tier": "100000.00",
+        "band_margin": "10",
+        "goal": "1",
+        "categories": ticked,
+        **settings,
+    }
     targets = list(VillageTarget.objects.filter(campaign=campaign).order_by("village__path"))
     data |= {"t-TOTAL_FORMS": str(len(targets)), "t-INITIAL_FORMS": str(len(targets))}
     for i, target in enumerate(targets):

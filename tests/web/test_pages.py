@@ -19,11 +19,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from qiangcun.ledger.models import Entry, Evidence, Status
+from qiangcun.ledger.models import Category, Entry, Evidence, Status
 from qiangcun.ledger.services import entry_return
 from qiangcun.orgs.models import Level
 from qiangcun.orgs.services import unit_create
 from qiangcun.targets.models import VillageTarget
+from qiangcun.targets.selectors import counted
 from qiangcun.targets.services import targets_set
 
 from .conftest import entry_form, entry_state, targets_grid
@@ -345,7 +346,7 @@ def test_reverse_page_needs_a_reason_and_nets_to_zero(client, personas, tree, ma
     reversal = Entry.objects.get(reverses=entry)
     _login(client, personas["township_admin"])  # a second person verifies it
     response = client.post(reverse("review"), {"action": "verify", "ids": [reversal.pk]}, follow=True)
-    amounts = Entry.objects.counted().filter(village=tree.sunzhuang).values_list("amount", flat=True)
+    amounts = counted(Entry.objects.filter(village=tree.sunzhuang), 2020).values_list("amount", flat=True)
     assert sorted(amounts) == [Decimal("-800.00"), Decimal("800.00")]
     assert entry_state(entry.pk)[0] == before[0]  # the original row is untouched
 
@@ -564,10 +565,14 @@ def test_targets_page_opens_a_new_year(client, personas, tree):
             "baseline": "30000.00",
             "top_tier": "100000.00",
             "goal": "2",
+            "categories": [str(c.pk) for c in Category.objects.filter(name__in=["经营收入", "投资收益"])],
         },
         follow=True,
     )
-    assert _messages(response) == ["已建立 相衙镇2021 年度任务，各村目标默认为基础线"]
+    assert _messages(response) == [
+        "已建立 相衙镇2021 年度任务（基础线 30,000.00 元、强村线 100,000.00 元、"
+        "计入目标的类别：经营收入、投资收益），各村目标默认为基础线"
+    ]
     amounts = VillageTarget.objects.filter(campaign__year=2021).values_list("amount", flat=True)
     assert sorted(amounts) == [Decimal("30000.00")] * 4
 

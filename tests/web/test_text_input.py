@@ -205,6 +205,6 @@ def test_units_and_targets_imports_refuse_control_characters(tree, tmp_path):
     assert [(e.row, e.header) for e in parsed.errors] == [(2, "村名")]
     assert "U+001F" in parsed.errors[0].reason
     path = _book(tmp_path / "targets.xlsx", [["村名", "年度目标"], ["刘道村_x0002_", 50000]])
-    parsed = parse_targets_file(path, name=path.name, campaign=tree.campaign)
+    parsed = parse_targets_file(path, name=path.name, township=tree.township, baseline=tree.campaign.baseline)
     assert [(e.row, e.header) for e in parsed.errors] == [(2, "村名")]
     assert "U+0002" in parsed.errors[0].reason

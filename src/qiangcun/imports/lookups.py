@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from qiangcun.accounts.models import Role, User
+from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table
 from qiangcun.core.scope import Action, path_q, scope_paths
@@ -83,6 +84,28 @@ def report_errors(command: Any, path: Path, table: Table | None, errors: list[Ro
 
 def import_townships(actor: User) -> list[OrgUnit]:
     return list(OrgUnit.objects.restrict(actor, Action.IMPORT).filter(level=Level.TOWNSHIP))
+
+
+def target_years(actor: User) -> list[tuple[int, str]]:
+    """The years a targets import offers, latest first, as (year, label): every year with a campaign in
+    the actor's townships, and last year, this year and next year even without one — importing targets
+    for such a year opens it with the default settings, and the label says so."""
+    townships = import_townships(actor)
+    opened: dict[int, int] = {}
+    for year in Campaign.objects.filter(township__in=townships).values_list("year", flat=True):
+        opened[year] = opened.get(year, 0) + 1
+    now = today().year
+    choices = []
+    for year in sorted(set(opened) | {now - 1, now, now + 1}, reverse=True):
+        have = opened.get(year, 0)
+        if have and have >= len(townships):
+            label = f"{year}"
+        elif have:
+            label = f"{year}（部分镇尚未建立，导入时按默认设置建立）"
+        else:
+            label = f"{year}（尚未建立，导入时按默认设置建立）"
+        choices.append((year, label))
+    return choices
 
 
 def township_for(actor: User, code: str | None) -> OrgUnit:

@@ -39,9 +39,10 @@ from qiangcun.ledger.services import entries_import
 from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
 from qiangcun.orgs.models import OrgUnit
 from qiangcun.reports.xlsx import Column, write_table
+from qiangcun.targets import defaults as target_defaults
 from qiangcun.targets.importing import parse_targets_file
 from qiangcun.targets.models import Campaign
-from qiangcun.targets.services import targets_set
+from qiangcun.targets.services import TargetsImported, targets_import
 
 KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标", "people": "人员账号"}
 STALE_SECONDS = 24 * 3600
@@ -271,22 +272,18 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
                 "summary": f"{township.name}：{verb} {counts}；已有的村 {made.unchanged} 个不变；补充标签 {made.tagged} 个村",
             }
         year = int(options.get("year") or 0)
+        if not year:
+            return {"ok": False, "refused": "请选择要导入目标的年度"}
         campaign = Campaign.objects.filter(township=township, year=year).first()
-        if campaign is None:
-            return {"ok": False, "refused": f"{township.name}还没有 {year} 年度任务，请先在“目标”页面建立"}
-        targets = parse_targets_file(path, name=name, campaign=campaign)
+        baseline = campaign.baseline if campaign is not None else target_defaults.BASELINE
+        targets = parse_targets_file(path, name=name, township=township, baseline=baseline)
         if targets.errors:
             return _errors(job, path, targets.table, targets.errors)
-        with transaction.atomic():
-            changed = targets_set(actor=user, campaign=campaign, amounts=targets.amounts)
-            if dry_run:
-                transaction.set_rollback(True)
-        verb = "将改动" if dry_run else "已改动"
-        total = sum(targets.amounts.values(), Decimal("0.00"))
-        return {
-            "ok": True,
-            "summary": f"{township.name}{year}年：{len(targets.amounts)} 个村，目标合计 {fmt_wan(total)}元；{verb} {changed} 个村的目标",
-        }
+        done = targets_import(
+            actor=user, township=township, year=year, amounts=targets.amounts, dry_run=dry_run
+        )
+        notice, summary = targets_summary(township, done, targets.amounts, dry_run=dry_run)
+        return {"ok": True, "notice": notice, "summary": summary}
     except WorkbookRefused as exc:
         return {"ok": False, "refused": str(exc)}
     except ServiceError as exc:
@@ -409,3 +406,26 @@ def passwords_take(job: ImportJob) -> bytes | None:
         return taken.read_bytes()
     finally:
         taken.unlink(missing_ok=True)
+
+
+def targets_summary(
+    township: OrgUnit, done: TargetsImported, amounts: dict[int, Decimal], *, dry_run: bool
+) -> tuple[str, str]:
+    """What a targets import did, or would do: the year it opens with which settings ("" when the year
+    was open already), and the villages' figures."""
+    total = sum(amounts.values(), Decimal("0.00"))
+    settings_text = target_defaults.describe(done.baseline, done.top_tier, done.counted_categories)
+    notice = ""
+    if done.opened and dry_run:
+        notice = (
+            f"{township.name}还没有 {done.year} 年度任务，确认导入时将按默认设置建立：{settings_text}。"
+            "表中没有的村目标为基础线；这些设置建立后可在“目标”页面修改，直到该年第一笔台账审核通过。"
+        )
+    elif done.opened:
+        notice = f"已按默认设置建立 {township.name}{done.year} 年度任务：{settings_text}。"
+    verb = "将改动" if dry_run else "已改动"
+    summary = (
+        f"{township.name}{done.year}年：{len(amounts)} 个村，目标合计 {fmt_wan(total)}元；"
+        f"{verb} {done.changed} 个村的目标"
+    )
+    return notice, summary

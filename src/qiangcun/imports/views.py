@@ -12,11 +12,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
+from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import text_param, year_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.imports import services as import_jobs
+from qiangcun.imports.lookups import target_years
 from qiangcun.imports.models import ImportJob
 from qiangcun.imports.services import KINDS, allowed_kinds
 from qiangcun.imports.templates_xlsx import TEMPLATES, template_workbook
@@ -73,6 +75,8 @@ def import_kind(request: AuthedRequest, kind: str) -> HttpResponse:
         "kind": kind,
         "label": KINDS[kind],
         "years": import_jobs.ledger_years(user),
+        "target_years": target_years(user) if kind == "targets" else [],
+        "this_year": today().year,
         "townships": import_jobs.townships(user),
     }
     return render(request, "imports/import_kind.html", context)

@@ -26,11 +26,16 @@ class AccountLine(models.TextChoices):
 
 
 class Category(models.Model):
-    """An income category; whether it counts toward targets is a setting, not a constant."""
+    """An income category. Which categories count toward targets is a setting of each year (kept by
+    the year's campaign); ``counts_toward_target`` is the installation's default for a new year."""
 
     line = models.CharField(_("会计科目"), max_length=16, choices=AccountLine.choices, unique=True)
     name = models.CharField(_("名称"), max_length=32, unique=True)
-    counts_toward_target = models.BooleanField(_("计入目标"), default=True)
+    counts_toward_target = models.BooleanField(
+        _("新年度默认计入目标"),
+        default=True,
+        help_text=_("只决定新建年度的默认选择；已建立的年度各有自己的“计入目标的类别”"),
+    )
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
@@ -69,10 +74,6 @@ EDITABLE_STATUSES = (Status.DRAFT, Status.RETURNED)
 
 class EntryQuerySet(ScopedQuerySet):
     scope_path_field = "village__path"
-
-    def counted(self) -> EntryQuerySet:
-        """Rows that count toward targets: verified, in a counting category."""
-        return self.filter(status=Status.VERIFIED, category__counts_toward_target=True)
 
 
 class Entry(models.Model):

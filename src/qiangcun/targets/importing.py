@@ -11,7 +11,6 @@ from qiangcun.core.excel import RowError, Table, find_table, inspect_xlsx, is_to
 from qiangcun.core.text import text_problem
 from qiangcun.orgs.importing import VillageMatcher
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.targets.models import Campaign
 
 TARGET_FIELDS = {
     "village": ["村名", "村庄", "行政村", "村居", "村", "单位"],
@@ -32,13 +31,14 @@ class ParsedTargets:
     skipped: int = 0
 
 
-def parse_targets_file(path: Path, *, name: str, campaign: Campaign) -> ParsedTargets:
-    """Village targets for ``campaign``: every row names a village of the township and an amount ≥ the baseline."""
+def parse_targets_file(path: Path, *, name: str, township: OrgUnit, baseline: Decimal) -> ParsedTargets:
+    """Village targets for a year of ``township``: every row names a village of the township and an
+    amount ≥ ``baseline`` (the year's, or the default one of a year the import will open)."""
     inspect_xlsx(path, name=name)
     table, data = find_table(path, fields=TARGET_FIELDS, required=["village", "amount"], labels=TARGET_LABELS)
     result = ParsedTargets(name=name, table=table)
     cols = table.columns
-    matcher = VillageMatcher(list(OrgUnit.objects.under(campaign.township).filter(level=Level.VILLAGE)))
+    matcher = VillageMatcher(list(OrgUnit.objects.under(township).filter(level=Level.VILLAGE)))
     for number, cells in data:
         values = [cells[c.index] if c.index < len(cells) else None for c in cols.values()]
         texts = [normalize_text(v) for v in values]
@@ -66,13 +66,13 @@ def parse_targets_file(path: Path, *, name: str, campaign: Campaign) -> ParsedTa
         except CellError as exc:
             result.errors.append(RowError(number, amount_col.letter, amount_col.header, str(exc)))
             continue
-        if amount < campaign.baseline:
+        if amount < baseline:
             result.errors.append(
                 RowError(
                     number,
                     amount_col.letter,
                     amount_col.header,
-                    f"目标 {amount:,.2f} 元低于基础线 {campaign.baseline:,.2f} 元",
+                    f"目标 {amount:,.2f} 元低于基础线 {baseline:,.2f} 元",
                 )
             )
             continue

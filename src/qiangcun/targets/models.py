@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qiangcun.core.money import MoneyField
 from qiangcun.core.scope import ScopedQuerySet
+from qiangcun.ledger.models import Category
 from qiangcun.orgs.models import OrgUnit
 
 
@@ -19,7 +20,8 @@ class CampaignQuerySet(ScopedQuerySet):
 
 
 class Campaign(models.Model):
-    """A township's year: thresholds and goals for the villages' collective income."""
+    """A township's year: thresholds and goals for the villages' collective income, and which income
+    categories count toward the targets this year (each year keeps its own set)."""
 
     township = models.ForeignKey(
         OrgUnit, verbose_name=_("镇"), on_delete=models.PROTECT, related_name="campaigns"
@@ -36,6 +38,12 @@ class Campaign(models.Model):
         decimal_places=2,
         default=Decimal("10.00"),
         help_text=_("落后时序进度不超过此百分点为黄色，超过为红色"),
+    )
+    counted_categories = models.ManyToManyField(
+        Category,
+        verbose_name=_("计入目标的类别"),
+        related_name="+",
+        help_text=_("本年度哪些收入类别的已审核收入计入目标；第一笔台账审核通过后不再改动"),
     )
 
     objects = CampaignQuerySet.as_manager()

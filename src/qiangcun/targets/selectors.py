@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Max, Q, Sum
+from django.db.models import F, Max, Q, QuerySet, Sum
 
 from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from qiangcun.core.money import pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
-from qiangcun.ledger.models import Entry
+from qiangcun.ledger.models import Entry, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import station_and_district, township_codes_seen, unit_for
 from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
@@ -33,6 +33,42 @@ def q4(value: Decimal) -> Decimal:
     """Four places, half up; never a negative zero ("-0.0000")."""
     result = value.quantize(FOUR, rounding=ROUND_HALF_UP)
     return result if result else abs(result)
+
+
+def counted(entries: QuerySet[Entry], year: int, *, township: OrgUnit | None = None) -> QuerySet[Entry]:
+    """The rows of ``entries`` that count toward ``year``'s targets: verified, in a category the year's
+    campaign counts (``Campaign.counted_categories`` of the village's township — each year keeps its own
+    set). Still one query, however many townships: joined through the village's target of that year.
+    Given the ``township`` (rows of its villages only), its year's set is a subquery instead — on 100,000
+    rows as fast as the old per-category flag, where the join costs about a third more."""
+    verified = entries.filter(
+        status=Status.VERIFIED, date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
+    )
+    if township is not None:
+        sets = Campaign.counted_categories.through.objects.filter(
+            campaign__township=township, campaign__year=year
+        )
+        return verified.filter(
+            village__path__startswith=township.path, category_id__in=sets.values("category_id")
+        )
+    return verified.filter(
+        village__targets__campaign__year=year,
+        village__targets__campaign__counted_categories=F("category"),
+    )
+
+
+def settings_lock(campaign: Campaign) -> str | None:
+    """Why the year's baseline, top tier and counted categories may no longer change — a verified
+    ledger row of the township in that year exists — or ``None`` while they may."""
+    verified = Entry.objects.filter(
+        status=Status.VERIFIED,
+        village__path__startswith=campaign.township.path,
+        date__gte=datetime.date(campaign.year, 1, 1),
+        date__lte=datetime.date(campaign.year, 12, 31),
+    )
+    if verified.exists():
+        return f"{campaign.year} 年已有审核通过的台账，基础线、强村线和计入目标的类别已锁定"
+    return None
 
 
 def time_progress(as_of: datetime.date) -> Decimal:
@@ -328,8 +364,11 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         .order_by("village__path")
     )
     income_rows = (
-        Entry.objects.counted()
-        .filter(village__path__startswith=root.path, date__gte=datetime.date(year, 1, 1), date__lte=as_of)
+        counted(
+            Entry.objects.filter(village__path__startswith=root.path, date__lte=as_of),
+            year,
+            township=root if root.level == Level.TOWNSHIP else None,
+        )
         .values("village_id")
         .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
     )
@@ -458,10 +497,8 @@ def village_monthly(
     if as_of.year != year:
         raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     target = VillageTarget.objects.filter(campaign__year=year, village=village).first()
-    dates = (
-        Entry.objects.counted()
-        .filter(village=village, date__year=year, date__lte=as_of)
-        .values_list("date", "amount")
+    dates = counted(Entry.objects.filter(village=village, date__lte=as_of), year).values_list(
+        "date", "amount"
     )
     per_month = [ZERO] * 13
     for d, amount in dates:

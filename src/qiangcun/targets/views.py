@@ -26,7 +26,7 @@ from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import ancestors, station_and_district, unit_for
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
-from qiangcun.targets import services
+from qiangcun.targets import defaults, services
 from qiangcun.targets.forms import CampaignForm, TargetFormSet
 from qiangcun.targets.models import Campaign, VillageTarget
 from qiangcun.targets.selectors import (
@@ -38,6 +38,7 @@ from qiangcun.targets.selectors import (
     campaigns_seen,
     pct1,
     progress,
+    settings_lock,
     village_monthly,
 )
 
@@ -275,14 +276,66 @@ def village_page(request: AuthedRequest, code: str) -> HttpResponse:
             "reversals": reversals,
             "months": months,
             "can_reverse": user.can(Action.ENTER, village) or user.can(Action.VERIFY, village),
+            # The year's own counted categories: a row of another category is marked 不计入.
+            "counted_ids": (
+                set(p.campaign.counted_categories.values_list("pk", flat=True)) if p.campaign else None
+            ),
         },
     )
+
+
+def _default_settings() -> dict[str, Any]:
+    """The create form's initial values: the defaults of a new year (``targets.defaults``)."""
+    return {
+        "baseline": defaults.BASELINE,
+        "top_tier": defaults.TOP_TIER,
+        "goal": defaults.GOAL_TOP_TIER_VILLAGES,
+        "band_margin": defaults.BAND_MARGIN,
+        "categories": [c.pk for c in defaults.default_categories()],
+    }
+
+
+def _create_form(township: OrgUnit, data: Any = None) -> CampaignForm:
+    return CampaignForm(data, initial=_default_settings(), auto_id=f"id_{township.code}_%s")
+
+
+def _create_campaign(request: AuthedRequest, year: int, form: CampaignForm, township: OrgUnit) -> bool:
+    """Open the year with the confirmed settings; the errors go into messages. Whether it was opened."""
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else "年度设置"
+            messages.error(request, f"{label}：{errors[0]}")
+        return False
+    data = form.cleaned_data
+    try:
+        services.campaign_create(
+            actor=request.user,
+            township=township,
+            year=year,
+            baseline=data["baseline"],
+            top_tier=data["top_tier"],
+            goal_top_tier_villages=data["goal"],
+            band_margin=data["band_margin"] if data["band_margin"] is not None else defaults.BAND_MARGIN,
+            counted_categories=data["categories"],
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return False
+    names = services.category_names(data["categories"])
+    messages.success(
+        request,
+        f"已建立 {township.name}{year} 年度任务（{defaults.describe(data['baseline'], data['top_tier'], names)}），"
+        "各村目标默认为基础线",
+    )
+    return True
 
 
 @require(Action.MANAGE_TARGETS)
 @require_http_methods(["GET", "POST"])
 def targets_page(request: AuthedRequest, year: int) -> HttpResponse:
-    """The year's settings and every village's target as one grid, saved all or nothing."""
+    """The year's settings and every village's target as one grid, saved all or nothing. A year with no
+    campaign shows the defaults for confirmation; the baseline, the top tier and the counted categories
+    are read-only, with the reason, once the year's first ledger row is verified."""
     user = request.user
     campaign = (
         Campaign.objects.restrict(user, Action.MANAGE_TARGETS)
@@ -291,52 +344,59 @@ def targets_page(request: AuthedRequest, year: int) -> HttpResponse:
         .first()
     )
     townships = list(OrgUnit.objects.restrict(user, Action.MANAGE_TARGETS).filter(level=Level.TOWNSHIP))
-    if request.method == "POST" and request.POST.get("action") == "create":
-        township = next((t for t in townships if t.code == request.POST.get("township")), None)
-        if township is None:
-            raise Http404("该镇不在您的管辖范围内")
-        create = CampaignForm(request.POST)
-        if not create.is_valid():
-            for field, errors in create.errors.items():
-                messages.error(request, f"{create.fields[field].label}：{errors[0]}")
-            return redirect("targets", year=year)
-        try:
-            services.campaign_create(
-                actor=user,
-                township=township,
-                year=year,
-                baseline=create.cleaned_data["baseline"],
-                top_tier=create.cleaned_data["top_tier"],
-                goal_top_tier_villages=create.cleaned_data["goal"],
-            )
-            messages.success(request, f"已建立 {township.name}{year} 年度任务，各村目标默认为基础线")
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        return redirect("targets", year=year)
-    targets = (
-        list(
-            VillageTarget.objects.filter(campaign=campaign)
-            .select_related("village", "campaign")
-            .order_by("village__path")
+    # The years with a campaign, and this year and next year even without one (to open them here).
+    now = today().year
+    years = sorted(
+        set(Campaign.objects.restrict(user, Action.MANAGE_TARGETS).values_list("year", flat=True))
+        | {year, now, now + 1}
+    )
+    if campaign is None:
+        create_forms = {t.code: _create_form(t) for t in townships}
+        if request.method == "POST":
+            if request.POST.get("action") != "create":
+                messages.error(request, f"{year} 年度任务尚未建立，请先确认年度设置")
+                return redirect("targets", year=year)
+            township = next((t for t in townships if t.code == request.POST.get("township")), None)
+            if township is None:
+                raise Http404("该镇不在您的管辖范围内")
+            create_forms[township.code] = _create_form(township, request.POST)
+            if _create_campaign(request, year, create_forms[township.code], township):
+                return redirect("targets", year=year)
+        return render(
+            request,
+            "targets/targets.html",
+            {
+                "campaign": None,
+                "year": year,
+                "creates": [(t, create_forms[t.code]) for t in townships],
+                "default_text": defaults.describe(
+                    defaults.BASELINE, defaults.TOP_TIER, [c.name for c in defaults.default_categories()]
+                ),
+                "years": years,
+            },
         )
-        if campaign is not None
-        else []
+    if request.method == "POST" and request.POST.get("action") == "create":
+        messages.error(request, f"{campaign.township.name}{year} 年度任务已存在")
+        return redirect("targets", year=year)
+    lock = settings_lock(campaign)
+    counted = list(campaign.counted_categories.order_by("order", "id"))
+    targets = list(
+        VillageTarget.objects.filter(campaign=campaign)
+        .select_related("village", "campaign")
+        .order_by("village__path")
     )
     initial = [{"village": t.village_id, "amount": f"{t.amount:.2f}"} for t in targets]
-    settings_initial = (
-        {
-            "baseline": f"{campaign.baseline:.2f}",
-            "top_tier": f"{campaign.top_tier:.2f}",
-            "goal": campaign.goal_top_tier_villages,
-            "band_margin": campaign.band_margin,
-        }
-        if campaign is not None
-        else {}
-    )
-    settings_form = CampaignForm(request.POST or None, initial=settings_initial)
+    settings_initial = {  # Decimals, so that the form tells a changed amount from "30000" for "30000.00"
+        "baseline": campaign.baseline,
+        "top_tier": campaign.top_tier,
+        "goal": campaign.goal_top_tier_villages,
+        "band_margin": campaign.band_margin,
+        "categories": [c.pk for c in counted],
+    }
+    settings_form = CampaignForm(request.POST or None, initial=settings_initial, locked=lock is not None)
     grid = TargetFormSet(request.POST or None, initial=initial, prefix="t")
     names = {t.village_id: t.village.name for t in targets}
-    if request.method == "POST" and campaign is not None:
+    if request.method == "POST":
         saved = _save_targets(request, campaign, settings_form, grid, names)
         if saved is not None:
             messages.success(request, f"已保存：{saved} 个村的目标有改动")
@@ -365,25 +425,35 @@ def targets_page(request: AuthedRequest, year: int) -> HttpResponse:
             "rows": rows,
             "grid": grid,
             "settings_form": settings_form,
-            "townships": townships,
+            "lock": lock,
+            "counted_names": [c.name for c in counted],
             "top_count": top_count,
-            "years": sorted(
-                set(Campaign.objects.restrict(user, Action.MANAGE_TARGETS).values_list("year", flat=True))
-                | {year}
-            ),
+            "years": years,
         },
     )
+
+
+#: The settings in the words of the success message, in the form's order.
+_SETTING_LABELS = {
+    "baseline": "基础线",
+    "top_tier": "强村线",
+    "goal": "强村目标个数",
+    "band_margin": "黄牌容差",
+    "categories": "计入目标的类别",
+}
 
 
 def _save_targets(
     request: AuthedRequest, campaign: Campaign, settings_form: CampaignForm, grid: Any, names: dict[int, str]
 ) -> int | None:
     """Check the settings and the grid; save both in one transaction, or nothing. The number of villages
-    whose target changed, or ``None`` with the errors put into messages (each names its village)."""
+    whose target changed, or ``None`` with the errors put into messages (each names its village).
+    Settings the form leaves out (locked) are passed as ``None``: unchanged."""
     errors: list[str] = []
     if not settings_form.is_valid():
         errors += [
-            f"年度设置：{settings_form.fields[f].label}：{e[0]}" for f, e in settings_form.errors.items()
+            f"年度设置：{settings_form.fields[f].label if f in settings_form.fields else ''}：{e[0]}"
+            for f, e in settings_form.errors.items()
         ]
     if not grid.is_valid():
         errors += [str(e) for e in grid.non_form_errors()]
@@ -405,17 +475,19 @@ def _save_targets(
             amounts[village_id] = form.cleaned_data["amount"]
     if not errors:
         data = settings_form.cleaned_data
+        margin = data["band_margin"] if data["band_margin"] is not None else defaults.BAND_MARGIN
         try:
             with transaction.atomic():
                 services.campaign_update(
                     actor=request.user,
                     campaign=campaign,
-                    baseline=data["baseline"],
-                    top_tier=data["top_tier"],
+                    baseline=data.get("baseline"),
+                    top_tier=data.get("top_tier"),
+                    counted_categories=data.get("categories"),
                     goal_top_tier_villages=data["goal"],
-                    band_margin=data["band_margin"] if data["band_margin"] is not None else Decimal("10"),
+                    band_margin=margin,
                 )
-                return services.targets_set(actor=request.user, campaign=campaign, amounts=amounts)
+                changed = services.targets_set(actor=request.user, campaign=campaign, amounts=amounts)
         except ServiceError as exc:
             errors.append(exc.message)
             field = exc.field or ""
@@ -423,6 +495,13 @@ def _save_targets(
             for form in grid.forms:
                 if form.cleaned_data.get("village") == village_id:
                     form.add_error("amount", exc.message.removeprefix(f"{names[village_id]}："))
+        else:
+            settings_changed = [
+                _SETTING_LABELS[f] for f in settings_form.changed_data if f in _SETTING_LABELS
+            ]
+            if settings_changed:
+                messages.success(request, f"已修改年度设置：{'、'.join(settings_changed)}")
+            return changed
     for message in errors:
         messages.error(request, message)
     return None

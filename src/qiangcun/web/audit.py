@@ -317,7 +317,11 @@ class _Names:
         self.entries: dict[int, Entry] = {}
 
     def want(self, kind: str, value: Any) -> None:
-        if kind in self.wanted and value not in (None, "") and not isinstance(value, bool | list | dict):
+        if isinstance(value, list):  # a many-to-many field: each of its values
+            for item in value:
+                self.want(kind, item)
+            return
+        if kind in self.wanted and value not in (None, "") and not isinstance(value, bool | dict):
             self.wanted[kind].add(value)
 
     def load(self) -> None:
@@ -348,6 +352,12 @@ class _Names:
     def show(self, kind: str, value: Any, fld: models.Field[Any, Any] | None = None) -> str:
         if value is None or value == "" or value == []:
             return EMPTY
+        if isinstance(value, list) and kind != "text":  # a many-to-many field: its values joined with 、
+            return "、".join(self.show(kind, item, fld) for item in value)
+        if isinstance(value, dict | list):
+            return _plain(value)
+        if kind == "category" and isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            return value  # stored by name (a year's counted categories)
         if kind == "unit":
             unit = self.units.get(value)
             return unit.name if unit else f"{value}（已不存在）"

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import WorkbookRefused
-from qiangcun.core.money import fmt_wan
 from qiangcun.imports.lookups import import_actor, report_errors, township_for
+from qiangcun.imports.services import targets_summary
+from qiangcun.targets import defaults
 from qiangcun.targets.importing import parse_targets_file
 from qiangcun.targets.models import Campaign
-from qiangcun.targets.services import targets_set
+from qiangcun.targets.services import targets_import
 
 
 class Command(BaseCommand):
-    help = "导入各村年度目标：有任何错误则一条都不导入。"
+    help = "导入各村年度目标：有任何错误则一条都不导入。该年尚无年度任务时按默认设置建立。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
@@ -37,25 +36,22 @@ class Command(BaseCommand):
             township = township_for(actor, options["township"])
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        campaign = Campaign.objects.filter(township=township, year=options["year"]).first()
-        if campaign is None:
-            raise CommandError(f"{township.name}还没有 {options['year']} 年度任务，请先建立")
+        year = options["year"]
+        campaign = Campaign.objects.filter(township=township, year=year).first()
+        baseline = campaign.baseline if campaign is not None else defaults.BASELINE
         try:
-            parsed = parse_targets_file(path, name=path.name, campaign=campaign)
+            parsed = parse_targets_file(path, name=path.name, township=township, baseline=baseline)
         except WorkbookRefused as exc:
             raise CommandError(str(exc)) from exc
         if parsed.errors:
             report_errors(self, path, parsed.table, parsed.errors)
         try:
-            with transaction.atomic():
-                changed = targets_set(actor=actor, campaign=campaign, amounts=parsed.amounts)
-                if options["dry_run"]:
-                    transaction.set_rollback(True)
+            done = targets_import(
+                actor=actor, township=township, year=year, amounts=parsed.amounts, dry_run=options["dry_run"]
+            )
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        total = sum(parsed.amounts.values(), Decimal("0.00"))
-        verb = "将改动" if options["dry_run"] else "已改动"
-        self.stdout.write(
-            f"{township.name}{campaign.year}年：文件中 {len(parsed.amounts)} 个村，目标合计 {fmt_wan(total)}元；{verb} {changed} 个村的目标。"
-            + ("（试导入：没有写入任何数据）" if options["dry_run"] else "")
-        )
+        notice, summary = targets_summary(township, done, parsed.amounts, dry_run=options["dry_run"])
+        if notice:
+            self.stdout.write(notice)
+        self.stdout.write(f"{summary}。" + ("（试导入：没有写入任何数据）" if options["dry_run"] else ""))
