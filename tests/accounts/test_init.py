@@ -61,6 +61,7 @@ def test_init_makes_the_township_and_two_people():
     ("args", "reason"),
     [
         (["--admin", "same", "--sysadmin", "SAME"], "两个不同的账号"),
+        (["--admin", "a3", "--sysadmin", "ａ３"], "两个不同的账号"),  # full width is the same name
         (["--admin", "a b", "--sysadmin", "x"], "不能有空格"),
         (["--county", "宁津县"], "要一起给"),
     ],

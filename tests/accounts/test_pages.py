@@ -172,3 +172,29 @@ def test_empty_database_says_what_to_run(client):
     html = page.content.decode()
     assert page.status_code == 200 and "qiangcun init --township" in html
     assert "看看怎样开始" in client.get(reverse("login")).content.decode()
+
+
+def test_the_audit_log_names_whose_password_was_reset(tree, personas):
+    password_reset(actor=personas["system_admin"], user=personas["village_clerk"])
+    html = (
+        _client(personas["auditor"])
+        .get(reverse("audit_log") + "?action=user.password_reset")
+        .content.decode()
+    )
+    assert "重置密码" in html and "用户 clerk" in html
+
+
+def test_password_page_keeps_passwords_out_of_error_reports(tree, personas):
+    client = _client(personas["village_clerk"])
+    answer = client.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": "Brand-new-2020", "new_password2": "Brand-new-2020"},
+    )
+    assert set(answer.wsgi_request.sensitive_post_parameters) == {
+        "old_password",
+        "new_password1",
+        "new_password2",
+    }
+    html = answer.content.decode()
+    assert "原密码不正确" in html
+    assert "一次性密码" not in html  # only a holder of one is told about it

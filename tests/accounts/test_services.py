@@ -212,9 +212,47 @@ def test_a_security_admin_takes_role_granting_from_the_system_admin(tree, person
     # The security admin manages no accounts (the system admin does).
     with pytest.raises(PermissionDeniedError):
         account_create(actor=security, username="x1", display_name="某人", unit=tree.liudao)
-    # A disabled security admin hands the job back.
-    account_disable(actor=sysadmin, user=security)
+    # The system admin cannot take the job back: the security admin's account is not theirs to disable,
+    # reset or edit (三员); a county system admin, above them, may.
+    for act in (account_disable, password_reset):
+        with pytest.raises(PermissionDeniedError, match="三员的账号只能由上级"):
+            act(actor=sysadmin, user=security)
+    with pytest.raises(PermissionDeniedError, match="三员"):
+        account_update(actor=sysadmin, user=security, display_name="改名", phone="", unit=tree.township)
+    security.refresh_from_db()
+    assert security.is_active and not security.must_change_password
+    county = user_create(actor=None, username="county-sys", password=None)
+    grant_create(actor=None, user=county, role=Role.SYSTEM_ADMIN, unit=tree.county)
+    account_disable(actor=county, user=security)
     grant_create(actor=sysadmin, user=person, role=Role.VILLAGE_SECRETARY, unit=tree.liudao)
+
+
+def test_no_system_admin_takes_over_the_auditor_or_a_peer(tree, personas):
+    sysadmin = personas["system_admin"]
+    peer = user_create(actor=None, username="sys2", password=None)
+    grant_create(actor=None, user=peer, role=Role.SYSTEM_ADMIN, unit=tree.township)
+    for target in (personas["auditor"], peer):
+        for act in (account_disable, password_reset):
+            with pytest.raises(PermissionDeniedError, match="三员"):
+                act(actor=sysadmin, user=target)
+    # An ordinary account stays theirs.
+    assert password_reset(actor=sysadmin, user=personas["leader"])
+
+
+def test_usernames_are_stored_as_the_login_form_reads_them(tree, personas, client):
+    user, password = account_create(
+        actor=personas["system_admin"], username="ｚｈａｎｇｗｅｉ", display_name="张伟", unit=tree.sunzhuang
+    )
+    assert user.username == "zhangwei"
+    with pytest.raises(ServiceError, match="已被使用"):
+        account_create(
+            actor=personas["system_admin"], username="ZhangWei", display_name="张伟", unit=tree.sunzhuang
+        )
+    # Sign-in ignores case and width, as uniqueness does.
+    for typed in ("zhangwei", "ZHANGWEI", "ｚｈａｎｇｗｅｉ"):
+        assert client.login(username=typed, password=password), typed
+        client.logout()
+    assert not client.login(username="zhangwei", password="wrong-password-1")
 
 
 def test_update_keeps_username_and_records(tree, personas):

@@ -251,3 +251,31 @@ def test_an_owner_who_no_longer_manages_accounts_cannot_take_the_sheet(client, t
     assert client.get(job_url + "passwords.xlsx").status_code == 403
     RoleGrant.objects.create(user=admin, role=Role.SYSTEM_ADMIN, unit=tree.township)
     assert client.get(job_url + "passwords.xlsx").status_code == 200
+
+
+def test_system_roles_are_not_granted_in_bulk(client, tree, personas, home):
+    client.force_login(personas["system_admin"])
+    rows = [["姓名", "手机", "账号", "角色", "单位"], ["新审计", "", "new.audit", "审计管理员", "相衙镇"]]
+    _url, page = _check(client, rows)
+    assert "三员之一，请在账号页面逐个授予" in page
+    assert not User.objects.filter(username="new.audit").exists()
+
+
+def test_too_many_people_in_one_file_are_refused(client, tree, personas, home, monkeypatch):
+    monkeypatch.setattr(import_jobs, "MAX_PEOPLE", 2)
+    client.force_login(personas["system_admin"])
+    _url, page = _check(client, ROWS)
+    assert "一次最多导入 2 人" in page
+    assert not User.objects.filter(username="sun.clerk").exists()
+
+
+def test_taking_the_password_sheet_is_in_the_audit_log(client, tree, personas, home):
+    client.force_login(personas["system_admin"])
+    job_url, _page = _check(client, ROWS)
+    client.post(job_url + "confirm/")
+    assert client.get(job_url + "passwords.xlsx").status_code == 200
+    rec = ChangeRecord.objects.get(action="import.passwords_taken")
+    assert rec.actor == personas["system_admin"] and rec.after["accounts"] == 4
+    client.force_login(personas["auditor"])
+    html = client.get("/audit/?action=import.passwords_taken").content.decode()
+    assert "下载一次性密码表" in html and "人员.xlsx" in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from qiangcun.accounts.selectors import grant_refusal, manageable_users
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.excel import FieldColumn, RowError
-from qiangcun.core.scope import Action, allowed
+from qiangcun.core.scope import Action, allowed, scope_paths
 from qiangcun.core.text import text_problem
 from qiangcun.orgs.models import Level, OrgUnit
 
@@ -57,9 +58,14 @@ def _person_path(user: User) -> str:
     return user.unit.path if user.unit_id and user.unit is not None else ""
 
 
+def normalize_username(username: str) -> str:
+    """A username as stored and as looked up: NFKC (full-width ａ３ is a3, as the login form reads it)."""
+    return unicodedata.normalize("NFKC", username).strip()
+
+
 def check_username(username: str, *, field: str = "username") -> str:
     """The username as stored, or :class:`ServiceError` with the reason in Chinese."""
-    username = username.strip()
+    username = normalize_username(username)
     if not username:
         raise ServiceError("账号不能为空", field=field)
     if len(username) > USERNAME_MAX:
@@ -105,7 +111,7 @@ def user_create(
     must_change_password: bool = False,
 ) -> User:
     """Make an account (the installation's own write; people's accounts come from ``account_create``)."""
-    username = username.strip()
+    username = normalize_username(username)
     if not username:
         raise ServiceError("用户名不能为空", field="username")
     if User.objects.filter(username__iexact=username).exists():
@@ -134,10 +140,22 @@ def user_create(
 
 
 def _may_manage(actor: User, user: User) -> None:
+    """The actor manages the account: it lies under their units, it is not their own, and — for the
+    holder of a system role (三员) — their own grant sits strictly above every unit of that role, so
+    that no system admin takes over the security admin, the auditor or another system admin of their
+    own township (by a reset password, or by disabling them)."""
     if actor.pk == user.pk:
         raise PermissionDeniedError("不能对自己的账号做这项操作（改自己的密码请用“修改密码”）")
     if not manageable_users(actor).filter(pk=user.pk).exists():
         raise PermissionDeniedError("该账号不在您管理的范围内")
+    held = RoleGrant.objects.filter(user=user, role__in=SYSTEM_ROLES).select_related("unit")
+    own = scope_paths(actor, Action.MANAGE_USERS)
+    for grant in held:
+        if not any(grant.unit.path.startswith(p) and grant.unit.path != p for p in own):
+            raise PermissionDeniedError(
+                f"{user}是{grant.get_role_display()}：三员的账号只能由上级（县）系统管理员停用、重置密码或修改，"
+                "或在服务器上用 qiangcun changepassword 改密码"
+            )
 
 
 @transaction.atomic
@@ -229,7 +247,7 @@ def password_reset(*, actor: User, user: User) -> str:
         actor=actor,
         action="user.password_reset",
         obj=user,
-        after={"must_change_password": True},
+        after={"username": user.username, "display_name": user.display_name, "must_change_password": True},
         unit_path=_person_path(user),
     )
     user.forget_scope()
@@ -261,7 +279,7 @@ def password_change(*, user: User, old: str, new: str) -> User:
         action="user.password_change",
         obj=user,
         before={"must_change_password": was_forced},
-        after={"must_change_password": False},
+        after={"username": user.username, "display_name": user.display_name, "must_change_password": False},
         unit_path=_person_path(user),
     )
     user.forget_scope()
@@ -521,6 +539,18 @@ def people_import(
                 )
             except ServiceError as exc:
                 errors.append(row_error(person, exc, "unit"))
+                continue
+            if person.role in SYSTEM_ROLES:
+                errors.append(
+                    row_error(
+                        person,
+                        ServiceError(
+                            f"{Role(person.role).label}是三员之一，请在账号页面逐个授予，不在批量导入中授予",
+                            field="role",
+                        ),
+                        "role",
+                    )
+                )
                 continue
             if person.role:
                 try:

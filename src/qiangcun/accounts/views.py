@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qiangcun.accounts import selectors, services
@@ -63,11 +64,14 @@ class QiangcunLoginView(LoginView):
 # --- one's own password ----------------------------------------------------------------------------------
 
 
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @require()
 @require_http_methods(["GET", "POST"])
 def password_change(request: AuthedRequest) -> HttpResponse:
     """Change one's own password; the only page open to someone holding a one-time password."""
     form = PasswordChangeForm(request.POST or None)
+    if not request.user.must_change_password:
+        form.fields["old_password"].label = "原密码"
     if request.method == "POST" and form.is_valid():
         try:
             user = services.password_change(

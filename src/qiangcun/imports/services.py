@@ -22,6 +22,7 @@ from django.utils import timezone
 from qiangcun.accounts.importing import parse_people_file
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import PeopleImportError, PeopleOutcome, people_import
+from qiangcun.core import audit
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
@@ -119,15 +120,19 @@ def job_create(*, user: User, kind: str, upload: UploadedFile | None, options: d
 #: A people import making more accounts than this runs in the worker: each one-time password takes
 #: 0.4–0.6 s to hash, and a request must answer well within gunicorn's 30 s. (The check hashes none.)
 PEOPLE_INLINE_ACCOUNTS = 12
+#: A people workbook larger than this is checked in the worker too (the check makes every account in a
+#: transaction it rolls back: ~12 ms a person), and one import makes at most MAX_PEOPLE accounts, so that
+#: neither stage holds the database's write lock for long.
+PEOPLE_BACKGROUND_BYTES = 16 * 1024
+MAX_PEOPLE = 2000
 
 
 def job_start(job: ImportJob) -> None:
     """Run small files now; hand large ones (and people imports of many accounts) to the background worker."""
     path = upload_path(job)
-    many_people = (
-        job.kind == "people"
-        and job.stage == ImportJob.Stage.IMPORT
-        and int(job.result.get("accounts", 0)) > PEOPLE_INLINE_ACCOUNTS
+    many_people = job.kind == "people" and (
+        (job.stage == ImportJob.Stage.IMPORT and int(job.result.get("accounts", 0)) > PEOPLE_INLINE_ACCOUNTS)
+        or (path.exists() and path.stat().st_size > PEOPLE_BACKGROUND_BYTES)
     )
     if many_people or (path.exists() and path.stat().st_size > settings.IMPORT_BACKGROUND_BYTES):
         from qiangcun.imports.tasks import run_import_job
@@ -307,6 +312,11 @@ def _run_people(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> 
         return _errors(job, path, parsed.table, parsed.errors)
     if not parsed.rows:
         return {"ok": False, "refused": "表中没有人员（表头下面都是空行、合计行或签名行）"}
+    if len(parsed.rows) > MAX_PEOPLE:
+        return {
+            "ok": False,
+            "refused": f"表中有 {len(parsed.rows):,} 人，一次最多导入 {MAX_PEOPLE:,} 人：请按镇或网格站拆成几个文件分批导入",
+        }
     columns = parsed.table.columns if parsed.table is not None else {}
     sheet = passwords_path(job)
     try:
@@ -403,7 +413,17 @@ def passwords_take(job: ImportJob) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        return taken.read_bytes()
+        body = taken.read_bytes()
+        with transaction.atomic():
+            user: User = job.user
+            audit.record(
+                actor=user,
+                action="import.passwords_taken",
+                obj=job,
+                after={"file_name": job.file_name, "accounts": int(job.result.get("accounts", 0))},
+                unit_path=user.unit.path if user.unit_id and user.unit is not None else "",
+            )
+        return body
     finally:
         taken.unlink(missing_ok=True)
 

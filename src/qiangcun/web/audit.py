@@ -70,6 +70,7 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("rolegrant.create", "授予角色"),
             ("rolegrant.delete", "撤销角色"),
             ("apitoken.create", "发放接口令牌"),
+            ("import.passwords_taken", "下载一次性密码表"),
         ],
     ),
 ]
@@ -87,7 +88,7 @@ FIELD_ALIASES: dict[str, dict[str, str]] = {
     "ledger.evidence": {"name": "original_name"},
 }
 #: Keys that are no field at all.
-EXTRA_LABELS: dict[str, str] = {"villages": "各村导入"}
+EXTRA_LABELS: dict[str, str] = {"villages": "各村导入", "accounts": "账号数"}
 
 EMPTY = "（空）"
 
@@ -432,6 +433,8 @@ def _subject(label: str, values: Mapping[str, Any], names: _Names, model: type[m
             shown = get("display_name") or ""
             username = get("username", "")
             what = f"{shown}（{username}）" if shown and shown != username else username
+        case "imports.importjob":
+            what = f"“{get('file_name', '')}”"
         case "accounts.rolegrant" | "accounts.apitoken":
             what = names.show("user", get("user"))
         case "orgs.orgunit":

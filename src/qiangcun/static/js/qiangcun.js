@@ -98,6 +98,15 @@
         document.querySelector("input[name=password]").value = b.dataset.demoPass;
       });
     });
+    // A form whose answer cannot be asked for twice (a new account's one-time password): a second tap
+    // while the first is on its way sends nothing.
+    document.querySelectorAll("form[data-submit-once]").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        if (f.dataset.sent) { e.preventDefault(); return; }
+        f.dataset.sent = "1";
+        f.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-busy", "true"); });
+      });
+    });
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
     });

@@ -9,6 +9,7 @@ from qiangcun.accounts.services import (
     check_name,
     check_username,
     grant_create,
+    normalize_username,
     one_time_password,
     user_create,
 )
@@ -48,13 +49,13 @@ class Command(BaseCommand):
     @transaction.atomic
     def _init(self, o: dict[str, Any]) -> list[str]:
         name, code = o["township"].strip(), o["code"].strip().upper()
-        admin, sysadmin = o["admin"].strip(), o["sysadmin"].strip()
+        admin, sysadmin = normalize_username(o["admin"]), normalize_username(o["sysadmin"])
         if not name or not code:
             raise ServiceError("镇名和代码都不能为空")
-        if admin.lower() == sysadmin.lower():
+        if admin.casefold() == sysadmin.casefold():
             raise ServiceError("镇党建办和系统管理员须是两个不同的账号（两个人：分权的要求）")
-        check_username(admin, field="admin")
-        check_username(sysadmin, field="sysadmin")
+        admin = check_username(admin, field="admin")
+        sysadmin = check_username(sysadmin, field="sysadmin")
         admin_name = check_name(o["admin_name"]) if o["admin_name"].strip() else ""
         sysadmin_name = check_name(o["sysadmin_name"]) if o["sysadmin_name"].strip() else ""
         existing = OrgUnit.objects.filter(code=code).first()
