@@ -198,3 +198,12 @@ def test_password_page_keeps_passwords_out_of_error_reports(tree, personas):
     html = answer.content.decode()
     assert "原密码不正确" in html
     assert "一次性密码" not in html  # only a holder of one is told about it
+
+
+def test_withdraw_buttons_only_where_the_withdrawal_would_go_through(tree, personas):
+    html = _client(personas["system_admin"]).get(reverse("roles")).content.decode()
+    for grant in RoleGrant.objects.select_related("user"):
+        button = f'action="{reverse("grant_withdraw", args=[grant.pk])}"'
+        shown = button in html
+        expected = grant.role not in ("system_admin", "security_admin", "auditor")
+        assert shown == expected, (grant.user.username, grant.role)

@@ -235,6 +235,8 @@ def test_no_system_admin_takes_over_the_auditor_or_a_peer(tree, personas):
         for act in (account_disable, password_reset):
             with pytest.raises(PermissionDeniedError, match="三员"):
                 act(actor=sysadmin, user=target)
+        with pytest.raises(PermissionDeniedError, match="三员之一"):
+            grant_withdraw(actor=sysadmin, grant=RoleGrant.objects.get(user=target))
     # An ordinary account stays theirs.
     assert password_reset(actor=sysadmin, user=personas["leader"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.accounts.models import SYSTEM_ROLES, Role, RoleGrant, User
 from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.orgs.models import OrgUnit
 
@@ -71,3 +71,17 @@ def grant_units(actor: User) -> QuerySet[OrgUnit]:
         return units
     own = tuple(security.filter(user_id=actor.pk).values_list("unit__path", flat=True))
     return units.exclude(path_q("path", others) & ~path_q("path", own))
+
+
+def above_own_township(actor: User, grant: RoleGrant, action: str = Action.GRANT_ROLES) -> bool:
+    """Whether the actor's ``action`` reaches ``grant``'s unit from strictly above it (a county admin
+    over a township's 三员)."""
+    path = grant.unit.path
+    return any(path.startswith(p) and path != p for p in scope_paths(actor, action))
+
+
+def may_withdraw(actor: User, grant: RoleGrant) -> bool:
+    """What the 撤销 button asks: may ``actor`` withdraw ``grant`` (see ``services.grant_withdraw``)?"""
+    if grant.user_id == actor.pk or grant_refusal(actor, grant.unit):
+        return False
+    return grant.role not in SYSTEM_ROLES or above_own_township(actor, grant)

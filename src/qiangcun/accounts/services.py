@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from qiangcun.accounts.models import ROLE_LEVELS, SYSTEM_ROLES, ApiToken, Role, RoleGrant, User, hash_token
-from qiangcun.accounts.selectors import grant_refusal, manageable_users
+from qiangcun.accounts.selectors import above_own_township, grant_refusal, manageable_users
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.excel import FieldColumn, RowError
@@ -347,6 +347,10 @@ def grant_withdraw(*, actor: User, grant: RoleGrant) -> None:
         raise PermissionDeniedError(refusal)
     if actor.pk == grant.user_id:
         raise PermissionDeniedError("不能撤销自己的角色")
+    if grant.role in SYSTEM_ROLES and not above_own_township(actor, grant):
+        raise PermissionDeniedError(
+            f"{grant.get_role_display()}是三员之一：只能由上级（县）撤销，本镇的管理员不能撤销"
+        )
     audit.record(
         actor=actor,
         action="rolegrant.delete",

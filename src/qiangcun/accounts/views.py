@@ -230,9 +230,7 @@ def person_page(request: AuthedRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"已保存{person}的资料")
                 return redirect("person", pk=person.pk)
     grant_units = list(selectors.grant_units(user))
-    grants = [
-        (g, not selectors.grant_refusal(user, g.unit) and g.user_id != user.pk) for g in person.grants.all()
-    ]
+    grants = [(g, selectors.may_withdraw(user, g)) for g in person.grants.all()]
     return render(
         request,
         "accounts/person.html",
@@ -365,9 +363,7 @@ def roles_page(request: AuthedRequest) -> HttpResponse:
     for person in people:
         for grant in person.grants.all():
             grant.user = person
-            by_role[grant.role].append(
-                (grant, not selectors.grant_refusal(user, grant.unit) and person.pk != user.pk)
-            )
+            by_role[grant.role].append((grant, selectors.may_withdraw(user, grant)))
     for rows in by_role.values():
         rows.sort(key=lambda pair: (pair[0].unit.path, pair[0].user.username))
     return render(
