@@ -38,25 +38,27 @@ def people(actor: User) -> QuerySet[User]:
     )
 
 
-def security_admins_over(unit: OrgUnit) -> QuerySet[RoleGrant]:
-    """Active security admins whose grant covers ``unit``."""
-    return RoleGrant.objects.filter(
-        role=Role.SECURITY_ADMIN, unit__path__in=_prefixes(unit.path), user__is_active=True
+def security_grants() -> list[tuple[int, str]]:
+    """(user id, unit path) of every active security admin's grant: read once for a page."""
+    return list(
+        RoleGrant.objects.filter(role=Role.SECURITY_ADMIN, user__is_active=True).values_list(
+            "user_id", "unit__path"
+        )
     )
 
 
-def _prefixes(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
-def grant_refusal(actor: User, unit: OrgUnit) -> str:
+def grant_refusal(actor: User, unit: OrgUnit, security: list[tuple[int, str]] | None = None) -> str:
     """Why ``actor`` may not grant or withdraw roles on ``unit`` ("" when they may). Where a security
-    admin covers the unit, only security admins grant there; otherwise the system admin does."""
+    admin covers the unit, only security admins grant there; otherwise the system admin does.
+    ``security``: :func:`security_grants`, when a page asks about many units."""
     if not actor.can(Action.GRANT_ROLES, unit):
         return "您不能在这个单位授予或撤销角色"
-    admins = security_admins_over(unit)
-    if admins.exists() and not admins.filter(user_id=actor.pk).exists():
+    covering = {
+        user_id
+        for user_id, path in (security if security is not None else security_grants())
+        if unit.path.startswith(path)
+    }
+    if covering and actor.pk not in covering:
         return "本镇设有安全管理员：角色由安全管理员授予和撤销"
     return ""
 
@@ -80,8 +82,8 @@ def above_own_township(actor: User, grant: RoleGrant, action: str = Action.GRANT
     return any(path.startswith(p) and path != p for p in scope_paths(actor, action))
 
 
-def may_withdraw(actor: User, grant: RoleGrant) -> bool:
+def may_withdraw(actor: User, grant: RoleGrant, security: list[tuple[int, str]] | None = None) -> bool:
     """What the 撤销 button asks: may ``actor`` withdraw ``grant`` (see ``services.grant_withdraw``)?"""
-    if grant.user_id == actor.pk or grant_refusal(actor, grant.unit):
+    if grant.user_id == actor.pk or grant_refusal(actor, grant.unit, security):
         return False
     return grant.role not in SYSTEM_ROLES or above_own_township(actor, grant)

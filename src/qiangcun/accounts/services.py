@@ -25,7 +25,7 @@ from qiangcun.accounts.selectors import above_own_township, grant_refusal, manag
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.excel import FieldColumn, RowError
-from qiangcun.core.scope import Action, allowed, scope_paths
+from qiangcun.core.scope import Action, allowed
 from qiangcun.core.text import text_problem
 from qiangcun.orgs.models import Level, OrgUnit
 
@@ -148,10 +148,8 @@ def _may_manage(actor: User, user: User) -> None:
         raise PermissionDeniedError("不能对自己的账号做这项操作（改自己的密码请用“修改密码”）")
     if not manageable_users(actor).filter(pk=user.pk).exists():
         raise PermissionDeniedError("该账号不在您管理的范围内")
-    held = RoleGrant.objects.filter(user=user, role__in=SYSTEM_ROLES).select_related("unit")
-    own = scope_paths(actor, Action.MANAGE_USERS)
-    for grant in held:
-        if not any(grant.unit.path.startswith(p) and grant.unit.path != p for p in own):
+    for grant in RoleGrant.objects.filter(user=user, role__in=SYSTEM_ROLES).select_related("unit"):
+        if not above_own_township(actor, grant, Action.MANAGE_USERS):
             raise PermissionDeniedError(
                 f"{user}是{grant.get_role_display()}：三员的账号只能由上级（县）系统管理员停用、重置密码或修改，"
                 "或在服务器上用 qiangcun changepassword 改密码"

@@ -230,7 +230,8 @@ def person_page(request: AuthedRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"已保存{person}的资料")
                 return redirect("person", pk=person.pk)
     grant_units = list(selectors.grant_units(user))
-    grants = [(g, selectors.may_withdraw(user, g)) for g in person.grants.all()]
+    security = selectors.security_grants()
+    grants = [(g, selectors.may_withdraw(user, g, security)) for g in person.grants.all()]
     return render(
         request,
         "accounts/person.html",
@@ -359,11 +360,12 @@ def roles_page(request: AuthedRequest) -> HttpResponse:
     """Who holds which role where, role by role, and who has no role yet."""
     user = request.user
     people = list(selectors.people(user))
+    security = selectors.security_grants()
     by_role: dict[str, list[tuple[RoleGrant, bool]]] = {role: [] for role in Role.values}
     for person in people:
         for grant in person.grants.all():
             grant.user = person
-            by_role[grant.role].append((grant, selectors.may_withdraw(user, grant)))
+            by_role[grant.role].append((grant, selectors.may_withdraw(user, grant, security)))
     for rows in by_role.values():
         rows.sort(key=lambda pair: (pair[0].unit.path, pair[0].user.username))
     return render(

@@ -64,9 +64,9 @@ class Command(BaseCommand):
                 f"代码 {code} 已被“{existing.name}”（{Level(existing.level).label}）使用：这个镇已经存在，未做任何改动"
             )
         county = self._county(o["county"].strip(), o["county_code"].strip().upper())
-        same_name = OrgUnit.objects.filter(level=Level.TOWNSHIP, name=name, parent=county)
-        if same_name.exists():
-            raise ServiceError(f"已有名为“{name}”的镇（代码 {same_name.first().code}），未做任何改动")  # type: ignore[union-attr]
+        same_name = OrgUnit.objects.filter(level=Level.TOWNSHIP, name=name, parent=county).first()
+        if same_name is not None:
+            raise ServiceError(f"已有名为“{name}”的镇（代码 {same_name.code}），未做任何改动")
         township = unit_create(actor=None, level=Level.TOWNSHIP, name=name, code=code, parent=county)
         lines = []
         for username, display, role in (
