@@ -7,6 +7,7 @@ from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
+from qiangcun.supervision import views as supervision
 from qiangcun.targets import views as targets
 from qiangcun.web import views as web
 
@@ -31,6 +32,19 @@ urlpatterns = [
     path("roles/", accounts.roles_page, name="roles"),
     path("progress/", targets.progress_page, name="progress"),
     path("progress/export.xlsx", targets.progress_export, name="progress_export"),
+    path("progress/poster.pdf", supervision.progress_poster, name="progress_poster"),
+    path("bulletins/", supervision.bulletin_list, name="bulletins"),
+    path("bulletins/preview/", supervision.bulletin_preview, name="bulletin_preview"),
+    path("bulletins/preview.pdf", supervision.bulletin_preview_pdf, name="bulletin_preview_pdf"),
+    path("bulletins/issue/", supervision.bulletin_issue, name="bulletin_issue"),
+    path("bulletins/settings/", supervision.bulletin_settings, name="bulletin_settings"),
+    path("bulletins/<int:pk>/", supervision.bulletin_page, name="bulletin"),
+    path("bulletins/<int:pk>.docx", supervision.bulletin_file, {"kind": "docx"}, name="bulletin_docx"),
+    path("bulletins/<int:pk>.pdf", supervision.bulletin_file, {"kind": "pdf"}, name="bulletin_pdf"),
+    path("meeting/", supervision.meeting_screen, name="meeting_screen"),
+    path("meetings/", supervision.meeting_list, name="meetings"),
+    path("meetings/new/", supervision.meeting_new, name="meeting_new"),
+    path("meetings/<int:pk>/", supervision.meeting_page, name="meeting"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
     path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),

@@ -10,6 +10,7 @@ leave it as it was: the row's state is read before and after.
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -23,6 +24,9 @@ from ninja.operation import PathView
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.services import grant_create, user_create
 from qiangcun.ledger.models import Entry
+from qiangcun.supervision.models import Bulletin, BulletinSettings, Meeting
+from qiangcun.supervision.services import bulletin_issue, meeting_record
+from qiangcun.supervision.weeks import parse_week
 from qiangcun.targets.models import VillageTarget
 from tests.conftest import PASSWORD
 
@@ -60,6 +64,9 @@ REDIRECTS = {
     "J": r"^/import/jobs/[0-9a-f-]{36}/$",
     "U": r"^/people/$",
     "Pe": r"^/people/\d+/$",
+    "B": r"^/bulletins/\d+/$",
+    "Bl": r"^/bulletins/\?unit=",
+    "M": r"^/meetings/\d+/$",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -106,6 +113,21 @@ review                    POST    R    403  R    R    403  403  403  403  403  4
 audit_log                 GET     403  403  403  403  403  403  403  403  403  200  403  L
 audit_export              GET     403  403  403  403  403  403  403  403  403  200  403  L
 progress_export           GET     200  200  200  200  200  200  200  200  403  403  403  L
+progress_poster           GET     200  200  200  200  200  200  200  200  403  403  403  L
+bulletins                 GET     200  200  200  200  200  200  200  200  403  403  403  L
+bulletin                  GET     200  200  200  200  200  200  200  200  403  403  403  L
+bulletin_docx             GET     200  200  200  200  200  200  200  200  403  403  403  L
+bulletin_pdf              GET     200  200  200  200  200  200  200  200  403  403  403  L
+bulletin_preview          GET     200  403  403  403  403  403  403  403  403  403  403  L
+bulletin_preview_pdf      GET     200  403  403  403  403  403  403  403  403  403  403  L
+bulletin_issue            POST    B    403  403  403  403  403  403  403  403  403  403  L
+bulletin_settings         GET     200  403  403  403  403  403  403  403  403  403  403  L
+bulletin_settings         POST    Bl   403  403  403  403  403  403  403  403  403  403  L
+meeting_screen            GET     200  200  200  200  200  200  200  200  403  403  403  L
+meetings                  GET     200  200  200  200  200  200  200  200  403  403  403  L
+meeting                   GET     200  200  200  200  200  200  200  200  403  403  403  L
+meeting_new               GET     200  403  403  403  403  403  403  403  403  403  403  L
+meeting_new               POST    M    403  403  403  403  403  403  403  403  403  403  L
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
@@ -243,6 +265,23 @@ class Ctx:
         self.people = 0
         self.current: Any = None
 
+    def bulletin(self) -> Any:
+        """The 2020 week-11 bulletin of 相衙镇, issued once by its township admin."""
+        admin = User.objects.get(username="admin")
+        found, _ = bulletin_issue(actor=admin, township=self.tree.township, week=parse_week("2020-W11"))
+        return found
+
+    def meeting(self) -> Any:
+        admin = User.objects.get(username="admin")
+        return meeting_record(
+            actor=admin,
+            township=self.tree.township,
+            held_on=datetime.date(2020, 4, 17),
+            title="党政联席会",
+            attendees="镇党委书记",
+            decisions="约谈红色预警村",
+        )
+
     def entry(self, status: str) -> Entry:
         """A fresh row of 孙庄村 for each request."""
         return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
@@ -301,8 +340,42 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse("progress") + f"?year=2020&unit={t.sunzhuang.code}")
         case "village":
             return Req(reverse("village", args=[t.sunzhuang.code]) + "?year=2020")
-        case "progress_export":
+        case "progress_export" | "progress_poster":
             return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}")
+        case "meeting_screen" | "meetings":
+            return Req(reverse(name) + f"?unit={t.township.code}&as_of=2020-04-17")
+        case "meeting":
+            return Req(reverse(name, args=[ctx.meeting().pk]))
+        case "meeting_new":
+            data = {
+                "unit": t.township.code,
+                "held_on": "2020-04-17",
+                "title": "党政联席会",
+                "attendees": "镇党委书记、镇长",
+                "decisions": "一、红色预警村本周内约谈。",
+            }
+            return Req(
+                reverse(name) + f"?unit={t.township.code}", data if post else None, state=lambda: Meeting.objects.count()
+            )
+        case "bulletins":
+            return Req(reverse(name) + f"?unit={t.township.code}")
+        case "bulletin" | "bulletin_docx" | "bulletin_pdf":
+            return Req(reverse(name, args=[ctx.bulletin().pk]))
+        case "bulletin_preview" | "bulletin_preview_pdf":
+            return Req(reverse(name) + f"?unit={t.township.code}&week=2020-W11")
+        case "bulletin_issue":
+            return Req(
+                reverse(name),
+                {"unit": t.township.code, "week": "2020-W12"},
+                state=lambda: Bulletin.objects.count(),
+            )
+        case "bulletin_settings":
+            data = {"unit": t.township.code, "cutoff_weekday": "4", "issuer": "党建办", "schedule_weekday": ""}
+            return Req(
+                reverse(name) + f"?unit={t.township.code}",
+                data if post else None,
+                state=lambda: list(BulletinSettings.objects.values_list("cutoff_weekday", "issuer")),
+            )
         case "units_export":
             return Req(reverse(name) + f"?unit={t.township.code}")
         case "targets_export":

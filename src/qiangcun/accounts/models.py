@@ -39,7 +39,9 @@ class Role(models.TextChoices):
 
 #: What each role may do on the units under its grant. Anything not listed is denied.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.TOWNSHIP_ADMIN: frozenset({Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS, Action.IMPORT}),
+    Role.TOWNSHIP_ADMIN: frozenset(
+        {Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS, Action.IMPORT, Action.PUBLISH}
+    ),
     Role.LEADER: frozenset({Action.VIEW}),
     Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY}),
     Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY}),

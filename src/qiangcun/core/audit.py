@@ -46,7 +46,7 @@ class ChangeRecord(models.Model):
 def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if isinstance(value, datetime.datetime | datetime.date):
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, models.Model):
         return value.pk

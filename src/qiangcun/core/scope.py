@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     MANAGE_USERS = "manage_users", _("管理账号")
     GRANT_ROLES = "grant_roles", _("授予角色")
     IMPORT = "import", _("导入数据")
+    PUBLISH = "publish", _("发布通报")
 
 
 class Actor(Protocol):

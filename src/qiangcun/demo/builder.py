@@ -25,6 +25,8 @@ from qiangcun.ledger import services as ledger
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.services import unit_create
+from qiangcun.supervision import services as supervision
+from qiangcun.supervision.weeks import weeks_of
 from qiangcun.targets.services import campaign_create, targets_set
 
 ROSTER = Path(__file__).with_name("xiangya-2020.json")
@@ -427,6 +429,26 @@ def build(*, stdout: Any = None) -> bool:
         summary="4月合作社中药材种苗销售收入",
         counterparty="种植户（汇总）",
     )
+    # 一周一通报: the township's week ends on Friday; bulletins 第1–16期 were issued each Friday at 17:00,
+    # the last on the article's day. Each is made from the ledger as it stood at the end of its week.
+    supervision.bulletin_settings_update(
+        actor=admin,
+        township=township,
+        cutoff_weekday=4,
+        issuer="相衙镇党建办公室",
+        schedule_weekday=4,
+        schedule_time=datetime.time(17, 0),
+    )
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    for week in weeks_of(2020, 4):
+        if week.end > ARTICLE_DATE:
+            break
+        supervision.bulletin_issue(
+            actor=admin,
+            township=township,
+            week=week,
+            issued_at=datetime.datetime.combine(week.end, datetime.time(17, 0), tzinfo=shanghai),
+        )
     if stdout is not None:
         stdout.write(
             f"已建成演示乡镇：{township.name}，{len(villages)} 个行政村，"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django import template
@@ -74,6 +75,12 @@ def sort_url(context: template.Context, key: str) -> str:
     query = context["request"].GET.copy()
     query["sort"] = key
     return "?" + query.urlencode()
+
+
+@register.filter
+def isodate(value: str | None) -> datetime.date | None:
+    """A snapshot's ISO date string ("2020-04-17") as a date, for the ``date`` filter."""
+    return datetime.date.fromisoformat(value) if value else None
 
 
 @register.filter

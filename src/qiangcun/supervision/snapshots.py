@@ -1,0 +1,151 @@
+"""A bulletin's figures: the township's progress table at the end of a week and at the end of the week
+before, turned into one plain JSON document (money as strings in 元, percentages with one decimal).
+The bulletin freezes this document when it is issued; its text, tables, chart and files are made from
+it alone."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from qiangcun.core.money import FEN, pct1, yuan_str
+from qiangcun.core.scope import Action
+from qiangcun.orgs.models import OrgUnit
+from qiangcun.supervision.weeks import Week
+from qiangcun.targets.selectors import Progress, progress
+
+SNAPSHOT_VERSION = 1
+MOVERS = 3
+
+
+@dataclass(frozen=True)
+class TownshipBoard:
+    """Reads one township's progress table — the 擂台, public within the township — on behalf of a
+    caller whose right to it was checked already (the page, the command line, the scheduled job)."""
+
+    path: str
+    pk: None = None
+    is_authenticated: bool = True
+    is_active: bool = True
+
+    def scope_paths(self, action: str) -> tuple[str, ...]:
+        return (self.path,) if action == Action.VIEW else ()
+
+
+def _pct(value: Decimal) -> str:
+    return f"{pct1(value):f}"
+
+
+def _points(value: Decimal) -> str:
+    """Signed percentage points with one decimal: "+3.2", "-4.0", "0.0"."""
+    p = pct1(value)
+    return f"+{p:f}" if p > 0 else f"{p:f}"
+
+
+def board_at(township: OrgUnit, year: int, day: datetime.date) -> Progress:
+    return progress(user=TownshipBoard(township.path), unit=township, year=year, as_of=day)
+
+
+def take(*, township: OrgUnit, week: Week, issuer: str, issued_on: datetime.date) -> dict[str, Any]:
+    """The figures of ``week`` for ``township``: as of the week's last day, with the change since the
+    last day of the week before (nothing before 1 January: the year starts from zero)."""
+    now = board_at(township, week.year, week.end)
+    before: Progress | None = None
+    if week.start > datetime.date(week.year, 1, 1):
+        before = board_at(township, week.year, week.start - datetime.timedelta(days=1))
+    prior = {r.code: r for r in before.villages} if before else {}
+    tp = now.time_progress
+    campaign = now.campaign
+
+    villages: list[dict[str, Any]] = []
+    new_total = Decimal("0.00")
+    for r in now.villages:
+        was = prior.get(r.code)
+        income_before = was.income if was else Decimal("0.00")
+        rank_before = was.rank if was else r.rank
+        new = r.income - income_before
+        new_total += new
+        behind = (r.target * tp - r.income).quantize(FEN, rounding=ROUND_HALF_UP)
+        villages.append(
+            {
+                "code": r.code,
+                "name": r.name,
+                "station": r.station,
+                "station_code": r.station_code,
+                "district": r.district,
+                "target": yuan_str(r.target),
+                "income": yuan_str(r.income),
+                "income_before": yuan_str(income_before),
+                "new": yuan_str(new),
+                "completion": _pct(r.completion_exact),
+                "gap": _points(r.gap_exact),
+                "behind": yuan_str(max(behind, Decimal("0.00"))),
+                "band": r.band,
+                "rank": r.rank,
+                "rank_before": rank_before,
+                "rank_change": rank_before - r.rank,
+                "reached_baseline": r.income >= r.baseline and income_before < r.baseline,
+                "reached_top_tier": r.income >= r.top_tier and income_before < r.top_tier,
+            }
+        )
+
+    stations = []
+    station_new: dict[str, Decimal] = {}
+    for v in villages:
+        station_new[v["station_code"]] = station_new.get(v["station_code"], Decimal(0)) + Decimal(v["new"])
+    ordered = sorted(now.stations, key=lambda s: (-s.completion_exact, -s.income, s.code))
+    for rank, s in enumerate(ordered, start=1):
+        stations.append(
+            {
+                "code": s.code,
+                "name": s.name,
+                "villages": s.villages,
+                "target": yuan_str(s.target),
+                "income": yuan_str(s.income),
+                "new": yuan_str(station_new.get(s.code, Decimal(0))),
+                "completion": _pct(s.completion_exact),
+                "gap": _points(s.completion_exact - tp),
+                "at_baseline": s.at_baseline,
+                "at_top_tier": s.at_top_tier,
+                "bands": dict(s.bands),
+                "rank": rank,
+            }
+        )
+
+    movers = sorted((v for v in villages if Decimal(v["new"]) > 0), key=lambda v: (-Decimal(v["new"]), v["rank"]))
+    t = now.totals
+    b = before.totals if before else None
+    return {
+        "version": SNAPSHOT_VERSION,
+        "township": {"code": township.code, "name": township.name},
+        "issuer": issuer,
+        "year": week.year,
+        "week": week.number,
+        "start": week.start.isoformat(),
+        "end": week.end.isoformat(),
+        "issued_on": issued_on.isoformat(),
+        "time_progress": _pct(tp),
+        "baseline": yuan_str(campaign.baseline) if campaign else None,
+        "top_tier": yuan_str(campaign.top_tier) if campaign else None,
+        "goal_top_tier": campaign.goal_top_tier_villages if campaign else 0,
+        "totals": {
+            "villages": t.villages,
+            "target": yuan_str(t.target),
+            "income": yuan_str(t.income),
+            "income_before": yuan_str(b.income if b else Decimal(0)),
+            "new": yuan_str(new_total),
+            "completion": _pct(t.completion_exact),
+            "gap": _points(now.gap_exact),
+            "at_baseline": t.at_baseline,
+            "at_top_tier": t.at_top_tier,
+            "at_baseline_before": b.at_baseline if b else 0,
+            "at_top_tier_before": b.at_top_tier if b else 0,
+            "bands": dict(t.bands),
+            "zero": sum(1 for v in villages if Decimal(v["income"]) <= 0),
+        },
+        "villages": villages,
+        "stations": stations,
+        "movers": [v["code"] for v in movers[:MOVERS]],
+    }
