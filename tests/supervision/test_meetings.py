@@ -52,7 +52,12 @@ def test_a_meeting_record_freezes_what_was_shown(client, tree, personas, make_en
 
 def test_bad_records_are_refused_and_nothing_saved(tree, personas):
     admin = personas["township_admin"]
-    ok = {"held_on": datetime.date(2020, 4, 17), "title": "党政联席会", "attendees": "书记", "decisions": "议定"}
+    ok = {
+        "held_on": datetime.date(2020, 4, 17),
+        "title": "党政联席会",
+        "attendees": "书记",
+        "decisions": "议定",
+    }
     for change, message in (
         ({"decisions": "  "}, "请填写议定事项"),
         ({"attendees": "书\x07记"}, "参会人员第 2 个字是不可见的控制字符"),

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 @pytest.fixture
 def issued(tree, personas, make_entry):
     make_entry(tree.sunzhuang, "12000.00", datetime.date(2020, 3, 10), status="verified")
-    bulletin, _ = bulletin_issue(actor=personas["township_admin"], township=tree.township, week=parse_week("2020-W11"))
+    bulletin, _ = bulletin_issue(
+        actor=personas["township_admin"], township=tree.township, week=parse_week("2020-W11")
+    )
     return bulletin
 
 
@@ -57,7 +59,9 @@ def test_everyone_in_the_township_reads_and_downloads_byte_for_byte(client, issu
     docx = client.get(f"/bulletins/{issued.pk}.docx")
     pdf = client.get(f"/bulletins/{issued.pk}.pdf")
     assert docx.content == bytes(issued.docx) and pdf.content == bytes(issued.pdf)
-    assert "attachment" in docx["Content-Disposition"] and "%E7%AC%AC1%E6%9C%9F" in docx["Content-Disposition"]
+    assert (
+        "attachment" in docx["Content-Disposition"] and "%E7%AC%AC1%E6%9C%9F" in docx["Content-Disposition"]
+    )
 
 
 def test_another_township_sees_none_of_it(client, issued, tree, other_township):
@@ -71,10 +75,15 @@ def test_another_township_sees_none_of_it(client, issued, tree, other_township):
 def test_settings_page_saves_and_refuses_half_a_schedule(client, tree, personas):
     login(client, personas["township_admin"])
     url = f"/bulletins/settings/?unit={tree.township.code}"
-    bad = client.post(url, {"cutoff_weekday": "4", "issuer": "", "schedule_weekday": "4", "schedule_time": ""})
+    bad = client.post(
+        url, {"cutoff_weekday": "4", "issuer": "", "schedule_weekday": "4", "schedule_time": ""}
+    )
     assert "自动发布需要同时选择星期和时间" in bad.content.decode()
     assert not ChangeRecord.objects.filter(action="bulletin.settings").exists()
-    ok = client.post(url, {"cutoff_weekday": "4", "issuer": "相衙镇党建办", "schedule_weekday": "4", "schedule_time": "17:00"})
+    ok = client.post(
+        url,
+        {"cutoff_weekday": "4", "issuer": "相衙镇党建办", "schedule_weekday": "4", "schedule_time": "17:00"},
+    )
     assert ok.status_code == 302
     listing = client.get(f"/bulletins/?unit={tree.township.code}").content.decode()
     assert "每周截止日：周五" in listing and "每周五 17:00 自动发布" in listing

@@ -53,7 +53,9 @@ def test_numbers_follow_the_order_of_issue_within_a_year(tree, personas):
     assert (late.number, early.number) == (1, 2)
 
 
-@pytest.mark.parametrize("who", ["leader", "station_head", "village_clerk", "system_admin", "auditor", "no_role"])
+@pytest.mark.parametrize(
+    "who", ["leader", "station_head", "village_clerk", "system_admin", "auditor", "no_role"]
+)
 def test_only_the_township_admin_issues(tree, personas, who):
     with pytest.raises(PermissionDeniedError):
         services.bulletin_issue(actor=personas[who], township=tree.township, week=W11)
@@ -64,7 +66,9 @@ def test_another_townships_admin_cannot_issue_ours(tree, other_township):
     from qiangcun.accounts.models import User
 
     with pytest.raises(PermissionDeniedError):
-        services.bulletin_issue(actor=User.objects.get(username="other-admin"), township=tree.township, week=W11)
+        services.bulletin_issue(
+            actor=User.objects.get(username="other-admin"), township=tree.township, week=W11
+        )
 
 
 def test_weeks_not_ended_or_without_a_campaign_are_refused(tree, personas, settings):
@@ -84,25 +88,45 @@ def test_settings_validation_and_audit(tree, personas):
     admin = personas["township_admin"]
     with pytest.raises(ServiceError, match="同时选择星期和时间"):
         services.bulletin_settings_update(
-            actor=admin, township=tree.township, cutoff_weekday=4, issuer="", schedule_weekday=0, schedule_time=None
+            actor=admin,
+            township=tree.township,
+            cutoff_weekday=4,
+            issuer="",
+            schedule_weekday=0,
+            schedule_time=None,
         )
     with pytest.raises(PermissionDeniedError):
         services.bulletin_settings_update(
-            actor=personas["station_head"], township=tree.township, cutoff_weekday=4, issuer="",
-            schedule_weekday=None, schedule_time=None,
+            actor=personas["station_head"],
+            township=tree.township,
+            cutoff_weekday=4,
+            issuer="",
+            schedule_weekday=None,
+            schedule_time=None,
         )
     conf = services.bulletin_settings_update(
-        actor=admin, township=tree.township, cutoff_weekday=4, issuer="相衙镇党建办", schedule_weekday=4,
+        actor=admin,
+        township=tree.township,
+        cutoff_weekday=4,
+        issuer="相衙镇党建办",
+        schedule_weekday=4,
         schedule_time=datetime.time(17, 0),
     )
     assert ChangeRecord.objects.filter(action="bulletin.settings", object_pk=str(conf.pk)).count() == 1
     # The cut-off day may change later, but a week overlapping an issued one is refused.
     services.bulletin_issue(actor=admin, township=tree.township, week=parse_week("2020-W11", 4))  # 7–13 March
     services.bulletin_settings_update(
-        actor=admin, township=tree.township, cutoff_weekday=6, issuer="", schedule_weekday=None, schedule_time=None
+        actor=admin,
+        township=tree.township,
+        cutoff_weekday=6,
+        issuer="",
+        schedule_weekday=None,
+        schedule_time=None,
     )
     with pytest.raises(ServiceError, match="与已发布的第1期（3月7日至3月13日）时间重叠"):
-        services.bulletin_issue(actor=admin, township=tree.township, week=parse_week("2020-W11"))  # 9–15 March
+        services.bulletin_issue(
+            actor=admin, township=tree.township, week=parse_week("2020-W11")
+        )  # 9–15 March
     later, _ = services.bulletin_issue(actor=admin, township=tree.township, week=parse_week("2020-W12"))
     assert (later.number, later.week_start) == (2, datetime.date(2020, 3, 16))
 
@@ -110,7 +134,11 @@ def test_settings_validation_and_audit(tree, personas):
 def test_the_schedule_issues_the_last_ended_week_once(tree, personas, settings):
     admin = personas["township_admin"]
     services.bulletin_settings_update(
-        actor=admin, township=tree.township, cutoff_weekday=4, issuer="", schedule_weekday=4,
+        actor=admin,
+        township=tree.township,
+        cutoff_weekday=4,
+        issuer="",
+        schedule_weekday=4,
         schedule_time=datetime.time(17, 0),
     )
     tz = timezone.get_current_timezone()
@@ -137,7 +165,9 @@ def test_without_a_schedule_nothing_is_due(tree):
 def test_the_command_prints_the_paths_it_wrote(tree, tmp_path, make_entry):
     make_entry(tree.sunzhuang, "12000.00", datetime.date(2020, 3, 10), status="verified")
     out = io.StringIO()
-    call_command("bulletin", township=tree.township.code, week="2020-W11", issue=True, out=str(tmp_path), stdout=out)
+    call_command(
+        "bulletin", township=tree.township.code, week="2020-W11", issue=True, out=str(tmp_path), stdout=out
+    )
     paths = out.getvalue().splitlines()
     assert [p.rsplit(".", 1)[1] for p in paths] == ["docx", "pdf"]
     bulletin = Bulletin.objects.get()
@@ -160,3 +190,19 @@ def test_the_command_refuses_in_chinese(tree):
     with pytest.raises(CommandError, match="没有代码为 nowhere 的镇"):
         call_command("bulletin", township="nowhere", week="2020-W16")
     assert not Bulletin.objects.exists()
+
+
+def test_files_left_for_later_are_written_once_on_first_download(tree, personas, make_entry):
+    make_entry(tree.sunzhuang, "12000.00", datetime.date(2020, 3, 10), status="verified")
+    bulletin, _ = services.bulletin_issue(
+        actor=personas["township_admin"], township=tree.township, week=W11, render=False
+    )
+    assert bulletin.docx_sha256 == "" and bytes(bulletin.pdf) == b""
+    docx, pdf = services.bulletin_files(bulletin=bulletin)
+    assert docx.startswith(b"PK") and pdf.startswith(b"%PDF")
+    stored = Bulletin.objects.get(pk=bulletin.pk)
+    assert stored.pdf_sha256 == hashlib.sha256(pdf).hexdigest() and bytes(stored.docx) == docx
+    # Later rows change nothing: the files come from the frozen snapshot, and are not written again.
+    make_entry(tree.liudao, "999.00", datetime.date(2020, 3, 11), status="verified")
+    assert services.bulletin_files(bulletin=stored) == (docx, pdf)
+    assert ChangeRecord.objects.filter(action="bulletin.files").count() == 1

@@ -136,7 +136,9 @@ def read_back(paragraph: str, s: dict[str, Any]) -> list[str]:
         assert said.get(_threshold_text(base), set()) == reached
         assert said.get(_threshold_text(top), set()) == reached_top
         assert set(said) <= {_threshold_text(base), _threshold_text(top)}
-        m = take(r"截至(\d+)月(\d+)日，全镇(\d+)个村达到([^，]+)，(\d+)个村达到([^（。]+)(?:（目标(\d+)个）)?。")
+        m = take(
+            r"截至(\d+)月(\d+)日，全镇(\d+)个村达到([^，]+)，(\d+)个村达到([^（。]+)(?:（目标(\d+)个）)?。"
+        )
         assert m is not None
         assert (int(m[1]), int(m[2])) == _day(end)
         assert int(m[3]) == sum(1 for n in income if income[n] >= base) and m[4] == _threshold_text(base)
@@ -254,3 +256,43 @@ def test_a_wrong_word_or_number_is_caught():
     ):
         with pytest.raises(AssertionError):
             read_back(wrong, s)
+
+
+def test_the_demo_issues_every_week_of_2020_with_one_command(township, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from qiangcun.core.audit import ChangeRecord
+    from qiangcun.supervision.models import Bulletin
+    from qiangcun.supervision.snapshots import TownshipBoard
+
+    shipped = list(
+        Bulletin.objects.filter(township=township).order_by("number").values_list("week", "number")
+    )
+    assert shipped == [(w, w) for w in range(1, 17)]  # the demo stands on 17 April: 第1–16期
+    out = io.StringIO()
+    call_command("bulletin", township=township.code, year="2020", issue=True, out=str(tmp_path), stdout=out)
+    paths = out.getvalue().splitlines()
+    assert len(paths) == 2 * 53 and all(p.startswith(str(tmp_path)) for p in paths)
+    issued = list(Bulletin.objects.filter(township=township, year=2020).order_by("week"))
+    assert [(b.week, b.number) for b in issued] == [(w, w) for w in range(1, 54)]
+    for b in issued:
+        p = progress(user=TownshipBoard(township.path), unit=township, year=2020, as_of=b.week_end)
+        assert (b.snapshot["totals"]["income"], b.snapshot["totals"]["at_baseline"]) == (
+            f"{p.totals.income:.2f}",
+            p.totals.at_baseline,
+        ), b.week_label
+        assert b.docx_sha256 and b.pdf_sha256
+    assert issued[-1].week_end == datetime.date(2020, 12, 31)
+    state = list(Bulletin.objects.order_by("pk").values_list("pk", "number", "docx_sha256", "pdf_sha256"))
+    records = ChangeRecord.objects.count()
+    again = io.StringIO()
+    call_command("bulletin", township=township.code, year="2020", issue=True, out=str(tmp_path), stdout=again)
+    assert (
+        list(Bulletin.objects.order_by("pk").values_list("pk", "number", "docx_sha256", "pdf_sha256"))
+        == state
+    )
+    assert ChangeRecord.objects.count() == records  # issuing twice changes nothing
+    with open(paths[-1], "rb") as fh:
+        assert fh.read() == bytes(issued[-1].pdf)

@@ -1,4 +1,5 @@
 import datetime
+import itertools
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,7 @@ def test_every_day_of_the_year_lies_in_exactly_one_week(year, cutoff):
     weeks = weeks_of(year, cutoff)
     assert weeks[0].start == datetime.date(year, 1, 1)
     assert weeks[-1].end == datetime.date(year, 12, 31)
-    for before, after in zip(weeks, weeks[1:], strict=False):
+    for before, after in itertools.pairwise(weeks):
         assert after.start == before.end + datetime.timedelta(days=1)
     assert [w.number for w in weeks] == list(range(1, len(weeks) + 1))
     for week in weeks[:-1]:

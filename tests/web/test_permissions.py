@@ -355,7 +355,9 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 "decisions": "一、红色预警村本周内约谈。",
             }
             return Req(
-                reverse(name) + f"?unit={t.township.code}", data if post else None, state=lambda: Meeting.objects.count()
+                reverse(name) + f"?unit={t.township.code}",
+                data if post else None,
+                state=lambda: Meeting.objects.count(),
             )
         case "bulletins":
             return Req(reverse(name) + f"?unit={t.township.code}")
@@ -370,7 +372,12 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 state=lambda: Bulletin.objects.count(),
             )
         case "bulletin_settings":
-            data = {"unit": t.township.code, "cutoff_weekday": "4", "issuer": "党建办", "schedule_weekday": ""}
+            data = {
+                "unit": t.township.code,
+                "cutoff_weekday": "4",
+                "issuer": "党建办",
+                "schedule_weekday": "",
+            }
             return Req(
                 reverse(name) + f"?unit={t.township.code}",
                 data if post else None,

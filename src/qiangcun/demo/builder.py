@@ -448,6 +448,7 @@ def build(*, stdout: Any = None) -> bool:
             township=township,
             week=week,
             issued_at=datetime.datetime.combine(week.end, datetime.time(17, 0), tzinfo=shanghai),
+            render=False,  # its .docx and .pdf are written on first download, from the frozen figures
         )
     if stdout is not None:
         stdout.write(

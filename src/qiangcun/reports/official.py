@@ -18,6 +18,7 @@ escaped."""
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import zipfile
 from collections.abc import Sequence
@@ -361,7 +362,7 @@ def _docx_table(
     body: list[tuple[Sequence[Any], bool]] = [(row, False) for row in block.rows]
     if block.totals is not None:
         body.append((block.totals, True))
-    table = document.add_table(rows=1 + len(body), cols=len(columns))
+    table = document.add_table(rows=1, cols=len(columns))
     table.style = document.styles["Table Grid"]
     table.alignment = table_align.CENTER
     table.autofit = False
@@ -390,12 +391,8 @@ def _docx_table(
             shd.set(qn("w:fill"), shade)
             tc_pr.append(shd)
 
-    for index, column in enumerate(columns):
-        cell = header.cells[index]
-        cell.width = widths[index]
-        fill(cell, column.header, right=False, bold=True, center=True, shade="E7E6E6")
-    for row_index, (values, is_total) in enumerate(body, start=1):
-        cells = table.rows[row_index].cells
+    def add_row(values: Sequence[Any], is_total: bool) -> None:
+        cells = table.add_row().cells
         for index, (column, value) in enumerate(zip(columns, values, strict=True)):
             cells[index].width = widths[index]
             fill(
@@ -405,6 +402,32 @@ def _docx_table(
                 bold=is_total,
                 shade="F2F2F2" if is_total else "",
             )
+
+    for index, column in enumerate(columns):
+        cell = header.cells[index]
+        cell.width = widths[index]
+        fill(cell, column.header, right=False, bold=True, center=True, shade="E7E6E6")
+    # python-docx builds a cell in about a millisecond: the first body row is built through it, the
+    # others are copies of that row's XML with their own text (67 villages: 1.6 s → 0.1 s).
+    template: Any = None
+    for values, is_total in body:
+        if is_total or template is None:
+            add_row(values, is_total)
+            if not is_total:
+                template = table.rows[-1]._tr
+            continue
+        tr = copy.deepcopy(template)
+        for tc, column, value in zip(tr.tc_lst, columns, values, strict=True):
+            run = tc.findall(".//" + qn("w:r"))[0]
+            for old in run.findall(qn("w:t")):
+                run.remove(old)
+            text = writable(format_cell(column.kind, value))
+            if text:
+                t = OxmlElement("w:t")
+                t.text = text
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                run.append(t)
+        table._tbl.append(tr)
     if block.note:
         p = para(line=None, before=2)
         _run(p, block.note, W_BODY, TABLE_PT)

@@ -90,15 +90,15 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
     )
     station_table = Table(
         columns=[
-            Column("名次", "int"),
-            Column("网格站", "text"),
-            Column("村数", "int"),
-            Column("目标", "yuan"),
-            Column("累计收入", "yuan"),
-            Column("本周新增", "yuan"),
-            Column("完成率", "percent"),
-            Column("较时序进度", "points"),
-            Column("红/黄/绿", "text"),
+            Column("名次", "int", 5),
+            Column("网格站", "text", 16),
+            Column("村数", "int", 5),
+            Column("目标", "yuan", 11),
+            Column("累计收入", "yuan", 11),
+            Column("本周新增", "yuan", 10),
+            Column("完成率", "percent", 8),
+            Column("较时序", "points", 7),
+            Column("红/黄/绿", "text", 8),
         ],
         rows=[
             [
@@ -128,22 +128,20 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
     )
     village_table = Table(
         columns=[
-            Column("名次", "int"),
-            Column("变化", "text"),
-            Column("村", "text"),
-            Column("网格站", "text"),
-            Column("目标", "yuan"),
-            Column("累计收入", "yuan"),
-            Column("本周新增", "yuan"),
-            Column("完成率", "percent"),
-            Column("预警", "text"),
+            Column("名次", "int", 5),
+            Column("变化", "text", 5),
+            Column("村", "text", 9),
+            Column("目标", "yuan", 11),
+            Column("累计收入", "yuan", 11),
+            Column("本周新增", "yuan", 10),
+            Column("完成率", "percent", 8),
+            Column("预警", "text", 8),
         ],
         rows=[
             [
                 v["rank"],
                 _change(v["rank_change"]),
                 v["name"],
-                v["station"],
                 Decimal(v["target"]),
                 Decimal(v["income"]),
                 Decimal(v["new"]),
@@ -152,7 +150,7 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
             ]
             for v in villages
         ],
-        note="变化：与上周末的排名相比，▲ 上升，▼ 下降。",
+        note="变化：与上周末的排名相比，▲ 上升，▼ 下降。各村所属网格站见第二部分。",
     )
 
     blocks: list[Any] = [Paragraph(summary)]
@@ -169,19 +167,20 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
         if reached:
             blocks.append(Paragraph("、".join(v["name"] for v in reached) + "。", lead=f"首次达到{base}："))
         if reached_top:
-            blocks.append(Paragraph("、".join(v["name"] for v in reached_top) + "。", lead=f"首次达到{top}："))
+            blocks.append(
+                Paragraph("、".join(v["name"] for v in reached_top) + "。", lead=f"首次达到{top}：")
+            )
     else:
         blocks.append(Paragraph(f"本周没有村首次达到{base}或{top}。"))
 
     blocks.append(Heading("五、三色预警"))
     warning_columns = [
-        Column("名次", "int"),
-        Column("村", "text"),
-        Column("网格站", "text"),
-        Column("累计收入", "yuan"),
-        Column("完成率", "percent"),
-        Column("落后时序（百分点）", "points"),
-        Column("落后时序（元）", "yuan"),
+        Column("名次", "int", 5),
+        Column("村", "text", 9),
+        Column("累计收入", "yuan", 11),
+        Column("完成率", "percent", 8),
+        Column("落后时序（百分点）", "points", 10),
+        Column("落后时序（元）", "yuan", 11),
     ]
     for band, title in (("red", "（一）红色预警"), ("yellow", "（二）黄色预警")):
         listed = [v for v in villages if v["band"] == band]
@@ -194,7 +193,6 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
                         [
                             v["rank"],
                             v["name"],
-                            v["station"],
                             Decimal(v["income"]),
                             _pct(v["completion"]),
                             Decimal(v["gap"]),
@@ -212,7 +210,7 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
         number=f"{s['year']}年第{s['number']}期",
         issuer=issuer,
         date_text=_date_text(s["issued_on"]),
-        title=f"关于{s['year']}年第{s['week']}周村级集体经济增收进展情况的通报",
+        title=f"关于第{s['week']}周村级集体经济增收进展情况的通报",
         blocks=blocks,
         distribution=issuer,
         footer_note=(

@@ -13,7 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from qiangcun.core.scope import ScopedQuerySet
 from qiangcun.orgs.models import OrgUnit
 
-WEEKDAY_CHOICES = [(i, name) for i, name in enumerate(["周一", "周二", "周三", "周四", "周五", "周六", "周日"])]
+WEEKDAY_CHOICES = [
+    (i, name) for i, name in enumerate(["周一", "周二", "周三", "周四", "周五", "周六", "周日"])
+]
 
 
 class BulletinSettings(models.Model):
@@ -66,10 +68,12 @@ class Bulletin(models.Model):
     week_end = models.DateField(_("截止日"))
     snapshot = models.JSONField(_("数据快照"))
     summary = models.TextField(_("导语"))
-    docx = models.BinaryField(_("Word 文件"))
-    pdf = models.BinaryField(_("PDF 文件"))
-    docx_sha256 = models.CharField(_("Word 校验值"), max_length=64)
-    pdf_sha256 = models.CharField(_("PDF 校验值"), max_length=64)
+    #: The files, written when issued — or, for bulletins issued without them (the demo's past weeks),
+    #: once on first download, from the frozen snapshot; never again after that.
+    docx = models.BinaryField(_("Word 文件"), default=b"", blank=True)
+    pdf = models.BinaryField(_("PDF 文件"), default=b"", blank=True)
+    docx_sha256 = models.CharField(_("Word 校验值"), max_length=64, blank=True)
+    pdf_sha256 = models.CharField(_("PDF 校验值"), max_length=64, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("发布人"),
@@ -90,7 +94,9 @@ class Bulletin(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["township", "year", "number"], name="bulletin_unique_number"),
             models.UniqueConstraint(fields=["township", "year", "week"], name="bulletin_unique_week"),
-            models.CheckConstraint(condition=models.Q(week_start__lte=models.F("week_end")), name="bulletin_week"),
+            models.CheckConstraint(
+                condition=models.Q(week_start__lte=models.F("week_end")), name="bulletin_week"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -47,7 +47,13 @@ def poster(p: Progress) -> Poster:
             band = band_for(station.income, gap, margin)
             rows.append(
                 PosterRow(
-                    cells=[None, "小计", station.target, station.income, pct1(station.completion_exact) / 100],
+                    cells=[
+                        None,
+                        "小计",
+                        station.target,
+                        station.income,
+                        pct1(station.completion_exact) / 100,
+                    ],
                     bar=float(station.completion_exact),
                     band=band,
                     band_text=_band_text(band),
@@ -67,12 +73,15 @@ def poster(p: Progress) -> Poster:
             (f"≥{threshold(campaign.baseline)}", f"{t.at_baseline} 个村"),
             (
                 f"≥{threshold(campaign.top_tier)}",
-                f"{t.at_top_tier} 个村" + (f"（目标 {campaign.goal_top_tier_villages} 个）" if campaign.goal_top_tier_villages else ""),
+                f"{t.at_top_tier} 个村"
+                + (
+                    f"（目标 {campaign.goal_top_tier_villages} 个）"
+                    if campaign.goal_top_tier_villages
+                    else ""
+                ),
             ),
         ]
-    summary.append(
-        ("领先 / 稍慢 / 落后", f"{t.bands['green']} / {t.bands['yellow']} / {t.bands['red']}")
-    )
+    summary.append(("领先 / 稍慢 / 落后", f"{t.bands['green']} / {t.bands['yellow']} / {t.bands['red']}"))
     return Poster(
         title=f"{p.unit.name}{p.year}年村级集体经济收入进度表",
         subtitle=f"截至{p.as_of.year}年{p.as_of.month}月{p.as_of.day}日　时序进度 {pct1(p.time_progress)}%　共 {t.villages} 个村",

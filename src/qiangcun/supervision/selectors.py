@@ -49,7 +49,10 @@ def meetings(user: Any, township: OrgUnit) -> list[Meeting]:
     if not can_see_board(user, township):
         raise PermissionDeniedError("您无权查看该镇的会议记录")
     return list(
-        Meeting.objects.filter(township=township).select_related("created_by").defer("snapshot").order_by("-held_on", "-id")
+        Meeting.objects.filter(township=township)
+        .select_related("created_by")
+        .defer("snapshot")
+        .order_by("-held_on", "-id")
     )
 
 

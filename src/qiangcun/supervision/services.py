@@ -74,11 +74,13 @@ def bulletin_issue(
     week: Week,
     issued_at: datetime.datetime | None = None,
     via: str = "",
+    render: bool = True,
 ) -> tuple[Bulletin, bool]:
     """Issue the bulletin of ``week``: freeze the figures, number it (第N期, next in the year), write the
     .docx and .pdf, record who issued it. Issuing a week already issued changes nothing and returns the
     bulletin there is (``created`` False). ``actor`` None is the installation itself — the scheduled job
-    or the command line, named by ``via``. ``issued_at`` is for the
+    or the command line, named by ``via``. ``render`` False leaves the files to be written on first
+    download (:func:`bulletin_files`), from the same frozen snapshot. ``issued_at`` is for the
     demo, which issues its past weeks on the days they would have been issued."""
     if actor is not None and not allowed(actor, Action.PUBLISH, township.path):
         raise PermissionDeniedError("只有镇党建办可以发布通报")
@@ -109,10 +111,12 @@ def bulletin_issue(
                 )
             at = issued_at or timezone.now()
             issued_on = timezone.localtime(at).date() if issued_at else today()
-            snapshot = snapshots.take(township=township, week=week, issuer=issuer_of(township), issued_on=issued_on)
+            snapshot = snapshots.take(
+                township=township, week=week, issuer=issuer_of(township), issued_on=issued_on
+            )
             snapshot["number"] = _next_number(township, week.year)
             summary = text.summary(snapshot)
-            docx, pdf = documents.render(snapshot, summary)
+            docx, pdf = documents.render(snapshot, summary) if render else (b"", b"")
             bulletin = Bulletin.objects.create(
                 township=township,
                 year=week.year,
@@ -124,8 +128,8 @@ def bulletin_issue(
                 summary=summary,
                 docx=docx,
                 pdf=pdf,
-                docx_sha256=hashlib.sha256(docx).hexdigest(),
-                pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+                docx_sha256=hashlib.sha256(docx).hexdigest() if render else "",
+                pdf_sha256=hashlib.sha256(pdf).hexdigest() if render else "",
                 issued_by_id=getattr(actor, "pk", None),
                 issued_at=at,
                 scheduled=via == SCHEDULED,
@@ -152,6 +156,35 @@ def bulletin_issue(
         if existing is None:
             raise
         return existing, False
+
+
+def bulletin_files(*, bulletin: Bulletin) -> tuple[bytes, bytes]:
+    """The issued bulletin's .docx and .pdf. Written from its frozen snapshot the first time if it was
+    issued without them; stored then, and the same bytes ever after (the first writer wins a race)."""
+    if bulletin.docx_sha256:
+        return bytes(bulletin.docx), bytes(bulletin.pdf)
+    docx, pdf = documents.render(bulletin.snapshot, bulletin.summary)
+    with transaction.atomic():
+        written = Bulletin.objects.filter(pk=bulletin.pk, docx_sha256="").update(
+            docx=docx,
+            pdf=pdf,
+            docx_sha256=hashlib.sha256(docx).hexdigest(),
+            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        )
+        if written:
+            audit.record(
+                actor=None,
+                action="bulletin.files",
+                obj=bulletin,
+                after={
+                    "docx_sha256": hashlib.sha256(docx).hexdigest(),
+                    "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+                },
+                unit_path=bulletin.township.path,
+                note="首次下载时生成文件",
+            )
+    stored = Bulletin.objects.get(pk=bulletin.pk)
+    return bytes(stored.docx), bytes(stored.pdf)
 
 
 @transaction.atomic
@@ -243,9 +276,13 @@ def bulletins_issue_due(now: datetime.datetime | None = None) -> list[Bulletin]:
     for conf in BulletinSettings.objects.filter(schedule_weekday__isnull=False).select_related("township"):
         for week in due_weeks(conf.township, now):
             try:
-                bulletin, created = bulletin_issue(actor=None, township=conf.township, week=week, via=SCHEDULED)
+                bulletin, created = bulletin_issue(
+                    actor=None, township=conf.township, week=week, via=SCHEDULED
+                )
             except ServiceError as error:
-                log.warning("scheduled bulletin of %s %s not issued: %s", conf.township.code, week.label, error)
+                log.warning(
+                    "scheduled bulletin of %s %s not issued: %s", conf.township.code, week.label, error
+                )
                 continue
             if created:
                 issued.append(bulletin)
@@ -282,8 +319,14 @@ def meeting_record(
     if held_on > today():
         raise ServiceError("会议日期不能晚于今天", field="held_on")
     if not Campaign.objects.filter(township=township, year=held_on.year).exists():
-        raise ServiceError(f"{township.name}尚未设置 {held_on.year} 年度任务，没有可记录的数据", field="held_on")
-    fields = {"title": (title, "会议名称", 60), "attendees": (attendees, "参会人员", 500), "decisions": (decisions, "议定事项", 4000)}
+        raise ServiceError(
+            f"{township.name}尚未设置 {held_on.year} 年度任务，没有可记录的数据", field="held_on"
+        )
+    fields = {
+        "title": (title, "会议名称", 60),
+        "attendees": (attendees, "参会人员", 500),
+        "decisions": (decisions, "议定事项", 4000),
+    }
     clean: dict[str, str] = {}
     for name, (value, label, limit) in fields.items():
         value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -306,7 +349,11 @@ def meeting_record(
         actor=actor,
         action="meeting.record",
         obj=meeting,
-        after={"held_on": held_on.isoformat(), "title": clean["title"], "income": meeting.snapshot["totals"]["income"]},
+        after={
+            "held_on": held_on.isoformat(),
+            "title": clean["title"],
+            "income": meeting.snapshot["totals"]["income"],
+        },
         unit_path=township.path,
     )
     return meeting

@@ -114,7 +114,9 @@ def take(*, township: OrgUnit, week: Week, issuer: str, issued_on: datetime.date
             }
         )
 
-    movers = sorted((v for v in villages if Decimal(v["new"]) > 0), key=lambda v: (-Decimal(v["new"]), v["rank"]))
+    movers = sorted(
+        (v for v in villages if Decimal(v["new"]) > 0), key=lambda v: (-Decimal(v["new"]), v["rank"])
+    )
     t = now.totals
     b = before.totals if before else None
     return {

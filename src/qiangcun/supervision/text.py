@@ -64,7 +64,9 @@ def summary(s: dict[str, Any]) -> str:
         listed = "、".join(f"{v['name']}（{wan(v['new'])}万元）" for v in movers)
         parts.append(f"本周新增收入较多的是{listed}。")
 
-    climbers = sorted((v for v in s["villages"] if v["rank_change"] > 0), key=lambda v: (-v["rank_change"], v["rank"]))
+    climbers = sorted(
+        (v for v in s["villages"] if v["rank_change"] > 0), key=lambda v: (-v["rank_change"], v["rank"])
+    )
     if climbers:
         top = climbers[0]
         parts.append(f"排名上升最多的是{top['name']}，上升{top['rank_change']}位，现列第{top['rank']}位。")

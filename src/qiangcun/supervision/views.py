@@ -103,7 +103,14 @@ def bulletin_preview(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "supervision/bulletin.html",
-        {"township": township, "s": snapshot, "summary": summary, "week": week, "bulletin": issued, "preview": True},
+        {
+            "township": township,
+            "s": snapshot,
+            "summary": summary,
+            "week": week,
+            "bulletin": issued,
+            "preview": True,
+        },
     )
 
 
@@ -166,9 +173,10 @@ def bulletin_page(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 def bulletin_file(request: AuthedRequest, pk: int, kind: str) -> HttpResponse:
     bulletin = selectors.bulletin_get(request.user, pk, files=True)
+    docx, pdf = services.bulletin_files(bulletin=bulletin)
     if kind == "docx":
-        return _attachment(bytes(bulletin.docx), f"{bulletin.filename_stem}.docx", DOCX)
-    return _attachment(bytes(bulletin.pdf), f"{bulletin.filename_stem}.pdf", "application/pdf")
+        return _attachment(docx, f"{bulletin.filename_stem}.docx", DOCX)
+    return _attachment(pdf, f"{bulletin.filename_stem}.pdf", "application/pdf")
 
 
 @require(Action.PUBLISH)
@@ -245,7 +253,10 @@ def progress_poster(request: AuthedRequest) -> HttpResponse:
     p = progress(user=user, unit=unit, year=year, as_of=as_of)
     body = posters.poster_pdf(p, size=size)
     return _attachment(
-        body, f"{unit.name}{year}年进度挂图（截至{p.as_of:%Y-%m-%d}，{size}）.pdf", "application/pdf", inline=True
+        body,
+        f"{unit.name}{year}年进度挂图（截至{p.as_of:%Y-%m-%d}，{size}）.pdf",
+        "application/pdf",
+        inline=True,
     )
 
 

@@ -73,6 +73,15 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("import.passwords_taken", "下载一次性密码表"),
         ],
     ),
+    (
+        "督导",
+        [
+            ("bulletin.issue", "发布通报"),
+            ("bulletin.files", "生成通报文件"),
+            ("bulletin.settings", "修改通报设置"),
+            ("meeting.record", "记录联席会议"),
+        ],
+    ),
 ]
 ACTION_LABELS: dict[str, str] = {code: label for _, items in ACTION_GROUPS for code, label in items}
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
                         actor=None, township=township, week=week, via=services.COMMAND_LINE
                     )
                     stem = bulletin.filename_stem
-                    docx, pdf = bytes(bulletin.docx), bytes(bulletin.pdf)
+                    docx, pdf = services.bulletin_files(bulletin=bulletin)
                 else:
                     snapshot, summary = services.bulletin_draft(township=township, week=week)
                     stem = f"{township.name}通报{week.label}（草稿，未发布）"
@@ -66,7 +66,9 @@ class Command(BaseCommand):
             return [parse_week(options["week"], cutoff)]
         year = year_param(options["year"], field="year")
         if year is None:
-            raise ServiceError("请给出 --week（如 2020-W16），或用 --year 指定年度以生成该年每一周", field="week")
+            raise ServiceError(
+                "请给出 --week（如 2020-W16），或用 --year 指定年度以生成该年每一周", field="week"
+            )
         ended = [w for w in weeks_of(year, cutoff) if w.end <= today()]
         if not ended:
             raise ServiceError(f"{year} 年还没有已结束的周", field="year")
