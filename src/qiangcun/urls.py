@@ -7,6 +7,7 @@ from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
+from qiangcun.targets import maps
 from qiangcun.targets import views as targets
 from qiangcun.web import views as web
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("roles/", accounts.roles_page, name="roles"),
     path("progress/", targets.progress_page, name="progress"),
     path("progress/export.xlsx", targets.progress_export, name="progress_export"),
+    path("map/", maps.map_page, name="map"),
+    path("map/upload/", maps.map_upload, name="map_upload"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
     path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),
