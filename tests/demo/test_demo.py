@@ -322,4 +322,4 @@ def test_every_village_has_illustrative_boundaries(township):
     districts = [d["villages"] for s in ROSTER["stations"] for d in s["districts"]]
     assert boundaries_bytes(districts) == boundaries_bytes(districts)  # seeded: the same on every run
     record = ChangeRecord.objects.get(action="geometry.import")
-    assert record.after["illustrative"] is True and record.after["villages"] == 67
+    assert record.after["sketch"] is True and record.after["shapes"] == 67

@@ -219,8 +219,9 @@ def test_import_saves_and_audits(tree, personas):
     record = ChangeRecord.objects.get(action="geometry.import")
     assert record.actor_id == admin.pk
     assert record.unit_path == tree.township.path
-    assert record.after["villages"] == 4 and record.after["illustrative"] is False
-    assert record.before == {"villages": 0, "illustrative": False}
+    assert record.after["shapes"] == 4 and record.after["sketch"] is False
+    assert record.before == {"shapes": 0, "sketch": False}
+    assert (record.after["kinds"], record.after["missing"]) == ("边界 4 个", "")
 
 
 def test_import_replaces_the_whole_township_and_warns_of_missing_villages(tree, personas):

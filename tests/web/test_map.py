@@ -201,3 +201,15 @@ def test_upload_is_for_the_township_admin_only(client, personas, tree, other_tow
     response = client.post("/map/upload/", {"township": tree.township.code, "file": _upload(four(tree))})
     assert response.status_code == 404
     assert not VillageGeometry.objects.exists()
+
+
+def test_the_audit_log_names_the_upload(client, personas, tree):
+    login(client, personas["township_admin"])
+    data = collection(
+        feature("孙庄村", square()), feature("刘道村", {"type": "Point", "coordinates": [116.7, 37.6]})
+    )
+    client.post("/map/upload/", {"file": _upload(data)})
+    login(client, personas["auditor"])
+    html = client.get("/audit/").content.decode()
+    assert "上传村界" in html
+    assert "边界 1 个，位置点 1 个" in html and "杨老头村、编席杨村" in html

@@ -14,7 +14,7 @@ from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.scope import Action, Actor, allowed
 from qiangcun.orgs.geometry import read_geometries
-from qiangcun.orgs.models import CHILD_LEVEL, Level, OrgUnit, Tag, VillageGeometry
+from qiangcun.orgs.models import CHILD_LEVEL, GeometryKind, Level, OrgUnit, Tag, VillageGeometry
 
 _FIELDS = ["level", "parent", "name", "code", "illustrative"]
 
@@ -88,7 +88,7 @@ def geometry_import(
     read = read_geometries(data, township)
     old = VillageGeometry.objects.filter(village__path__startswith=township.path)
     replaced = old.count()
-    before = {"villages": replaced, "illustrative": old.filter(illustrative=True).exists()}
+    before = {"shapes": replaced, "sketch": old.filter(illustrative=True).exists()}
     old.delete()
     now = timezone.now()
     VillageGeometry.objects.bulk_create(
@@ -110,10 +110,10 @@ def geometry_import(
         obj=township,
         before=before,
         after={
-            "villages": len(read.shapes),
-            "kinds": kinds,
-            "illustrative": illustrative,
-            "missing": missing,
+            "shapes": len(read.shapes),
+            "kinds": "，".join(f"{k.label} {kinds[k]} 个" for k in GeometryKind if k in kinds),
+            "sketch": illustrative,
+            "missing": "、".join(missing),
             "sha256": hashlib.sha256(data).hexdigest(),
         },
         unit_path=township.path,
