@@ -8,6 +8,7 @@ from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
 from qiangcun.supervision import views as supervision
+from qiangcun.targets import maps
 from qiangcun.targets import views as targets
 from qiangcun.web import views as web
 
@@ -45,6 +46,8 @@ urlpatterns = [
     path("meetings/", supervision.meeting_list, name="meetings"),
     path("meetings/new/", supervision.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", supervision.meeting_page, name="meeting"),
+    path("map/", maps.map_page, name="map"),
+    path("map/upload/", maps.map_upload, name="map_upload"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
     path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),

@@ -296,3 +296,30 @@ def test_login_page_lists_demo_accounts_in_demo_mode_only(township, client, sett
     settings.DEMO = False
     page = client.get("/login/").content.decode()
     assert "demo-admin" not in page and builder.DEMO_PASSWORD not in page
+
+
+def test_every_village_has_illustrative_boundaries(township):
+    """示意 boundaries for all 67 villages, generated the same on every run, tiling the township outline."""
+    import json
+
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    from qiangcun.demo.boundaries import boundaries_bytes
+    from qiangcun.orgs.models import VillageGeometry
+
+    shapes = list(VillageGeometry.objects.select_related("village").order_by("village__path"))
+    assert len(shapes) == 67
+    assert all(s.illustrative and s.kind == "polygon" for s in shapes)
+    assert {s.village.name for s in shapes} == {v["name"] for v in ROSTER["villages"]}
+    polygons = [shape(json.loads(s.geometry)) for s in shapes]
+    assert all(p.is_valid and p.area > 0 for p in polygons)
+    # Cells do not overlap: their areas add up to the area of their union.
+    assert sum(p.area for p in polygons) == pytest.approx(unary_union(polygons).area, rel=1e-4)
+    # Around 宁津县's real place on the map.
+    minx, miny, maxx, maxy = unary_union(polygons).bounds
+    assert 116.55 < minx < maxx < 116.95 and 37.5 < miny < maxy < 37.8
+    districts = [d["villages"] for s in ROSTER["stations"] for d in s["districts"]]
+    assert boundaries_bytes(districts) == boundaries_bytes(districts)  # seeded: the same on every run
+    record = ChangeRecord.objects.get(action="geometry.import")
+    assert record.after["sketch"] is True and record.after["shapes"] == 67

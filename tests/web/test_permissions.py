@@ -67,6 +67,7 @@ REDIRECTS = {
     "B": r"^/bulletins/\d+/$",
     "Bl": r"^/bulletins/\?unit=",
     "M": r"^/meetings/\d+/$",
+    "Mp": r"^/map/\?unit=",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -112,6 +113,9 @@ review                    GET     200  403  200  200  403  403  403  403  403  4
 review                    POST    R    403  R    R    403  403  403  403  403  403  403  L
 audit_log                 GET     403  403  403  403  403  403  403  403  403  200  403  L
 audit_export              GET     403  403  403  403  403  403  403  403  403  200  403  L
+map                       GET     200  200  200  200  200  200  200  200  403  403  403  L
+map_upload                GET     200  403  403  403  403  403  403  403  403  403  403  L
+map_upload                POST    Mp   403  403  403  403  403  403  403  403  403  403  L
 progress_export           GET     200  200  200  200  200  200  200  200  403  403  403  L
 progress_poster           GET     200  200  200  200  200  200  200  200  403  403  403  L
 bulletins                 GET     200  200  200  200  200  200  200  200  403  403  403  L
@@ -340,6 +344,12 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse("progress") + f"?year=2020&unit={t.sunzhuang.code}")
         case "village":
             return Req(reverse("village", args=[t.sunzhuang.code]) + "?year=2020")
+        case "map":
+            return Req(reverse("map") + f"?year=2020&unit={t.sunzhuang.code}")
+        case "map_upload":
+            if post:
+                return Req(reverse(name), {"file": _geojson(t)}, state=_geometry_state)
+            return Req(reverse(name))
         case "progress_export" | "progress_poster":
             return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}")
         case "meeting_screen" | "meetings":
@@ -498,6 +508,20 @@ def _ledger_workbook(village: str) -> Any:
     buffer = io.BytesIO()
     wb.save(buffer)
     return SimpleUploadedFile("台账.xlsx", buffer.getvalue())
+
+
+def _geojson(tree: Any) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.targets.test_geometry import four
+
+    return SimpleUploadedFile("村界.geojson", four(tree), content_type="application/geo+json")
+
+
+def _geometry_state() -> Any:
+    from qiangcun.orgs.models import VillageGeometry
+
+    return sorted(VillageGeometry.objects.values_list("village_id", "geometry", "uploaded_at"))
 
 
 def _succeeds(expected: int | str) -> bool:

@@ -21,10 +21,11 @@ from django.db import transaction
 
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
+from qiangcun.demo.boundaries import boundaries_bytes
 from qiangcun.ledger import services as ledger
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.orgs.services import unit_create
+from qiangcun.orgs.services import geometry_import, unit_create
 from qiangcun.supervision import services as supervision
 from qiangcun.supervision.weeks import weeks_of
 from qiangcun.targets.services import campaign_create, targets_set
@@ -277,6 +278,14 @@ def build(*, stdout: Any = None) -> bool:
         actor=admin,
         campaign=campaign,
         amounts={villages[n].pk: Decimal(f["target_2020"]) for n, f in facts.items()},
+    )
+
+    # 示意 boundaries: generated from the roster's districts, imported like a township's own file.
+    geometry_import(
+        actor=admin,
+        township=township,
+        data=boundaries_bytes([d["villages"] for s in data["stations"] for d in s["districts"]]),
+        illustrative=True,
     )
 
     categories = {c.name: c for c in Category.objects.all()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -89,3 +90,43 @@ class OrgUnit(models.Model):
 
     def ancestor_codes(self) -> list[str]:
         return [part for part in self.path.split("/") if part]
+
+
+class GeometryKind(models.TextChoices):
+    POLYGON = "polygon", _("边界")
+    POINT = "point", _("位置点")
+
+
+class VillageGeometry(models.Model):
+    """A village's shape on the map: a GeoJSON geometry (Polygon, MultiPolygon or Point, longitude and
+    latitude in WGS 84) as JSON text, replaced township by township by ``geometry_import``.
+    ``illustrative`` marks generated shapes (the demo's), shown as 示意."""
+
+    village = models.OneToOneField(
+        OrgUnit, verbose_name=_("村"), on_delete=models.CASCADE, related_name="geometry"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=GeometryKind.choices)
+    geometry = models.TextField(_("GeoJSON 几何"))
+    illustrative = models.BooleanField(_("示意"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"))
+
+    class Meta:
+        verbose_name = _("村界")
+        verbose_name_plural = _("村界")
+        ordering = ["village__path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["polygon", "point"]), name="villagegeometry_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.kind}"

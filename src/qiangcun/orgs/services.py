@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+
 from django.db import transaction
+from django.utils import timezone
 
 from qiangcun.core import audit
-from qiangcun.core.errors import ServiceError
-from qiangcun.core.scope import Actor
-from qiangcun.orgs.models import CHILD_LEVEL, Level, OrgUnit, Tag
+from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.scope import Action, Actor, allowed
+from qiangcun.orgs.geometry import read_geometries
+from qiangcun.orgs.models import CHILD_LEVEL, GeometryKind, Level, OrgUnit, Tag, VillageGeometry
 
 _FIELDS = ["level", "parent", "name", "code", "illustrative"]
 
@@ -56,3 +63,59 @@ def unit_create(
         unit_path=unit.path,
     )
     return unit
+
+
+@dataclass
+class GeometryOutcome:
+    saved: int
+    kinds: dict[str, int]
+    #: Villages of the township the file does not cover: told as a warning, the rest is saved.
+    missing: list[str]
+    replaced: int
+
+
+@transaction.atomic
+def geometry_import(
+    *, actor: Actor | None, township: OrgUnit, data: bytes, illustrative: bool = False
+) -> GeometryOutcome:
+    """Replace the shapes of ``township``'s villages with those of the GeoJSON ``data``, all or nothing
+    (a bad file raises :class:`~qiangcun.orgs.geometry.GeometryError` naming each fault). Villages the
+    file leaves out lose their old shape and are listed in ``missing``."""
+    if township.level != Level.TOWNSHIP:
+        raise ServiceError("村界只能按镇上传", field="township")
+    if not allowed(actor, Action.IMPORT, township.path):
+        raise PermissionDeniedError(f"您没有上传{township.name}村界的权限")
+    read = read_geometries(data, township)
+    old = VillageGeometry.objects.filter(village__path__startswith=township.path)
+    replaced = old.count()
+    before = {"shapes": replaced, "sketch": old.filter(illustrative=True).exists()}
+    old.delete()
+    now = timezone.now()
+    VillageGeometry.objects.bulk_create(
+        VillageGeometry(
+            village=s.village,
+            kind=s.kind,
+            geometry=json.dumps(s.geometry, separators=(",", ":")),
+            illustrative=illustrative,
+            uploaded_by_id=getattr(actor, "pk", None),
+            uploaded_at=now,
+        )
+        for s in read.shapes
+    )
+    kinds = dict(Counter(s.kind for s in read.shapes))
+    missing = [v.name for v in read.missing]
+    audit.record(
+        actor=actor,
+        action="geometry.import",
+        obj=township,
+        before=before,
+        after={
+            "shapes": len(read.shapes),
+            "kinds": "，".join(f"{k.label} {kinds[k]} 个" for k in GeometryKind if k in kinds),
+            "sketch": illustrative,
+            "missing": "、".join(missing),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        unit_path=township.path,
+    )
+    return GeometryOutcome(saved=len(read.shapes), kinds=kinds, missing=missing, replaced=replaced)

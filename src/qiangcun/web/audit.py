@@ -57,7 +57,10 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("target.update", "修改村目标"),
         ],
     ),
-    ("组织", [("orgunit.create", "新建组织单位"), ("orgunit.tag", "添加标签")]),
+    (
+        "组织",
+        [("orgunit.create", "新建组织单位"), ("orgunit.tag", "添加标签"), ("geometry.import", "上传村界")],
+    ),
     (
         "账号",
         [
@@ -97,7 +100,15 @@ FIELD_ALIASES: dict[str, dict[str, str]] = {
     "ledger.evidence": {"name": "original_name"},
 }
 #: Keys that are no field at all.
-EXTRA_LABELS: dict[str, str] = {"villages": "各村导入", "accounts": "账号数"}
+EXTRA_LABELS: dict[str, str] = {
+    "villages": "各村导入",
+    "accounts": "账号数",
+    "shapes": "有图形的村数",
+    "kinds": "图形类型",
+    "sketch": "示意图形",
+    "missing": "没有图形的村",
+    "sha256": "文件校验值（SHA-256）",
+}
 
 EMPTY = "（空）"
 
