@@ -60,7 +60,9 @@ def test_the_meeting_screen_draws_from_the_page_alone_and_advances(page: Page, a
 
 
 def test_bulletin_pages_fit_a_phone(page: Page, april, tree, personas):
-    bulletin, _ = bulletin_issue(actor=personas["township_admin"], township=tree.township, week=parse_week("2020-W16"))
+    bulletin, _ = bulletin_issue(
+        actor=personas["township_admin"], township=tree.township, week=parse_week("2020-W16")
+    )
     page.set_viewport_size(PHONE)
     sign_in(page, april, "clerk")
     for url in ("/bulletins/", f"/bulletins/{bulletin.pk}/", "/meetings/"):

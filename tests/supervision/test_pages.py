@@ -97,3 +97,10 @@ def test_the_poster_is_a_pdf_of_the_board_for_everyone_in_the_township(client, t
         assert response.status_code == 200 and response.content.startswith(b"%PDF")
         assert size in response["Content-Disposition"]
     assert client.get("/progress/poster.pdf?year=2020&size=B5").status_code == 400
+
+
+def test_a_unit_that_is_not_a_township_is_a_clear_400(client, tree, personas):
+    login(client, personas["township_admin"])
+    for url in ("/bulletins/", "/meeting/", "/meetings/"):
+        response = client.get(f"{url}?unit={tree.sunzhuang.code}")
+        assert response.status_code == 400 and "选择一个镇" in response.content.decode()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from qiangcun.core.errors import NotFoundError, PermissionDeniedError
+from qiangcun.core.params import ParamError
 from qiangcun.core.scope import Action, allowed
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.supervision.models import Bulletin, Meeting
@@ -16,7 +17,7 @@ def bulletin_township(user: Any, code: str | None = None) -> OrgUnit:
     """The township whose bulletins the user asks for (``code``) or belongs to."""
     unit = board_unit(user, code)
     if unit.level != Level.TOWNSHIP:
-        raise ServiceError("通报按镇发布，请选择一个镇", field="unit")
+        raise ParamError("通报、会议屏按镇查看：请在地址中用 ?unit= 选择一个镇", field="unit")
     return unit
 
 
