@@ -83,3 +83,12 @@ def test_another_township_cannot_read_our_meetings(client, tree, personas, other
     login(client, other_township.clerk)
     assert client.get(f"/meetings/{meeting.pk}/").status_code == 404
     assert client.get(f"/meeting/?unit={tree.township.code}").status_code == 403
+
+
+def test_the_screen_refuses_a_future_day_or_a_year_without_a_campaign(client, tree, personas, settings):
+    settings.TODAY = datetime.date(2020, 4, 17)
+    login(client, personas["village_clerk"])
+    future = client.get("/meeting/?as_of=2020-04-18")
+    assert future.status_code == 400 and "还没有到" in future.content.decode()
+    none = client.get("/meeting/?as_of=2019-06-01")
+    assert none.status_code == 400 and "尚未设置 2019 年度任务" in none.content.decode()

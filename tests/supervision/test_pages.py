@@ -104,3 +104,9 @@ def test_a_unit_that_is_not_a_township_is_a_clear_400(client, tree, personas):
     for url in ("/bulletins/", "/meeting/", "/meetings/"):
         response = client.get(f"{url}?unit={tree.sunzhuang.code}")
         assert response.status_code == 400 and "选择一个镇" in response.content.decode()
+
+
+def test_a_poster_date_outside_its_year_is_a_clear_400(client, tree, personas):
+    login(client, personas["village_clerk"])
+    response = client.get("/progress/poster.pdf?year=2020&as_of=2021-05-01")
+    assert response.status_code == 400 and "不在 2020 年内" in response.content.decode()

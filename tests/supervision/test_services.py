@@ -40,10 +40,17 @@ def test_issue_freezes_numbers_and_files(tree, personas, make_entry):
     again.refresh_from_db()
     assert again.snapshot == s and bytes(again.pdf) == bytes(bulletin.pdf)
     assert ChangeRecord.objects.filter(action="bulletin.issue").count() == 1
-    # ...but the next week's bulletin counts it, numbered next.
+    # ...but the next week's bulletin counts it, numbered next: dated in week 11 but verified after that
+    # bulletin, it is new since it — this 累计 minus the last one's is this 新增, and the text says so.
     nxt, _ = services.bulletin_issue(actor=admin, township=tree.township, week=parse_week("2020-W12"))
     assert nxt.number == 2 and nxt.snapshot["totals"]["income"] == "17800.00"
-    assert nxt.snapshot["totals"]["new"] == "0.00"  # the new row is dated in week 11, not 12
+    assert (
+        nxt.snapshot["totals"]["new"] == "5000.00" and nxt.snapshot["totals"]["income_before"] == "12800.00"
+    )
+    assert nxt.snapshot["since"] == "previous_bulletin"
+    assert "全镇新增村集体经营性收入0.50万元，累计1.78万元" in nxt.summary
+    by_name = {v["name"]: v for v in nxt.snapshot["villages"]}
+    assert by_name["编席杨村"]["new"] == "5000.00" and by_name["孙庄村"]["new"] == "0.00"
 
 
 def test_numbers_follow_the_order_of_issue_within_a_year(tree, personas):
@@ -69,6 +76,27 @@ def test_another_townships_admin_cannot_issue_ours(tree, other_township):
         services.bulletin_issue(
             actor=User.objects.get(username="other-admin"), township=tree.township, week=W11
         )
+
+
+def test_a_township_without_villages_has_nothing_to_issue(tree):
+    from decimal import Decimal
+
+    from qiangcun.accounts.models import Role
+    from qiangcun.orgs.models import Level
+    from qiangcun.orgs.services import unit_create
+    from qiangcun.targets.services import campaign_create
+    from tests.conftest import _user
+
+    empty = unit_create(
+        actor=None, level=Level.TOWNSHIP, name="空镇", code="371422199000", parent=tree.county
+    )
+    admin = _user("empty-admin", Role.TOWNSHIP_ADMIN, empty)
+    campaign_create(
+        actor=admin, township=empty, year=2020, baseline=Decimal("30000.00"), top_tier=Decimal("100000.00")
+    )
+    with pytest.raises(ServiceError, match="空镇 2020 年还没有村的目标"):
+        services.bulletin_issue(actor=admin, township=empty, week=W11)
+    assert not Bulletin.objects.exists()
 
 
 def test_weeks_not_ended_or_without_a_campaign_are_refused(tree, personas, settings):

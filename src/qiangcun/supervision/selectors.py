@@ -16,6 +16,19 @@ from qiangcun.targets.selectors import board_unit, can_see_board
 def bulletin_township(user: Any, code: str | None = None) -> OrgUnit:
     """The township whose bulletins the user asks for (``code``) or belongs to."""
     unit = board_unit(user, code)
+    if unit.level == Level.COUNTY and not code:  # a county's leader: its first township they may see
+        first = next(
+            (
+                t
+                for t in OrgUnit.objects.filter(level=Level.TOWNSHIP, path__startswith=unit.path).order_by(
+                    "code"
+                )
+                if can_see_board(user, t)
+            ),
+            None,
+        )
+        if first is not None:
+            return first
     if unit.level != Level.TOWNSHIP:
         raise ParamError("通报、会议屏按镇查看：请在地址中用 ?unit= 选择一个镇", field="unit")
     return unit

@@ -15,11 +15,12 @@ from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.scope import Action, Actor, allowed
+from qiangcun.core.text import text_problem
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.supervision import documents, snapshots, text
 from qiangcun.supervision.models import Bulletin, BulletinSettings, Meeting
 from qiangcun.supervision.weeks import Week, week_of, weeks_of
-from qiangcun.targets.models import Campaign
+from qiangcun.targets.models import Campaign, VillageTarget
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def _check_week(township: OrgUnit, week: Week) -> None:
         raise ServiceError(
             f"{week.year}年第{week.number}周（{week.describe()}）还没有结束，结束后才能发布通报", field="week"
         )
+    if not VillageTarget.objects.filter(campaign__township=township, campaign__year=week.year).exists():
+        raise ServiceError(f"{township.name} {week.year} 年还没有村的目标，没有可通报的进度", field="week")
 
 
 def bulletin_draft(*, township: OrgUnit, week: Week) -> tuple[dict[str, Any], str]:
@@ -57,9 +60,27 @@ def bulletin_draft(*, township: OrgUnit, week: Week) -> tuple[dict[str, Any], st
     ).first()
     if issued is not None:
         return issued.snapshot, issued.summary
-    snapshot = snapshots.take(township=township, week=week, issuer=issuer_of(township), issued_on=today())
+    snapshot = snapshots.take(
+        township=township,
+        week=week,
+        issuer=issuer_of(township),
+        issued_on=today(),
+        previous=_previous(township, week),
+    )
     snapshot["number"] = _next_number(township, week.year)
     return snapshot, text.summary(snapshot)
+
+
+def _previous(township: OrgUnit, week: Week) -> dict[str, Any] | None:
+    """The frozen figures of the bulletin of the week just before ``week``, if it was issued."""
+    found = (
+        Bulletin.objects.filter(
+            township=township, year=week.year, week_end=week.start - datetime.timedelta(days=1)
+        )
+        .only("snapshot")
+        .first()
+    )
+    return found.snapshot if found is not None else None
 
 
 def _next_number(township: OrgUnit, year: int) -> int:
@@ -112,7 +133,11 @@ def bulletin_issue(
             at = issued_at or timezone.now()
             issued_on = timezone.localtime(at).date() if issued_at else today()
             snapshot = snapshots.take(
-                township=township, week=week, issuer=issuer_of(township), issued_on=issued_on
+                township=township,
+                week=week,
+                issuer=issuer_of(township),
+                issued_on=issued_on,
+                previous=_previous(township, week),
             )
             snapshot["number"] = _next_number(township, week.year)
             summary = text.summary(snapshot)
@@ -208,8 +233,11 @@ def bulletin_settings_update(
     if schedule_weekday is not None and not 0 <= schedule_weekday <= 6:
         raise ServiceError("自动发布日应为周一至周日之一", field="schedule_weekday")
     issuer = issuer.strip()
-    if len(issuer) > 60:
-        raise ServiceError("发文单位最多 60 个字", field="issuer")
+    if len(issuer) > 30:
+        raise ServiceError(f"发文单位最多 30 个字（现有 {len(issuer)} 个）", field="issuer")
+    problem = text_problem(issuer)
+    if problem:
+        raise ServiceError(f"发文单位{problem}", field="issuer")
     fields = ["cutoff_weekday", "issuer", "schedule_weekday", "schedule_time"]
     current = BulletinSettings.objects.select_for_update().filter(township=township).first()
     settings_row = current or BulletinSettings(township=township)
@@ -292,9 +320,19 @@ def bulletins_issue_due(now: datetime.datetime | None = None) -> list[Bulletin]:
 def screen_snapshot(*, township: OrgUnit, as_of: datetime.date) -> dict[str, Any]:
     """What the meeting screen shows on ``as_of``: the figures of the week so far (its first day to
     ``as_of``), made like a bulletin's. The caller has checked the user may read the township's board."""
+    if as_of > today():
+        raise ServiceError(f"{as_of:%Y-%m-%d} 还没有到，会议屏只看今天及以前", field="as_of")
+    if not Campaign.objects.filter(township=township, year=as_of.year).exists():
+        raise ServiceError(f"{township.name}尚未设置 {as_of.year} 年度任务，没有可看的进度", field="as_of")
     week = week_of(as_of, settings_of(township).cutoff_weekday)
     so_far = Week(week.year, week.number, week.start, as_of)
-    snapshot = snapshots.take(township=township, week=so_far, issuer=issuer_of(township), issued_on=as_of)
+    snapshot = snapshots.take(
+        township=township,
+        week=so_far,
+        issuer=issuer_of(township),
+        issued_on=as_of,
+        previous=_previous(township, so_far),
+    )
     snapshot["number"] = None
     return snapshot
 
@@ -310,8 +348,6 @@ def meeting_record(
     decisions: str,
 ) -> Meeting:
     """Save a joint meeting's record with the figures the screen showed that day, frozen."""
-    from qiangcun.core.text import text_problem
-
     if not allowed(actor, Action.PUBLISH, township.path):
         raise PermissionDeniedError("只有镇党建办可以记录联席会议")
     if township.level != Level.TOWNSHIP:

@@ -48,14 +48,41 @@ def board_at(township: OrgUnit, year: int, day: datetime.date) -> Progress:
     return progress(user=TownshipBoard(township.path), unit=township, year=year, as_of=day)
 
 
-def take(*, township: OrgUnit, week: Week, issuer: str, issued_on: datetime.date) -> dict[str, Any]:
-    """The figures of ``week`` for ``township``: as of the week's last day, with the change since the
-    last day of the week before (nothing before 1 January: the year starts from zero)."""
+@dataclass(frozen=True)
+class Standing:
+    """A village's standing at the end of the week before: its counted income and its rank."""
+
+    income: Decimal
+    rank: int
+
+
+def take(
+    *,
+    township: OrgUnit,
+    week: Week,
+    issuer: str,
+    issued_on: datetime.date,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The figures of ``week`` for ``township``: as of the week's last day, with the change since the week
+    before. When the week before was issued, the change is taken from that bulletin's frozen figures —
+    so 新增 is everything verified since it (rows dated earlier but verified late included) and
+    this 累计 minus that one's is always this 新增; otherwise from the table at the end of the week before,
+    as it stands now (nothing before 1 January: the year starts from zero)."""
     now = board_at(township, week.year, week.end)
-    before: Progress | None = None
-    if week.start > datetime.date(week.year, 1, 1):
+    prior: dict[str, Standing] = {}
+    before_totals: dict[str, Any] = {}
+    if previous is not None:
+        prior = {v["code"]: Standing(Decimal(v["income"]), v["rank"]) for v in previous["villages"]}
+        before_totals = previous["totals"]
+    elif week.start > datetime.date(week.year, 1, 1):
         before = board_at(township, week.year, week.start - datetime.timedelta(days=1))
-    prior = {r.code: r for r in before.villages} if before else {}
+        prior = {r.code: Standing(r.income, r.rank) for r in before.villages}
+        before_totals = {
+            "income": yuan_str(before.totals.income),
+            "at_baseline": before.totals.at_baseline,
+            "at_top_tier": before.totals.at_top_tier,
+        }
     tp = now.time_progress
     campaign = now.campaign
 
@@ -118,7 +145,6 @@ def take(*, township: OrgUnit, week: Week, issuer: str, issued_on: datetime.date
         (v for v in villages if Decimal(v["new"]) > 0), key=lambda v: (-Decimal(v["new"]), v["rank"])
     )
     t = now.totals
-    b = before.totals if before else None
     return {
         "version": SNAPSHOT_VERSION,
         "township": {"code": township.code, "name": township.name},
@@ -136,18 +162,19 @@ def take(*, township: OrgUnit, week: Week, issuer: str, issued_on: datetime.date
             "villages": t.villages,
             "target": yuan_str(t.target),
             "income": yuan_str(t.income),
-            "income_before": yuan_str(b.income if b else Decimal(0)),
+            "income_before": before_totals.get("income", "0.00"),
             "new": yuan_str(new_total),
             "completion": _pct(t.completion_exact),
             "gap": _points(now.gap_exact),
             "at_baseline": t.at_baseline,
             "at_top_tier": t.at_top_tier,
-            "at_baseline_before": b.at_baseline if b else 0,
-            "at_top_tier_before": b.at_top_tier if b else 0,
+            "at_baseline_before": before_totals.get("at_baseline", 0),
+            "at_top_tier_before": before_totals.get("at_top_tier", 0),
             "bands": dict(t.bands),
             "zero": sum(1 for v in villages if Decimal(v["income"]) <= 0),
         },
         "villages": villages,
         "stations": stations,
         "movers": [v["code"] for v in movers[:MOVERS]],
+        "since": "previous_bulletin" if previous is not None else "week_before",
     }

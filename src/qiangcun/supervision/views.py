@@ -250,7 +250,12 @@ def progress_poster(request: AuthedRequest) -> HttpResponse:
     as_of = date_param(request.GET.get("as_of"))
     if as_of is None and today().year == year:
         as_of = today()
-    p = progress(user=user, unit=unit, year=year, as_of=as_of)
+    try:
+        p = progress(user=user, unit=unit, year=year, as_of=as_of)
+    except ServiceError as error:
+        if error.code == "forbidden":
+            raise
+        raise ParamError(error.message, field=error.field or "as_of") from error
     body = posters.poster_pdf(p, size=size)
     return _attachment(
         body,
@@ -325,7 +330,7 @@ def meeting_new(request: AuthedRequest) -> HttpResponse:
     error = ""
     field = ""
     values = {
-        "held_on": request.POST.get("held_on") or f"{today():%Y-%m-%d}",
+        "held_on": request.POST.get("held_on", "") if request.method == "POST" else f"{today():%Y-%m-%d}",
         "title": request.POST.get("title", "党政联席会"),
         "attendees": request.POST.get("attendees", ""),
         "decisions": request.POST.get("decisions", ""),

@@ -37,9 +37,9 @@
       chart.setOption({
         animation: false,
         textStyle: { fontSize: 16 },
-        grid: { left: 96, right: 90, top: 16, bottom: 28 },
+        grid: { left: 96, right: 90, top: 40, bottom: 28 },
         xAxis: { type: "value", axisLabel: { formatter: "{value}%", fontSize: 16 }, max: function (v) { return Math.max(100, Math.ceil(v.max / 10) * 10); } },
-        yAxis: { type: "category", data: d.names, axisLabel: { interval: 0, fontSize: 13 } },
+        yAxis: { type: "category", data: d.names, axisLabel: { interval: 0, fontSize: d.names.length > 40 ? 11 : 15 } },
         series: [{
           type: "bar", data: d.values.map(function (v, i) { return { value: v, itemStyle: { color: colors[d.bands[i]] } }; }),
           barMaxWidth: 18,
