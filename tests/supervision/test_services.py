@@ -234,3 +234,47 @@ def test_files_left_for_later_are_written_once_on_first_download(tree, personas,
     make_entry(tree.liudao, "999.00", datetime.date(2020, 3, 11), status="verified")
     assert services.bulletin_files(bulletin=stored) == (docx, pdf)
     assert ChangeRecord.objects.filter(action="bulletin.files").count() == 1
+
+
+def test_the_issuer_is_short_and_clean(tree, personas):
+    admin = personas["township_admin"]
+    for issuer, message in (
+        ("党" * 19, "发文单位最多 18 个字（现有 19 个）"),
+        ("党建\x01办", "发文单位第 3 个字是不可见的控制字符"),
+    ):
+        with pytest.raises(ServiceError, match=message.replace("（", "\\（").replace("）", "\\）")):
+            services.bulletin_settings_update(
+                actor=admin,
+                township=tree.township,
+                cutoff_weekday=6,
+                issuer=issuer,
+                schedule_weekday=None,
+                schedule_time=None,
+            )
+    assert not BulletinSettings.objects.exists()
+
+
+def test_one_scheduling_task_waits_in_the_workers_queue(tree, personas, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from qiangcun.supervision.tasks import TICK, ensure_tick, issue_due_bulletins
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert ensure_tick() is False  # no schedule: nothing to wait for
+    services.bulletin_settings_update(
+        actor=personas["township_admin"],
+        township=tree.township,
+        cutoff_weekday=4,
+        issuer="",
+        schedule_weekday=4,
+        schedule_time=datetime.time(17, 0),
+    )
+    before = timezone.now()
+    assert ensure_tick() is True
+    assert ensure_tick() is False  # never two
+    waiting = DBTaskResult.objects.get(task_path=issue_due_bulletins.module_path, status="READY")
+    moment = services.next_moment(before)
+    assert moment is not None and waiting.run_after <= min(moment, before + TICK) + datetime.timedelta(
+        seconds=5
+    )
+    assert waiting.run_after > before

@@ -464,6 +464,7 @@ body { margin: 0; }
 .organ { color: #%(red)s; font-weight: 700; font-size: %(organ)spt; line-height: 1.3; text-align: center;
          margin: 0 0 14pt 0; white-space: nowrap; }
 .number { text-align: center; margin: 0; }
+.issued .date { white-space: nowrap; padding-left: 1em; }
 .issued { display: flex; justify-content: space-between; margin: 0; padding-bottom: 4pt;
           border-bottom: 1.5pt solid #%(red)s; }
 h1 { font-weight: 700; font-size: %(title)spt; line-height: 35pt; text-align: center; margin: %(line)spt 0; }
@@ -517,7 +518,7 @@ def to_html(doc: OfficialDocument) -> str:
         f"<title>{esc(doc.title)}</title><style>{css}</style></head><body>",
         f'<div class="organ">{esc(doc.organ)}</div>',
         f'<div class="number">{esc(doc.number)}</div>',
-        f'<div class="issued"><span>{esc(doc.issuer)}</span><span>{esc(doc.date_text)}</span></div>',
+        f'<div class="issued"><span>{esc(doc.issuer)}</span><span class="date">{esc(doc.date_text)}</span></div>',
         f"<h1>{esc(doc.title)}</h1>",
     ]
     for block in doc.blocks:

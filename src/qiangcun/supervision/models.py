@@ -28,7 +28,7 @@ class BulletinSettings(models.Model):
     cutoff_weekday = models.PositiveSmallIntegerField(
         _("每周截止日"), choices=WEEKDAY_CHOICES, default=6, validators=[MaxValueValidator(6)]
     )
-    issuer = models.CharField(_("发文单位"), max_length=30, blank=True)
+    issuer = models.CharField(_("发文单位"), max_length=18, blank=True)
     schedule_weekday = models.PositiveSmallIntegerField(
         _("自动发布日"), choices=WEEKDAY_CHOICES, null=True, blank=True, validators=[MaxValueValidator(6)]
     )

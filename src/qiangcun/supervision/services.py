@@ -233,8 +233,8 @@ def bulletin_settings_update(
     if schedule_weekday is not None and not 0 <= schedule_weekday <= 6:
         raise ServiceError("自动发布日应为周一至周日之一", field="schedule_weekday")
     issuer = issuer.strip()
-    if len(issuer) > 30:
-        raise ServiceError(f"发文单位最多 30 个字（现有 {len(issuer)} 个）", field="issuer")
+    if len(issuer) > 18:  # it shares one line with the date on the 红头
+        raise ServiceError(f"发文单位最多 18 个字（现有 {len(issuer)} 个）", field="issuer")
     problem = text_problem(issuer)
     if problem:
         raise ServiceError(f"发文单位{problem}", field="issuer")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django.utils import timezone
-from django_tasks import default_task_backend, task
+from django_tasks import task, task_backends
 
 from qiangcun.supervision.services import bulletins_issue_due, next_moment
 
@@ -15,9 +15,10 @@ TICK = datetime.timedelta(hours=1)
 
 @task()
 def issue_due_bulletins() -> int:
-    issued = bulletins_issue_due()
-    ensure_tick()
-    return len(issued)
+    try:
+        return len(bulletins_issue_due())
+    finally:  # whatever happened, the schedule goes on
+        ensure_tick()
 
 
 def ensure_tick() -> bool:
@@ -27,7 +28,7 @@ def ensure_tick() -> bool:
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
-    if not isinstance(default_task_backend, DatabaseBackend):
+    if not isinstance(task_backends[issue_due_bulletins.backend], DatabaseBackend):
         return False
     if DBTaskResult.objects.filter(task_path=issue_due_bulletins.module_path, status="READY").exists():
         return False

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import serve
+from qiangcun.supervision.tasks import ensure_tick
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         if not 1 <= options["port"] <= 65535:
             raise CommandError("端口应在 1 到 65535 之间")
         call_command("migrate", verbosity=0, interactive=False)
+        ensure_tick()  # scheduled bulletins: one task waits in the worker's queue while a schedule is set
         host, port = options["host"], options["port"]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         self.stdout.write(f"强村已启动：http://{shown}:{port}/   按 Ctrl-C 停止服务和后台任务。")
