@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 #: What each persona may do, written out by hand from DOMAIN.md's table of roles (三权分立: the system
 #: admin and the auditor read no ledger; only the township admin manages targets; only villages enter).
 EXPECTED = {
-    "township_admin": {"view", "verify", "manage_targets", "import"},
+    "township_admin": {"view", "verify", "manage_targets", "import", "publish"},
     "leader": {"view"},
     "station_head": {"view", "verify"},
     "district_secretary": {"view", "verify"},

@@ -32,6 +32,9 @@ def test_the_admin_previews_then_issues(client, tree, personas, make_entry):
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     response = client.post("/bulletins/issue/", {"unit": tree.township.code, "week": "2020-W11"}, follow=True)
     bulletin = Bulletin.objects.get()
+    listing = client.get(f"/bulletins/?unit={tree.township.code}").content.decode()
+    assert "2020年第11周（3月9日至3月15日） · 已发布第1期" in listing
+    assert "2020年第12周（3月16日至3月22日）</option>" in listing
     assert response.redirect_chain[-1][0] == f"/bulletins/{bulletin.pk}/"
     body = response.content.decode()
     assert "已发布2020年第1期通报（3月9日至3月15日），全镇累计 0.35万元" in body

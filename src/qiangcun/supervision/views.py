@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,7 +24,8 @@ from qiangcun.core.web import require
 from qiangcun.orgs.models import OrgUnit
 from qiangcun.supervision import documents, posters, selectors, services
 from qiangcun.supervision.models import WEEKDAY_CHOICES, Bulletin
-from qiangcun.supervision.weeks import Week, parse_week, week_of, weeks_of
+from qiangcun.supervision.weeks import Week, parse_week, weeks_of
+from qiangcun.targets.models import Campaign
 from qiangcun.targets.selectors import board_unit, board_year, can_see_board, progress
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -43,21 +45,24 @@ def _publisher(request: AuthedRequest) -> OrgUnit:
 def _week(request: AuthedRequest, township: OrgUnit, raw: str | None) -> Week:
     cutoff = services.settings_of(township).cutoff_weekday
     if not raw:
-        return _latest_ended(cutoff)
+        ended = _ended_weeks(township)
+        if not ended:
+            raise ParamError("本年度还没有结束的周，请用 ?week=2020-W16 指定周次", field="week")
+        return ended[-1]
     try:
         return parse_week(raw, cutoff)
     except ServiceError as error:
         raise ParamError(error.message, field="week") from error
 
 
-def _latest_ended(cutoff: int) -> Week:
-    now = today()
-    current = week_of(now, cutoff)
-    if current.end <= now:
-        return current
-    if current.number > 1:
-        return weeks_of(now.year, cutoff)[current.number - 2]
-    return weeks_of(now.year - 1, cutoff)[-1]
+def _ended_weeks(township: OrgUnit) -> list[Week]:
+    """The ended weeks of the township's latest campaign year up to today (the current year's so far)."""
+    conf = services.settings_of(township)
+    year = (
+        Campaign.objects.filter(township=township, year__lte=today().year).aggregate(y=Max("year"))["y"]
+        or today().year
+    )
+    return [w for w in weeks_of(year, conf.cutoff_weekday) if w.end <= today()]
 
 
 def _attachment(body: bytes, filename: str, content_type: str, *, inline: bool = False) -> HttpResponse:
@@ -76,13 +81,11 @@ def bulletin_list(request: AuthedRequest) -> HttpResponse:
     context: dict[str, Any] = {"township": township, "bulletins": issued}
     if selectors.may_publish(request.user, township):
         conf = services.settings_of(township)
-        latest = _latest_ended(conf.cutoff_weekday)
-        done = {(b.year, b.week) for b in issued}
+        ended = _ended_weeks(township)
+        done = {(b.year, b.week): b.number for b in issued}
         context["publish"] = {
-            "weeks": [w for w in weeks_of(latest.year, conf.cutoff_weekday) if w.end <= today()][::-1],
-            "latest": latest,
-            "latest_issued": (latest.year, latest.number) in done,
-            "done": done,
+            "weeks": [(w, done.get((w.year, w.number))) for w in ended[::-1]],
+            "latest": ended[-1] if ended else None,
             "settings": conf,
             "weekdays": dict(WEEKDAY_CHOICES),
         }
