@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
-from qiangcun.core.params import ParamError, choice_param, date_param
+from qiangcun.core.params import ParamError, choice_param, date_param, text_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.orgs.models import OrgUnit
@@ -31,8 +31,13 @@ from qiangcun.targets.selectors import board_unit, board_year, can_see_board, pr
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+def _unit_code(request: AuthedRequest) -> str | None:
+    raw = request.GET.get("unit") or request.POST.get("unit")
+    return text_param(raw, field="unit", label="单位代码") or None
+
+
 def _township(request: AuthedRequest) -> OrgUnit:
-    return selectors.bulletin_township(request.user, request.GET.get("unit") or request.POST.get("unit"))
+    return selectors.bulletin_township(request.user, _unit_code(request))
 
 
 def _publisher(request: AuthedRequest) -> OrgUnit:
@@ -247,7 +252,7 @@ POSTER_SIZES = ("A1", "A0", "A3")
 def progress_poster(request: AuthedRequest) -> HttpResponse:
     """The progress table as a print-ready wall poster (挂图): one landscape page, A1 by default."""
     user = request.user
-    unit = board_unit(user, request.GET.get("unit"))
+    unit = board_unit(user, _unit_code(request))
     year = board_year(user, request.GET.get("year"))
     size = choice_param(request.GET.get("size"), POSTER_SIZES, field="size", label="纸张") or "A1"
     as_of = date_param(request.GET.get("as_of"))
