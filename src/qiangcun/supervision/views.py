@@ -300,7 +300,7 @@ def meeting_screen(request: AuthedRequest) -> HttpResponse:
         "bands": [v["band"] for v in villages][::-1],
         "time_progress": s["time_progress"],
     }
-    movers = sorted((v for v in villages if v["new"] != "0.00"), key=lambda v: -Decimal(v["new"]))[:12]
+    movers = sorted((v for v in villages if Decimal(v["new"]) > 0), key=lambda v: -Decimal(v["new"]))[:12]
     return render(
         request,
         "supervision/screen.html",
