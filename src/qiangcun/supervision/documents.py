@@ -10,8 +10,10 @@ from typing import Any
 from qiangcun.reports.official import Figure, Heading, OfficialDocument, Paragraph, Table
 from qiangcun.reports.xlsx import Column
 from qiangcun.supervision.text import threshold, wan
+from qiangcun.targets.selectors import BAND_ICONS, BAND_LABELS
 
-BAND_TEXT = {"green": "● 领先", "yellow": "▲ 稍慢", "red": "■ 落后"}
+#: A band as printed: its symbol and word (grey printers lose the colour), from the progress table's own.
+BAND_TEXT = {band: f"{BAND_ICONS[band]} {label}" for band, label in BAND_LABELS.items()}
 BAND_COLOURS = {"green": "#2E7D32", "yellow": "#F9A825", "red": "#C62828"}
 
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 from qiangcun.core.money import fmt_wan, pct1
 from qiangcun.reports.poster import Poster, PosterGroup, PosterRow
 from qiangcun.reports.xlsx import Column
+from qiangcun.supervision.documents import BAND_TEXT
 from qiangcun.supervision.text import threshold
-from qiangcun.targets.selectors import BAND_ICONS, BAND_LABELS, Progress, band_for
+from qiangcun.targets.selectors import Progress, band_for
 
 COLUMNS = [
     Column("名次", "int", 4),
@@ -18,10 +19,6 @@ COLUMNS = [
     Column("已审核收入", "yuan", 11),
     Column("完成率", "percent", 7),
 ]
-
-
-def _band_text(band: str) -> str:
-    return f"{BAND_ICONS[band]} {BAND_LABELS[band]}"
 
 
 def poster(p: Progress) -> Poster:
@@ -37,7 +34,7 @@ def poster(p: Progress) -> Poster:
                 cells=[r.rank, r.name, r.target, r.income, pct1(r.completion_exact) / 100],
                 bar=float(r.completion_exact),  # drawing only
                 band=r.band,
-                band_text=_band_text(r.band),
+                band_text=BAND_TEXT[r.band],
             )
             for r in sorted(by_station[code], key=lambda r: (r.rank, r.code))
         ]
@@ -56,7 +53,7 @@ def poster(p: Progress) -> Poster:
                     ],
                     bar=float(station.completion_exact),
                     band=band,
-                    band_text=_band_text(band),
+                    band_text=BAND_TEXT[band],
                     strong=True,
                 )
             )
