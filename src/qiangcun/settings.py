@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "qiangcun.accounts",
     "qiangcun.ledger",
     "qiangcun.targets",
+    "qiangcun.plans",
     "qiangcun.supervision",
     "qiangcun.imports",
     "qiangcun.reports",

@@ -40,14 +40,22 @@ class Role(models.TextChoices):
 #: What each role may do on the units under its grant. Anything not listed is denied.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.TOWNSHIP_ADMIN: frozenset(
-        {Action.VIEW, Action.VERIFY, Action.MANAGE_TARGETS, Action.IMPORT, Action.PUBLISH}
+        {
+            Action.VIEW,
+            Action.VERIFY,
+            Action.MANAGE_TARGETS,
+            Action.IMPORT,
+            Action.PUBLISH,
+            Action.PLAN,
+            Action.INSPECT,
+        }
     ),
     Role.LEADER: frozenset({Action.VIEW}),
-    Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY}),
-    Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY}),
-    Role.INSTRUCTOR: frozenset({Action.VIEW}),
-    Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER}),
-    Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER}),
+    Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY, Action.INSPECT}),
+    Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY, Action.INSPECT}),
+    Role.INSTRUCTOR: frozenset({Action.VIEW, Action.INSPECT}),
+    Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER, Action.PLAN}),
+    Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER, Action.PLAN}),
     # The system admin grants roles only where the township has no security admin (accounts.selectors).
     Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS, Action.GRANT_ROLES}),
     Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES}),

@@ -26,6 +26,8 @@ class Action(models.TextChoices):
     GRANT_ROLES = "grant_roles", _("授予角色")
     IMPORT = "import", _("导入数据")
     PUBLISH = "publish", _("发布通报")
+    PLAN = "plan", _("编制村策与措施")
+    INSPECT = "inspect", _("督查与整改")
 
 
 class Actor(Protocol):
