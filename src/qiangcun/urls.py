@@ -7,6 +7,7 @@ from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
+from qiangcun.plans import views as plans
 from qiangcun.supervision import views as supervision
 from qiangcun.targets import maps
 from qiangcun.targets import views as targets
@@ -46,6 +47,11 @@ urlpatterns = [
     path("meetings/", supervision.meeting_list, name="meetings"),
     path("meetings/new/", supervision.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", supervision.meeting_page, name="meeting"),
+    path("plans/", plans.plans_page, name="plans"),
+    path("plans/<str:code>/<int:year>/", plans.plan_page, name="plan"),
+    path("plans/<str:code>/<int:year>/edit/", plans.plan_edit, name="plan_edit"),
+    path("plans/<str:code>/<int:year>/measures/new/", plans.measure_new, name="measure_new"),
+    path("measures/<int:pk>/", plans.measure_page, name="measure"),
     path("map/", maps.map_page, name="map"),
     path("map/upload/", maps.map_upload, name="map_upload"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),

@@ -323,3 +323,50 @@ def test_every_village_has_illustrative_boundaries(township):
     assert boundaries_bytes(districts) == boundaries_bytes(districts)  # seeded: the same on every run
     record = ChangeRecord.objects.get(action="geometry.import")
     assert record.after["sketch"] is True and record.after["shapes"] == 67
+
+
+def test_plans_path_counts_come_from_the_plans(township, admin):
+    """一村一策: 67 plans; the table's and the API's path counts equal counts made here straight from the
+    plan rows — and those are the article's (34 土地流转, 13 现代农业) and the roster's."""
+    from qiangcun.plans.models import Plan, PlanPath
+    from qiangcun.plans.selectors import plan_table, plans_summary
+
+    assert Plan.objects.filter(year=2020).count() == 67
+    independent: Counter[str] = Counter()
+    seen: set[tuple[int, str]] = set()
+    for village_id, name in PlanPath.objects.filter(plan__year=2020).values_list(
+        "plan__village_id", "path__name"
+    ):
+        assert (village_id, name) not in seen
+        seen.add((village_id, name))
+        independent[name] += 1
+    assert independent["土地流转"] == 34 and independent["现代农业"] == 13
+    assert independent == Counter(p for v in ROSTER["villages"] for p in v["paths"])
+    summary = plans_summary(plan_table(admin, township, 2020, ARTICLE_DATE))
+    assert summary["villages"] == 67
+    assert summary["villages_by_path"] == dict(independent)
+
+
+def test_plans_are_consistent_with_the_ledger(township, admin):
+    """Every ledger row that counts comes from a path of its village's plan, and each path's measure is
+    linked to exactly its village's rows on that path; statuses stand on the article's day."""
+    from qiangcun.plans.models import Measure, MeasureEntry, PlanPath
+    from qiangcun.plans.selectors import measures_overdue
+
+    chosen = set(PlanPath.objects.values_list("plan__village_id", "path_id"))
+    rows = Entry.objects.filter(date__year=2020, category__counts_toward_target=True)
+    assert rows.exists()
+    assert {(v, p) for v, p in rows.values_list("village_id", "path_id")} <= chosen
+    for link in MeasureEntry.objects.select_related("entry", "measure__plan"):
+        assert link.entry.village_id == link.measure.plan.village_id
+        assert link.entry.path_id == link.measure.path_id
+    statuses = Counter(Measure.objects.values_list("status", flat=True))
+    assert statuses["done"] and statuses["active"] and statuses["planned"]
+    assert not Measure.objects.filter(done_on__gt=ARTICLE_DATE).exists()
+    overdue = measures_overdue(admin, as_of=ARTICLE_DATE)
+    assert overdue and all(m.deadline < ARTICLE_DATE and m.status != "done" for m, _ in overdue)
+    tagged = Counter()
+    for title in Measure.objects.values_list("title", flat=True):
+        tagged["强村贷"] += "强村贷" in title
+        tagged["清产核资"] += "清产核资" in title
+    assert tagged == Counter({"强村贷": 7, "清产核资": 2})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -450,3 +451,30 @@ def test_bad_query_parameters_are_422_in_chinese(client, personas, tree, query):
     body = response.json()
     assert body["errors"][0]["field"] == query.split("=")[0]
     assert CHINESE.search(body["detail"])
+
+
+def test_plans_summary_is_scoped_and_exact(client, tree, personas):
+    """``GET /api/v1/plans/summary``: counts only the villages the caller reads; money as strings."""
+    from qiangcun.ledger.models import DevelopmentPath
+    from qiangcun.plans.services import PathInput, plan_save
+
+    land = DevelopmentPath.objects.get(name="土地流转")
+    farm = DevelopmentPath.objects.get(name="现代农业")
+    for village, paths in ((tree.sunzhuang, [land, farm]), (tree.bianxiyang, [land])):
+        plan_save(
+            actor=personas["township_admin"],
+            village=village,
+            year=2020,
+            resources=[],
+            paths=[PathInput(path=p, expected=Decimal("10000.10")) for p in paths],
+        )
+    client.force_login(personas["township_admin"])
+    body = client.get("/api/v1/plans/summary?year=2020&as_of=2020-04-17").json()
+    assert body["villages"] == 2 and body["villages_in_scope"] == 4
+    assert body["villages_by_path"] == {"土地流转": 2, "现代农业": 1}
+    assert body["expected"] == "30000.30" and body["measures"] == {"total": 0, "done": 0, "overdue": 0}
+    client.force_login(personas["other_clerk"])
+    body = client.get("/api/v1/plans/summary?year=2020&as_of=2020-04-17").json()
+    assert body["villages"] == 1 and body["villages_by_path"] == {"土地流转": 1}
+    assert body["expected"] == "10000.10"
+    assert client.get(f"/api/v1/plans/summary?year=2020&unit={tree.township.code}").status_code == 403

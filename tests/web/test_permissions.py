@@ -15,6 +15,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ from ninja.operation import PathView
 
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.services import grant_create, user_create
-from qiangcun.ledger.models import Entry
+from qiangcun.ledger.models import DevelopmentPath, Entry
+from qiangcun.plans.models import Measure, MeasureNote, Plan, PlanPath
+from qiangcun.plans.services import PathInput, measure_create, plan_save
 from qiangcun.supervision.models import Bulletin, BulletinSettings, Meeting
 from qiangcun.supervision.services import bulletin_issue, meeting_record
 from qiangcun.supervision.weeks import parse_week
@@ -68,6 +71,8 @@ REDIRECTS = {
     "Bl": r"^/bulletins/\?unit=",
     "M": r"^/meetings/\d+/$",
     "Mp": r"^/map/\?unit=",
+    "Pl": rf"^/plans/{SUNZHUANG}/2020/$",
+    "Me": r"^/measures/\d+/$",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -132,6 +137,14 @@ meetings                  GET     200  200  200  200  200  200  200  200  403  4
 meeting                   GET     200  200  200  200  200  200  200  200  403  403  403  L
 meeting_new               GET     200  403  403  403  403  403  403  403  403  403  403  L
 meeting_new               POST    M    403  403  403  403  403  403  403  403  403  403  L
+plans                     GET     200  200  200  200  200  200  200  200  403  403  403  L
+plan                      GET     200  200  200  200  200  200  200  404  403  403  403  L
+plan_edit                 GET     200  403  403  403  403  200  200  404  403  403  403  L
+plan_edit                 POST    Pl   403  403  403  403  Pl   Pl   404  403  403  403  L
+measure_new               GET     200  403  403  403  403  200  200  404  403  403  403  L
+measure_new               POST    Pl   403  403  403  403  Pl   Pl   404  403  403  403  L
+measure                   GET     200  200  200  200  200  200  200  404  403  403  403  L
+measure                   POST    Me   404  404  404  404  Me   Me   404  403  403  403  L
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
@@ -148,6 +161,7 @@ api:api-root              GET     404  404  404  404  404  404  404  404  404  4
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:progress_view         GET     200  200  200  200  200  200  200  200  403  403  403  401
+api:plans_summary_view    GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:units                 GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_list           GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_create         POST    403  403  403  403  403  201  201  403  403  403  403  401
@@ -286,6 +300,30 @@ class Ctx:
             decisions="约谈红色预警村",
         )
 
+    def plan(self) -> Any:
+        """孙庄村's 2020 plan, made once by its clerk."""
+        found = Plan.objects.filter(village=self.tree.sunzhuang, year=2020).first()
+        if found is not None:
+            return found
+        return plan_save(
+            actor=_clerk(self.tree),
+            village=self.tree.sunzhuang,
+            year=2020,
+            resources=[],
+            paths=[PathInput(path=_land(), expected=Decimal("100000.00"))],
+        )
+
+    def measure(self) -> Any:
+        """A fresh measure of 孙庄村's plan owned by its clerk."""
+        return measure_create(
+            actor=_clerk(self.tree),
+            plan=self.plan(),
+            title="公开发包机动地",
+            owner=_clerk(self.tree),
+            deadline=datetime.date(2020, 6, 30),
+            expected=Decimal("20000.00"),
+        )
+
     def entry(self, status: str) -> Entry:
         """A fresh row of 孙庄村 for each request."""
         return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
@@ -309,6 +347,14 @@ class Ctx:
         entry = self.entry(status)
         url = reverse(route, kwargs={"pk": entry.pk})
         return Req(url, data, json=api, state=lambda: entry_state(entry.pk))
+
+
+def _land() -> Any:
+    return DevelopmentPath.objects.get(name="土地流转")
+
+
+def _clerk(tree: Any) -> User:
+    return User.objects.get(username="clerk")
 
 
 def _target_state(tree: Any) -> Callable[[], Any]:
@@ -477,6 +523,49 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             person = ctx.person()
             grant = RoleGrant.objects.get(user=person)
             return Req(reverse(name, args=[grant.pk]), {}, state=lambda: _person_state(person.pk))
+        case "plans":
+            return Req(reverse(name) + "?year=2020")
+        case "plan":
+            return Req(reverse(name, args=[t.sunzhuang.code, 2020]))
+        case "plan_edit":
+            data = {
+                "summary": "盘活机动地",
+                "r_kind": ["land"],
+                "r_name": ["集体机动地"],
+                "r_area": ["30"],
+                "r_note": [""],
+                f"p_{_land().pk}": "on",
+                f"p_{_land().pk}_expected": "120000.00",
+            }
+            return Req(
+                reverse(name, args=[t.sunzhuang.code, 2020]),
+                data if post else None,
+                state=lambda: list(PlanPath.objects.values_list("path__name", "expected")),
+            )
+        case "measure_new":
+            ctx.plan()
+            data = {
+                "title": "公开发包机动地",
+                "owner": str(_clerk(t).pk),
+                "deadline": "2020-06-30",
+                "expected": "20000.00",
+                "path": "",
+            }
+            return Req(
+                reverse(name, args=[t.sunzhuang.code, 2020]),
+                data if post else None,
+                state=lambda: Measure.objects.count(),
+            )
+        case "measure":
+            measure = ctx.measure()
+            data = {"action": "note", "date": "2020-04-17", "text": "已对接承包户"}
+            return Req(
+                reverse(name, args=[measure.pk]),
+                data if post else None,
+                state=lambda: MeasureNote.objects.filter(measure=measure).count(),
+            )
+        case "api:plans_summary_view":
+            return Req(reverse(name) + "?year=2020&as_of=2020-04-17")
         case "api:progress_view":
             return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}&as_of=2020-04-17")
         case "api:ledger_create":

@@ -16,6 +16,7 @@ from ninja.security import HttpBearer, django_auth
 from qiangcun.accounts.services import token_authenticate
 from qiangcun.api.ledger import router as ledger_router
 from qiangcun.api.orgs import router as orgs_router
+from qiangcun.api.plans import router as plans_router
 from qiangcun.api.targets import router as targets_router
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from qiangcun.core.web import NOT_FOUND, user_message
@@ -51,6 +52,7 @@ api = NinjaAPI(
 api.add_router("/", targets_router)
 api.add_router("/", ledger_router)
 api.add_router("/", orgs_router)
+api.add_router("/", plans_router)
 
 
 @api.exception_handler(NotFoundError)

@@ -22,6 +22,7 @@ from django.db import transaction
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
 from qiangcun.demo.boundaries import boundaries_bytes
+from qiangcun.demo.plans import build_plans
 from qiangcun.ledger import services as ledger
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
 from qiangcun.orgs.models import Level, OrgUnit
@@ -254,10 +255,12 @@ def build(*, stdout: Any = None) -> bool:
         if head != accounts["demo-station"]:
             grant_create(actor=None, user=head, role=Role.STATION_HEAD, unit=station)
         station_heads[station.pk] = head
+    secretaries: dict[int, User] = {district_of["孙庄村"].pk: accounts["demo-district"]}
     for d_index, district in enumerate(all_districts, start=1):
         if district != district_of["孙庄村"]:
             sec = make_user(f"district-{d_index:02d}", f"{district.name}包区书记（演示）")
             grant_create(actor=None, user=sec, role=Role.DISTRICT_SECRETARY, unit=district)
+            secretaries[district.pk] = sec
     clerks: dict[str, User] = {"孙庄村": accounts["demo-clerk"], "刘道村": accounts["demo-clerk-liudao"]}
     for name, village in villages.items():
         if name not in clerks:
@@ -437,6 +440,15 @@ def build(*, stdout: Any = None) -> bool:
         path=paths["合作社"],
         summary="4月合作社中药材种苗销售收入",
         counterparty="种植户（汇总）",
+    )
+    # 一村一策: a plan for each village from the roster's paths and the ledger (demo/plans.py).
+    build_plans(
+        year=YEAR,
+        facts=facts,
+        villages=villages,
+        clerks=clerks,
+        district_secretary={name: secretaries[district_of[name].pk] for name in villages},
+        admin=admin,
     )
     # 一周一通报: the township's week ends on Friday; bulletins 第1–16期 were issued each Friday at 17:00,
     # the last on the article's day. Each is made from the ledger as it stood at the end of its week.

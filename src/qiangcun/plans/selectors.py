@@ -83,16 +83,22 @@ def measure_get(user: Any, pk: int) -> Measure:
     return measure
 
 
-def measure_actuals(measures: Iterable[Measure]) -> dict[int, Decimal]:
-    """Actual income of each measure: its linked ledger rows that are verified and count toward the
-    plan year's targets, less any that were reversed (a verified reversal cancels its row)."""
+def measure_actuals(measures: Iterable[Measure], as_of: datetime.date | None = None) -> dict[int, Decimal]:
+    """Actual income of each measure: its linked ledger rows dated up to ``as_of`` that are verified and
+    count toward the plan year's targets, less any that were reversed (a verified reversal cancels its
+    row)."""
     by_year: dict[int, list[int]] = defaultdict(list)
     for m in measures:
         by_year[m.plan.year].append(m.pk)
     out: dict[int, Decimal] = {}
     for year, ids in by_year.items():
         rows = (
-            counted(Entry.objects.filter(measure_link__measure_id__in=ids), year)
+            counted(
+                Entry.objects.filter(
+                    measure_link__measure_id__in=ids, **({"date__lte": as_of} if as_of else {})
+                ),
+                year,
+            )
             .exclude(reversal__status=Status.VERIFIED)
             .values("measure_link__measure_id")
             .annotate(total=Sum("amount"))
@@ -212,7 +218,7 @@ class PlanTable:
 def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> PlanTable:
     """Every village under ``unit`` that the user may read, with its plan of ``year``: chosen paths,
     expected against target and against actual counted income on ``as_of``, measures done and overdue."""
-    if not allowed(user, Action.VIEW, unit.path) and not scope_paths(user, Action.VIEW):
+    if not allowed(user, Action.VIEW, unit.path):
         raise NotFoundError()
     as_of = as_of or default_as_of(year)
     villages = list(

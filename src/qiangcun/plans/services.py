@@ -340,7 +340,9 @@ def measure_status_set(
     on = on or today()
     if on > today():
         raise ServiceError("日期不能晚于今天", field="on")
-    note = _text(note, "说明", 500, "note", required=status == MeasureStatus.DROPPED)
+    note = _text(note, "说明", 500, "note", required=False)
+    if status == MeasureStatus.DROPPED and not note:
+        raise ServiceError("放弃措施须写明原因", field="note")
     reopening = measure.status not in OPEN_MEASURE_STATUSES
     if reopening:
         _may_plan(actor, measure.plan.village)
