@@ -62,4 +62,5 @@ def test_system_admin_on_a_phone(live_server, tree, personas, page: Page) -> Non
     page.fill("input[name=new_password1]", "Hongqi-cun-2020")
     page.fill("input[name=new_password2]", "Hongqi-cun-2020")
     page.click("button:has-text('保存新密码')")
-    expect(page).to_have_url(re.compile(rf"{base}/villages/{tree.sunzhuang.code}/"))
+    expect(page).to_have_url(f"{base}/")  # 我的工作
+    expect(page.locator("h1")).to_have_text("我的工作")

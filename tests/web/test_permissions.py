@@ -80,7 +80,7 @@ REDIRECTS = {
 # fmt: off
 EXPECTED_TEXT = """
 route                     method  adm  lead stat dist inst vsec vclk oclk sysa audi none anon
-home                      GET     P    P    P    P    Vs   Vs   Vs   Vb   U    A    200  L
+home                      GET     200  200  200  200  200  200  200  200  U    A    200  L
 password_change           GET     200  200  200  200  200  200  200  200  200  200  200  L
 password_change           POST    H    H    H    H    H    H    H    H    H    H    H    L
 people                    GET     403  403  403  403  403  403  403  403  200  403  403  L

@@ -1,4 +1,4 @@
-"""Pages that span apps: the home page, the audit log (and, later, "my work")."""
+"""Pages that span apps: the home page ("my work" for everyone who reads the business), the audit log."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from django.shortcuts import redirect, render
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
-from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.models import OrgUnit
 from qiangcun.orgs.selectors import widest_units
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.web import audit
+from qiangcun.web.mywork import my_work
 
 T = TypeVar("T")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Where a signed-in user starts: a village's people at their village, everyone else who sees the
-    business at the progress table, the auditor at the log, the admins at the accounts. On a database
+    """Where a signed-in user starts: everyone who reads the business on "my work" (我的工作: what is
+    theirs to do, web/mywork.py), the auditor at the log, the admins at the accounts. On a database
     with no township yet, anyone is told how to make one."""
     if not OrgUnit.objects.exists():
         return render(request, "web/first_run.html")
@@ -36,10 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     if user.can(Action.VIEW):
-        tops = widest_units(user, Action.VIEW)
-        if len(tops) == 1 and tops[0].level == Level.VILLAGE:
-            return redirect("village", code=tops[0].code)
-        return redirect("progress")
+        return render(request, "web/my.html", {"w": my_work(user)})
     if user.can(Action.AUDIT):
         return redirect("audit_log")
     if user.can(Action.MANAGE_USERS) or user.can(Action.GRANT_ROLES):

@@ -1,0 +1,192 @@
+"""我的工作: what is the signed-in person's to do, gathered from every app, each line linking to the thing
+itself. Everything here goes through the apps' scoped selectors: a clerk sees their village's, a station
+head their station's, the township everything."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import reverse
+
+from qiangcun.core.clock import today
+from qiangcun.core.errors import ServiceError
+from qiangcun.core.money import fmt_yuan
+from qiangcun.core.scope import Action
+from qiangcun.ledger.models import Status
+from qiangcun.ledger.selectors import entries_for_review, entries_visible
+from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.selectors import widest_units
+from qiangcun.plans.selectors import measures_due, measures_overdue
+from qiangcun.targets.selectors import Progress, board_year, default_as_of, progress
+
+#: How many lines a section shows before "全部 N 条".
+SHOWN = 12
+
+
+@dataclass
+class Item:
+    text: str
+    url: str
+    note: str = ""
+    urgent: bool = False
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    items: list[Item] = field(default_factory=list)
+    total: int = 0
+    more_url: str = ""
+    empty: str = "没有待办。"
+    #: The number on the section's title: the lines it holds, or what one line stands for.
+    badge: int = 0
+
+    @property
+    def hidden(self) -> int:
+        return max(self.total - len(self.items), 0)
+
+
+@dataclass
+class MyWork:
+    year: int
+    as_of: datetime.date
+    units: list[OrgUnit]
+    sections: list[Section]
+    boards: list[Progress]
+
+    @property
+    def urgent(self) -> int:
+        return sum(1 for s in self.sections for i in s.items if i.urgent)
+
+
+def _section(
+    key: str,
+    title: str,
+    items: list[Item],
+    *,
+    more_url: str = "",
+    empty: str = "没有待办。",
+    badge: int | None = None,
+) -> Section:
+    return Section(
+        key=key,
+        title=title,
+        items=items[:SHOWN],
+        total=len(items),
+        more_url=more_url,
+        empty=empty,
+        badge=len(items) if badge is None else badge,
+    )
+
+
+def _as_of(year: int) -> datetime.date:
+    return today() if today().year == year else default_as_of(year)
+
+
+def my_work(user: Any) -> MyWork:
+    year = board_year(user)
+    as_of = _as_of(year)
+    units = widest_units(user, Action.VIEW)
+    sections: list[Section] = []
+
+    if user.can(Action.ENTER):
+        mine = entries_visible(user=user, action=Action.ENTER)
+        returned = [
+            Item(
+                text=f"{e.village.name} {e.date:%m-%d} {fmt_yuan(e.amount)} 元 {e.summary}",
+                url=reverse("entry_edit", args=[e.pk]),
+                note=f"退回原因：{e.return_reason}",
+                urgent=True,
+            )
+            for e in mine.filter(status=Status.RETURNED).order_by("-reviewed_at", "-pk")
+        ]
+        drafts = [
+            Item(
+                text=f"{e.village.name} {e.date:%m-%d} {fmt_yuan(e.amount)} 元 {e.summary}",
+                url=reverse("entry_edit", args=[e.pk]),
+                note="草稿，尚未提交审核",
+            )
+            for e in mine.filter(status=Status.DRAFT).order_by("-created_at", "-pk")
+        ]
+        sections.append(_section("returned", "被退回的台账", returned, empty="没有被退回的台账。"))
+        if drafts:
+            sections.append(_section("drafts", "未提交的草稿", drafts))
+
+    if user.can(Action.VERIFY):
+        waiting = entries_for_review(user=user)
+        count = waiting.count()
+        villages = waiting.values("village").distinct().count()
+        items = (
+            [Item(text=f"{count} 条台账待审核（{villages} 个村）", url=reverse("review"), urgent=count > 0)]
+            if count
+            else []
+        )
+        sections.append(_section("review", "待审核的台账", items, empty="没有待审核的台账。", badge=count))
+
+    owned = [
+        Item(
+            text=f"{m.plan.village.name}：{m.title}",
+            url=reverse("measure", args=[m.pk]),
+            note=(f"逾期 {late} 个工作日" if late else f"{m.deadline:%Y年%-m月%-d日}前完成"),
+            urgent=late > 0,
+        )
+        for m, late in measures_due(user, as_of=as_of)
+    ]
+    if owned or user.can(Action.PLAN):
+        sections.append(
+            _section("measures", "我负责的措施（14 天内到期或已逾期）", owned, empty="近期没有到期的措施。")
+        )
+
+    wide = [u for u in units if u.level != Level.VILLAGE]
+    if wide:
+        overdue = [
+            Item(
+                text=f"{m.plan.village.name}：{m.title}",
+                url=reverse("measure", args=[m.pk]),
+                note=f"责任人 {m.owner} · 逾期 {late} 个工作日",
+                urgent=True,
+            )
+            for m, late in measures_overdue(user, year=year, as_of=as_of)
+        ]
+        sections.append(
+            _section(
+                "measures_overdue",
+                "逾期的一村一策措施",
+                overdue,
+                more_url=reverse("plans") + f"?year={year}&show=overdue",
+                empty="没有逾期的措施。",
+            )
+        )
+
+    boards: list[Progress] = []
+    reds: list[Item] = []
+    for unit in units:
+        try:
+            board = progress(user=user, unit=unit, year=year, as_of=as_of)
+        except ServiceError:  # the year has no campaign here: no flags from this unit
+            continue
+        boards.append(board)
+        for row in board.villages:
+            if row.band == "red":
+                reds.append(
+                    Item(
+                        text=f"{row.name} 完成 {row.completion_pct}%",
+                        url=reverse("village", args=[row.code]) + f"?year={year}",
+                        note=f"落后时序 {abs(row.gap_points)} 个百分点 · 差目标 {fmt_yuan(row.shortfall)} 元",
+                        urgent=True,
+                    )
+                )
+    if wide or reds:
+        sections.append(
+            _section(
+                "red",
+                "红色预警村",
+                reds,
+                more_url=reverse("progress") + f"?year={year}&band=red",
+                empty="没有红色预警村。",
+            )
+        )
+    return MyWork(year=year, as_of=as_of, units=units, sections=sections, boards=boards)
