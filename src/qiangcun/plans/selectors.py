@@ -51,12 +51,12 @@ def plans_visible(user: Any) -> QuerySet[Plan]:
 
 
 def measures_visible(user: Any) -> QuerySet[Measure]:
-    """Measures of villages in the user's scope, and those the user owns (a district secretary may own
-    a measure of a village outside their grant — it is theirs to do)."""
+    """Measures of villages in the user's scope (an owner always has the village in scope: owners hold a
+    role on it or above it; one whose role was withdrawn no longer reads the measure)."""
     paths = scope_paths(user, Action.VIEW)
     if not paths:
         return Measure.objects.none()
-    return Measure.objects.filter(path_q("plan__village__path", paths) | Q(owner_id=user.pk))
+    return Measure.objects.filter(path_q("plan__village__path", paths))
 
 
 def plan_get(user: Any, village: OrgUnit, year: int) -> Plan | None:

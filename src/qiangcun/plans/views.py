@@ -41,6 +41,13 @@ def _village(request: AuthedRequest, code: str) -> OrgUnit:
     return village
 
 
+def _pk(raw: object) -> int | None:
+    """A primary key typed in a form: plain ASCII digits that fit the database, else ``None``."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9:
+        return int(raw)
+    return None
+
+
 def _year(raw: int) -> int:
     year = year_param(str(raw))
     if year is None:
@@ -274,8 +281,8 @@ def _measure_inputs(request: AuthedRequest, village: OrgUnit) -> dict[str, Any]:
         expected = parse_amount(post.get("expected", "") or "0")
     except AmountError as exc:
         raise ServiceError(f"预计增收：{exc}", field="expected") from None
-    path_id = post.get("path", "")
-    path = DevelopmentPath.objects.filter(pk=int(path_id)).first() if path_id.isdigit() else None
+    path_id = _pk(post.get("path", ""))
+    path = DevelopmentPath.objects.filter(pk=path_id).first() if path_id is not None else None
     return {
         "title": post.get("title", ""),
         "owner": _owner(village, post.get("owner", "")),
@@ -364,7 +371,7 @@ def measure_page(request: AuthedRequest, pk: int) -> HttpResponse:
                     )
                     done = "已记录进展"
                 elif action == "link":
-                    ids = [int(x) for x in request.POST.getlist("entries") if x.isdigit()][:500]
+                    ids = [pk for pk in map(_pk, request.POST.getlist("entries")[:500]) if pk is not None]
                     n = services.measure_link(
                         actor=user,
                         measure=measure,
@@ -372,8 +379,8 @@ def measure_page(request: AuthedRequest, pk: int) -> HttpResponse:
                     )
                     done = f"已关联 {n} 条台账"
                 elif action == "unlink":
-                    raw = request.POST.get("entry", "")
-                    entry = Entry.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+                    entry_pk = _pk(request.POST.get("entry", ""))
+                    entry = Entry.objects.filter(pk=entry_pk).first() if entry_pk is not None else None
                     if entry is None:
                         raise ServiceError("该台账记录没有关联到这项措施", field="entry")
                     services.measure_unlink(actor=user, measure=measure, entry=entry)
