@@ -334,6 +334,19 @@ def measure_new(request: AuthedRequest, code: str, year: int) -> HttpResponse:
 MEASURE_ACTIONS = ("status", "note", "link", "unlink", "edit")
 
 
+def _next_statuses(measure: Measure, may_plan: bool) -> list[tuple[str, str]]:
+    """Where the measure can go from here: on from 未开始/推进中; a finished or dropped one only back to
+    推进中, by whoever plans for the village."""
+    labels = dict(MeasureStatus.choices)
+    if measure.status == MeasureStatus.PLANNED:
+        keys = [MeasureStatus.ACTIVE, MeasureStatus.DONE, MeasureStatus.DROPPED]
+    elif measure.status == MeasureStatus.ACTIVE:
+        keys = [MeasureStatus.DONE, MeasureStatus.DROPPED]
+    else:
+        keys = [MeasureStatus.ACTIVE] if may_plan else []
+    return [(k.value, str(labels[k])) for k in keys]
+
+
 @require(Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def measure_page(request: AuthedRequest, pk: int) -> HttpResponse:
@@ -413,7 +426,7 @@ def measure_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "linkable": list(selectors.linkable_entries(measure)[:100]) if may_plan else [],
             "may_plan": may_plan,
             "may_work": may_work,
-            "statuses": MeasureStatus.choices,
+            "statuses": _next_statuses(measure, may_plan),
             "owners": services.owner_candidates(village) if may_plan else [],
             "all_paths": DevelopmentPath.objects.all(),
             "today": today(),
