@@ -482,3 +482,25 @@ def test_sixty_seven_villages_import_quickly(tree, people, home, tmp_path):
     assert Plan.objects.count() == 67 and Measure.objects.count() == 335
     print(f"67 villages, 335 measures: check {checked:.2f} s, import {imported:.2f} s")
     assert imported < 60
+
+
+def test_error_report_marks_the_sheet_the_error_is_on(tree, people, home, tmp_path):
+    from openpyxl import load_workbook
+
+    from qiangcun.core.excel import REPORT_HEADER
+    from qiangcun.imports.services import report_path
+
+    bad = [list(r) for r in KV_SHEET]
+    bad[9] = ["冬瓜大棚扩建", "刘备", "10月底", 45000]
+    path = book(tmp_path, {"孙庄村": VILLAGE_SHEET, "刘道": bad})
+    job = ImportJob.objects.create(user=people["township_admin"], kind="plans", file_name=path.name)
+    result = run_import(job, path, dry_run=True)
+    assert [(e["sheet"], e["row"], e["column"]) for e in result["errors"]] == [("刘道", 10, "B")]
+    wb = load_workbook(report_path(job))
+    ws = wb["刘道"]
+    assert REPORT_HEADER in [c.value for c in ws[2]]
+    assert "“责任人”列：“刘备”不是该村" in next(
+        c.value for c in ws[10] if c.value and "刘备" in str(c.value) and "列" in str(c.value)
+    )
+    assert ws["B10"].fill.fgColor.rgb.endswith("FFCDD2")
+    assert REPORT_HEADER not in [c.value for row in wb["孙庄村"].iter_rows() for c in row]
