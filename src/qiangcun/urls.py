@@ -7,6 +7,7 @@ from qiangcun.api.api import api
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
+from qiangcun.plans import export_views as plans_export
 from qiangcun.plans import views as plans
 from qiangcun.supervision import views as supervision
 from qiangcun.targets import maps
@@ -57,6 +58,7 @@ urlpatterns = [
     path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
     path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),
+    path("plans/export.xlsx", plans_export.plans_export, name="plans_export"),
     path("villages/<str:code>/", targets.village_page, name="village"),
     path("targets/<int:year>/", targets.targets_page, name="targets"),
     path("ledger/new/", ledger.entry_new, name="entry_new"),

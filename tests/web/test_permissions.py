@@ -148,6 +148,7 @@ measure                   POST    Me   404  404  404  404  Me   Me   404  403  4
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
+plans_export              GET     200  200  200  200  200  200  200  200  403  403  403  L
 import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
@@ -441,6 +442,8 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             )
         case "units_export":
             return Req(reverse(name) + f"?unit={t.township.code}")
+        case "plans_export":  # the reader's own villages only: tests/plans/test_export.py
+            return Req(reverse(name) + f"?unit={t.township.code}&year=2020")
         case "targets_export":
             return Req(reverse(name, args=[2020]) + f"?unit={t.station1.code}")
         case "import_template":

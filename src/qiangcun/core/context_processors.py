@@ -20,5 +20,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
             perms_import=user.can(Action.IMPORT),
             perms_users=user.can(Action.MANAGE_USERS),
             perms_roles=user.can(Action.GRANT_ROLES),
+            perms_plan=user.can(Action.PLAN),
+            perms_inspect=user.can(Action.INSPECT),
         )
     return context

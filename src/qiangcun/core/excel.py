@@ -305,9 +305,10 @@ class RowError:
     column: str  # Excel column letter ("" when the row as a whole is wrong)
     header: str  # the header text as in the file
     reason: str
+    sheet: str = ""  # the sheet's name, where a workbook's rows come from several sheets
 
     def __str__(self) -> str:
-        where = f"第 {self.row} 行"
+        where = f"工作表“{self.sheet}”第 {self.row} 行" if self.sheet else f"第 {self.row} 行"
         if self.header:
             where += f"“{self.header}”列（{self.column}）"
         return f"{where}：{self.reason}"
@@ -451,35 +452,89 @@ def find_table(
     raise WorkbookRefused(f"没有找到表头：需要一行写有 {wanted} 等列名（在前 {HEADER_SCAN_ROWS} 行内）")
 
 
+def iter_sheets(path: Path) -> Iterable[tuple[str, int, Iterable[tuple[int, list[Any]]]]]:
+    """Every sheet of the workbook not named like 填表说明, in order: (name, 0-based absolute column of
+    the first cell each row yields, rows as (Excel row number, cells) with merged cells filled from
+    their top-left cell). For readers that look at every sheet (a workbook of one sheet per village)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except CalamineError as exc:
+        raise WorkbookRefused(f"无法读取工作簿：{exc}") from exc
+    for sheet_name in wb.sheet_names:
+        if any(word in sheet_name for word in SKIP_SHEET_WORDS):
+            continue
+        sheet = wb.get_sheet_by_name(sheet_name)
+        col_offset = sheet.start[1] if sheet.start else 0
+        rows = ([*row] for row in sheet.iter_rows())
+        yield sheet_name, col_offset, _fill_merged(rows, 0, col_offset, sheet.merged_cell_ranges or [])
+
+
+def header_columns(
+    cells: Sequence[Any], lookup: Mapping[str, str], *, col_offset: int, wan: bool = False
+) -> dict[str, FieldColumn]:
+    """The fields a header row names (``lookup`` maps a normalized header word to its field), as
+    :func:`find_table` reads them: ``"预计收入（万元）"`` is the field of ``预计收入`` counting in 万元;
+    with ``wan`` (a ``单位：万元`` line above), every column not marked 元 counts in 万元."""
+    found: dict[str, FieldColumn] = {}
+    for position, cell in enumerate(cells):
+        if not isinstance(cell, str) or not cell.strip():
+            continue
+        base, unit = split_header(cell)
+        field = lookup.get(base) or lookup.get(normalize_text(cell))
+        if field and field not in found:
+            found[field] = FieldColumn(
+                field=field,
+                index=position,
+                letter=column_letters(col_offset + position + 1),
+                header=cell.strip(),
+                wan="万" in unit or (wan and "元" not in unit),
+            )
+    return found
+
+
 # ---------------------------------------------------------------------------------------------- error report
 
 REPORT_HEADER = "导入错误（改正后重新导入）"
 
 
-def error_report(path: Path, table: Table, errors: list[RowError]) -> bytes:
+def error_report(path: Path, table: Table | Sequence[Table], errors: list[RowError]) -> bytes:
+    """The uploaded workbook with a column “导入错误” after each table that has errors (its header row
+    names it) and every bad cell in red. An error goes to the table of its ``sheet`` (the first
+    table when it names none)."""
     from openpyxl import load_workbook
     from openpyxl.cell.cell import TYPE_STRING
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import column_index_from_string
 
+    tables = [table] if isinstance(table, Table) else list(table)
     wb = load_workbook(path)  # the file passed inspect_xlsx; defusedxml guards the parser as well
-    ws = wb[table.sheet]
-    column = table.col_offset + table.width + 1
-    header = ws.cell(row=table.header_row, column=column, value=REPORT_HEADER)
-    header.font = Font(bold=True, color="C62828")
     red = PatternFill("solid", fgColor="FFCDD2")
-    by_row: dict[int, list[RowError]] = defaultdict(list)
+    by_sheet: dict[str, dict[int, list[RowError]]] = defaultdict(lambda: defaultdict(list))
+    known = {t.sheet for t in tables}
     for error in errors:
-        by_row[error.row].append(error)
-    for row, row_errors in by_row.items():
-        text = "；".join(f"“{e.header}”列：{e.reason}" if e.header else e.reason for e in row_errors)
-        cell = ws.cell(row=row, column=column, value=text)
-        cell.data_type = TYPE_STRING
-        cell.font = Font(color="C62828")
-        for e in row_errors:
-            if e.column:
-                ws.cell(row=row, column=column_index_from_string(e.column)).fill = red
-    ws.column_dimensions[ws.cell(row=table.header_row, column=column).column_letter].width = 60
+        sheet = error.sheet if error.sheet in known else tables[0].sheet
+        by_sheet[sheet][error.row].append(error)
+    done: set[str] = set()
+    for t in tables:
+        if t.sheet in done or t.sheet not in by_sheet or t.sheet not in wb.sheetnames:
+            continue
+        done.add(t.sheet)
+        ws = wb[t.sheet]
+        width = max(x.col_offset + x.width for x in tables if x.sheet == t.sheet)
+        column = width + 1
+        header = ws.cell(row=t.header_row, column=column, value=REPORT_HEADER)
+        header.font = Font(bold=True, color="C62828")
+        for row, row_errors in by_sheet[t.sheet].items():
+            text = "；".join(f"“{e.header}”列：{e.reason}" if e.header else e.reason for e in row_errors)
+            cell = ws.cell(row=row, column=column, value=text)
+            cell.data_type = TYPE_STRING
+            cell.font = Font(color="C62828")
+            for e in row_errors:
+                if e.column:
+                    ws.cell(row=row, column=column_index_from_string(e.column)).fill = red
+        ws.column_dimensions[ws.cell(row=t.header_row, column=column).column_letter].width = 60
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -39,13 +39,20 @@ from qiangcun.ledger.importing.ledger import parse_ledger_file
 from qiangcun.ledger.services import entries_import
 from qiangcun.orgs.importing import UnitsImportError, parse_units_file, units_import
 from qiangcun.orgs.models import OrgUnit
+from qiangcun.plans.importing import parse_plans_file, plan_villages, plans_import
 from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.targets import defaults as target_defaults
 from qiangcun.targets.importing import parse_targets_file
 from qiangcun.targets.models import Campaign
 from qiangcun.targets.services import TargetsImported, targets_import
 
-KINDS = {"ledger": "台账", "units": "组织结构", "targets": "年度目标", "people": "人员账号"}
+KINDS = {
+    "ledger": "台账",
+    "units": "组织结构",
+    "targets": "年度目标",
+    "people": "人员账号",
+    "plans": "一村一策",
+}
 STALE_SECONDS = 24 * 3600
 MAX_LISTED_ERRORS = 200
 
@@ -81,6 +88,8 @@ def allowed_kinds(user: User) -> list[str]:
         kinds += ["units", "targets"]
     if user.can(Action.MANAGE_USERS):
         kinds.append("people")
+    if user.can(Action.PLAN):
+        kinds.append("plans")
     return kinds
 
 
@@ -205,17 +214,20 @@ def job_run(job_id: str) -> None:
     )
 
 
-def _errors(job: ImportJob, path: Path, table: Table | None, errors: list[RowError]) -> dict[str, Any]:
-    if table is not None:
+def _errors(
+    job: ImportJob, path: Path, table: Table | list[Table] | None, errors: list[RowError]
+) -> dict[str, Any]:
+    report = bool(table)
+    if table:
         report_path(job).write_bytes(error_report(path, table, errors))
     return {
         "ok": False,
         "errors": [
-            {"row": e.row, "column": e.column, "header": e.header, "reason": e.reason}
+            {"row": e.row, "column": e.column, "header": e.header, "reason": e.reason, "sheet": e.sheet}
             for e in errors[:MAX_LISTED_ERRORS]
         ],
         "error_count": len(errors),
-        "report": table is not None,
+        "report": report,
     }
 
 
@@ -261,6 +273,8 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
             }
         if kind == "people":
             return _run_people(job, path, dry_run=dry_run, progress=progress)
+        if kind == "plans":
+            return _run_plans(job, path, dry_run=dry_run, progress=progress)
         township = township_for(user, str(options.get("township", "")) or None)
         if kind == "units":
             units = parse_units_file(path, name=name)
@@ -293,6 +307,45 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
         return {"ok": False, "refused": str(exc)}
     except ServiceError as exc:
         return {"ok": False, "refused": exc.message}
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+def plan_years(user: User) -> list[int]:
+    villages, plannable = plan_villages(user)
+    return campaign_years([v for v in villages if v.pk in plannable])
+
+
+def _run_plans(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> dict[str, Any]:
+    """Check or import 一村一策 (see ``plans.importing`` for the layouts): every village's plan and
+    measures, or nothing."""
+    user: User = job.user
+    villages, plannable = plan_villages(user)
+    raw_year = str(job.options.get("year", ""))
+    year = import_year(
+        [v for v in villages if v.pk in plannable], int(raw_year) if raw_year.isdigit() else None
+    )
+    parsed = parse_plans_file(
+        path, name=job.file_name, year=year, villages=villages, plannable=plannable, progress=progress
+    )
+    if parsed.errors:
+        return _errors(job, path, parsed.tables, parsed.errors)
+    done = plans_import(actor=user, parsed=parsed, dry_run=dry_run)
+    if done.errors:
+        return _errors(job, path, parsed.tables, done.errors)
+    verb = "将导入" if dry_run else "已导入"
+    return {
+        "ok": True,
+        "summary": f"{verb} {len(done.villages)} 个村 {year} 年的一村一策：增收路子 {done.paths} 条，"
+        f"预计收入合计 {fmt_wan(done.expected)}元，资源清单 {done.resources} 条；"
+        f"措施新增 {done.added} 项、更新 {done.updated} 项、不变 {done.unchanged} 项",
+        "plans": [
+            [v.name, v.paths, f"{v.expected:.2f}", v.resources, v.added, v.updated, v.unchanged]
+            for v in done.villages
+        ],
+        "year": year,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- people

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,106 @@ TEMPLATES: dict[str, TemplateSpec] = {
         ),
         unit_line="",
     ),
+    "plans": TemplateSpec(
+        title="一村一策（资源清单、增收方案、措施）",
+        sheet="一村一策（按行填）",
+        headers=[
+            "村名",
+            "增收路子",
+            "预计收入（元）",
+            "措施",
+            "责任人",
+            "完成时限",
+            "预计增收（元）",
+            "闲置资产",
+            "土地（亩）",
+            "优势",
+            "短板",
+            "方案概述",
+        ],
+        widths=[12, 12, 14, 36, 10, 12, 14, 24, 10, 24, 24, 36],
+        notes=[
+            "两种填法任选其一（也可以混用）：“一村一策（按行填）”表一行一项措施，同一个村的多行合成一个村的方案；"
+            "或者一个村一页，照“按村填（一村一页）”表的样子，工作表改名为村名（或在“村名：”后写村名），复制几页就填几个村。",
+            "按行填：村名写全名或不带“村”字；同一村连续几行的村名可以只写第一行，或合并单元格。"
+            "增收路子与预计收入是村里的方案：同一条路子在几行出现时，预计收入写一次（或合并单元格）即可，写多次须相同；"
+            "不写预计收入的，按该路子各项措施的预计增收合计。",
+            "增收路子：土地流转、现代农业、光伏发电、扶贫项目收益、合作社（领办实体）、有偿服务（提供服务）、招商引资、边角经济、电商、其他。",
+            "措施、责任人、完成时限必填；预计增收不填为 0。责任人写姓名（须是在本村、管区、网格站或镇有职务的人员），"
+            "重名的写“姓名（账号）”；一项措施只写一个责任人。",
+            "完成时限：2020-06-30、2020年6月30日、6月底、年底前、上半年、三季度 均可，须在本年度内（最迟次年）。",
+            "金额以元为单位，如 12000、3,500.50、1.2万；整列以万元计的，把列名写成“预计收入（万元）”。",
+            "资源清单：闲置资产、优势、短板各列一格可写几项（分行或用；隔开）；土地列写亩数，或写“机动地120亩”。"
+            "也可以另建一张表，列为 村名、类型（闲置资产/土地资源/优势/短板问题）、内容、面积（亩）、备注。",
+            "按村一页：“一、资源清单”下列 类型、内容、面积（亩）、备注；“二、增收方案”下列 增收路子、预计收入、做法；"
+            "“三、措施”下列 措施、增收路子、责任人、完成时限、预计增收；“方案概述：”后写总体思路。",
+            "导入时按表重写各村的增收路子（表中有资源清单、方案概述的一并重写，没有的保留原样），并添加措施；"
+            "该村已有同名措施的按表更新，不会重复添加；已完成、已放弃的措施不会被导入改动。",
+            "合计、小计行，空行和表尾签名行会自动跳过。有任何一处出错，整个文件都不会导入；系统列出每处错误（工作表、第几行、哪一列、为什么），改正后重新导入即可。",
+            "从本系统导出的“一村一策”表（汇总、措施、增收路子、资源清单四张表）可以直接修改后导入。",
+        ],
+        examples=(
+            (
+                "孙庄村",
+                "合作社",
+                "60000",
+                "扩大合作社蔬菜种植规模",
+                "张伟",
+                "6月底",
+                "30000",
+                "旧小学校舍 5 间",
+                "120",
+                "临近县城",
+                "缺少冷库",
+                "",
+            ),
+            ("", "", "", "对接超市签订蔬菜订单", "李红梅", "2020-09-30", "30000", "", "", "", "", ""),
+            (
+                "刘道村",
+                "现代农业",
+                "40000",
+                "冬瓜大棚扩建 20 个",
+                "王建国",
+                "年底前",
+                "40000",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ),
+        ),
+    ),
 }
+
+
+def _village_sheet(wb: Any) -> None:
+    """The one-village-a-sheet layout: the blocks and their headers, nothing to read until filled."""
+    from openpyxl.styles import Font, PatternFill
+
+    ws = wb.create_sheet("按村填（一村一页）")
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="EEEEEE")
+    ws["A1"] = "一村一策"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = "村名："
+    ws["A2"].font = bold
+    ws["A3"] = "方案概述："
+    blocks = [
+        ("一、资源清单（一张清单）", ["类型", "内容", "面积（亩）", "备注"]),
+        ("二、增收方案（一个方案）", ["增收路子", "预计收入（元）", "做法"]),
+        ("三、措施（一套措施）", ["措施", "增收路子", "责任人", "完成时限", "预计增收（元）"]),
+    ]
+    row = 5
+    for title, headers in blocks:
+        ws.cell(row=row, column=1, value=title).font = bold
+        for column, header in enumerate(headers, start=1):
+            cell = ws.cell(row=row + 1, column=column, value=header)
+            cell.font = bold
+            cell.fill = fill
+        row += 10
+    for letter, width in zip("ABCDE", [30, 24, 14, 14, 16], strict=True):
+        ws.column_dimensions[letter].width = width
 
 
 def template_workbook(kind: str) -> bytes:
@@ -125,6 +225,8 @@ def template_workbook(kind: str) -> bytes:
         cell.fill = fill
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = "A4"
+    if kind == "plans":
+        _village_sheet(wb)
     wb.active = 1
     buffer = io.BytesIO()
     wb.save(buffer)

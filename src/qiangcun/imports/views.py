@@ -74,7 +74,7 @@ def import_kind(request: AuthedRequest, kind: str) -> HttpResponse:
     context = {
         "kind": kind,
         "label": KINDS[kind],
-        "years": import_jobs.ledger_years(user),
+        "years": import_jobs.plan_years(user) if kind == "plans" else import_jobs.ledger_years(user),
         "target_years": target_years(user) if kind == "targets" else [],
         "this_year": today().year,
         "townships": import_jobs.townships(user),

@@ -36,6 +36,19 @@ POINTS_FORMAT = "+0.0;[Red]-0.0;0.0"
 DATE_FORMAT = "yyyy-mm-dd"
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook written by :func:`write_sheets`: the arguments of :func:`write_table`."""
+
+    name: str
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Any]]
+    totals: Sequence[Any] | None = None
+    subtitle: str = ""
+    unit_line: str = "单位：元"
+
+
 def write_table(
     *,
     title: str,
@@ -50,20 +63,49 @@ def write_table(
     and ``totals`` as a last, bold row.
 
     Strings are always written as strings, so text beginning with ``=`` ``+`` ``-`` ``@`` stays text."""
+    return write_sheets(
+        [
+            Sheet(
+                name=sheet_name,
+                title=title,
+                columns=columns,
+                rows=list(rows),
+                totals=totals,
+                subtitle=subtitle,
+                unit_line=unit_line,
+            )
+        ]
+    )
+
+
+def write_sheets(sheets: Sequence[Sheet]) -> bytes:
+    """Several tables, one a sheet, each laid out as :func:`write_table` lays out its one."""
     from openpyxl import Workbook
+
+    wb = Workbook(write_only=False)
+    first = True
+    for sheet in sheets:
+        ws = wb.active if first else wb.create_sheet()
+        first = False
+        _fill(ws, sheet)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(ws: Any, sheet: Sheet) -> None:
     from openpyxl.cell.cell import TYPE_STRING
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = sheet_name[:31]
+    title, columns, totals = sheet.title, sheet.columns, sheet.totals
+    ws.title = sheet.name[:31]
     ncols = len(columns)
     ws.cell(row=1, column=1, value=writable(title)).font = Font(bold=True, size=14, name="Noto Sans CJK SC")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(ncols, 1))
     ws.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    ws.cell(row=2, column=1, value=writable(subtitle))
-    ws.cell(row=2, column=ncols, value=unit_line).alignment = Alignment(horizontal="right")
+    ws.cell(row=2, column=1, value=writable(sheet.subtitle))
+    ws.cell(row=2, column=ncols, value=sheet.unit_line).alignment = Alignment(horizontal="right")
     thin = Side(style="thin", color="999999")
     header_fill = PatternFill("solid", fgColor="EEEEEE")
     for index, column in enumerate(columns, start=1):
@@ -74,7 +116,7 @@ def write_table(
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(index)].width = column.width
     row_number = 3
-    body = [*rows, totals] if totals is not None else rows
+    body = [*sheet.rows, totals] if totals is not None else sheet.rows
     for row in body:
         row_number += 1
         for index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
@@ -105,6 +147,3 @@ def write_table(
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
