@@ -273,5 +273,6 @@ def test_plan_table_counts_and_flags(tree, personas, make_entry):
     assert sorted(r.village.name for r in head_rows) == ["刘道村", "孙庄村", "杨老头村"]
     other = personas["other_clerk"]
     assert [r.village.name for r in selectors.plan_table(other, tree.bianxiyang, 2020).rows] == ["编席杨村"]
+    assert [r.village.name for r in selectors.plan_table(other, tree.township, 2020).rows] == ["编席杨村"]
     with pytest.raises(NotFoundError):
-        selectors.plan_table(other, tree.township, 2020)
+        selectors.plan_table(other, tree.station1, 2020)

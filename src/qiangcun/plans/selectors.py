@@ -216,10 +216,12 @@ class PlanTable:
 
 
 def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> PlanTable:
-    """Every village under ``unit`` that the user may read, with its plan of ``year``: chosen paths,
+    """Every village under ``unit`` that the user may read (asked for a unit above their scope — a station
+    head for the township — the villages of their own part of it), with its plan of ``year``: chosen paths,
     expected against target and against actual counted income on ``as_of``, measures done and overdue."""
-    if not allowed(user, Action.VIEW, unit.path):
-        raise NotFoundError()
+    paths = scope_paths(user, Action.VIEW)
+    if not any(unit.path.startswith(p) or p.startswith(unit.path) for p in paths):
+        raise NotFoundError()  # neither in the reader's scope nor above it
     as_of = as_of or default_as_of(year)
     villages = list(
         OrgUnit.objects.restrict(user, Action.VIEW)
