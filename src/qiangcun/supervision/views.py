@@ -118,6 +118,7 @@ def bulletin_preview(request: AuthedRequest) -> HttpResponse:
             "week": week,
             "bulletin": issued,
             "preview": True,
+            "annex": documents.annex_cards(snapshot),
         },
     )
 
@@ -173,6 +174,7 @@ def bulletin_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "week": week,
             "bulletin": bulletin,
             "preview": False,
+            "annex": documents.annex_cards(bulletin.snapshot),
         },
     )
 
