@@ -305,6 +305,11 @@ class Rectification(models.Model):
 
     objects = RectificationQuerySet.as_manager()
 
+    #: Set by the selectors (not stored): the deadline as met on the working calendar, and how many
+    #: working days past it the item is on the day asked about (0: not overdue, or closed by then).
+    effective_deadline: datetime.date
+    overdue_days: int
+
     class Meta:
         verbose_name = _("整改事项")
         verbose_name_plural = _("整改事项")
@@ -435,6 +440,9 @@ class Interview(models.Model):
     created_at = models.DateTimeField(_("记录时间"))
 
     objects = InterviewQuerySet.as_manager()
+
+    #: Set by the list page (not stored): working days the follow-up is overdue.
+    overdue_days: int
 
     class Meta:
         verbose_name = _("约谈记录")

@@ -245,13 +245,13 @@ def rectifications(
     if overdue:
         rows = rows.exclude(status=S.CLOSED).filter(deadline__lt=as_of)
     found = [_with_overdue(item, as_of) for item in _items(rows).order_by("deadline", "id")]
-    return [item for item in found if item.overdue_days > 0] if overdue else found  # type: ignore[attr-defined]
+    return [item for item in found if item.overdue_days > 0] if overdue else found
 
 
 def _with_overdue(item: Rectification, as_of: datetime.date) -> Rectification:
-    item.effective_deadline = effective_deadline(item.deadline)  # type: ignore[attr-defined]
+    item.effective_deadline = effective_deadline(item.deadline)
     closed = item.closed_at is not None and timezone.localtime(item.closed_at).date() <= as_of
-    item.overdue_days = 0 if closed else overdue_workdays(item.deadline, as_of)  # type: ignore[attr-defined]
+    item.overdue_days = 0 if closed else overdue_workdays(item.deadline, as_of)
     return item
 
 
