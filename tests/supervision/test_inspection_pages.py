@@ -93,6 +93,7 @@ def test_an_inspector_records_a_visit_and_opens_items_from_the_form(client, tree
     assert "交办整改" in body  # the second finding can still be handed over
     month = client.get("/inspections/?month=2020-05").content.decode()
     assert "已督查" in month and "问题 2 个，整改 0/1 已销号" in month
+    assert "指导员 instructor、包区书记 district、站长 station" in month  # who inspects 孙庄村
 
 
 def test_a_bad_form_says_why_and_saves_nothing(client, tree, personas):
@@ -252,3 +253,16 @@ def test_interview_pages(client, tree, personas):
     assert client.get(f"/interviews/{interview.pk}/").status_code == 403
     login(client, personas["village_secretary"])
     assert client.get("/interviews/").status_code == 403
+
+
+def test_the_bulletin_page_shows_its_annex(client, tree, personas, item):
+    from qiangcun.supervision.weeks import parse_week
+
+    bulletin, _ = services.bulletin_issue(
+        actor=personas["township_admin"], township=tree.township, week=parse_week("2020-W20")
+    )
+    login(client, personas["leader"])
+    page = client.get(f"/bulletins/{bulletin.pk}/").content.decode()
+    # Week 20 ends on Sunday 17 May; the 6 May deadline: 7, 8, 9 (调休), 11 … 15 May → 8 working days.
+    assert "附件：逾期事项" in page and "逾期未销号的整改事项（1 项）" in page
+    assert "公开栏未更新" in page and '<small class="muted">逾期（工作日）</small> 8' in page

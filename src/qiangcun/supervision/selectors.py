@@ -205,7 +205,11 @@ def month_round(user: Any, *, township: OrgUnit, month: datetime.date) -> list[V
         .select_related("user", "unit")
         .order_by("role", "user__display_name")
     )
-    by_path: list[tuple[str, str]] = [(g.unit.path, f"{kinds[g.role]} {g.user}") for g in grants]
+    order = list(kinds)
+    by_path: list[tuple[str, str]] = [
+        (g.unit.path, f"{kinds[g.role]} {g.user}")
+        for g in sorted(grants, key=lambda g: (order.index(g.role), str(g.user)))
+    ]
     visits: dict[int, list[Inspection]] = {}
     for row in inspections(user, unit=township, month=month).order_by("visited_on", "id"):
         visits.setdefault(row.village_id, []).append(row)
