@@ -15,7 +15,19 @@ from .test_loop import SHOTS, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png(width: int = 40, height: int = 30) -> bytes:
+    """A real (grey) PNG, so that the page's <img> shows it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x90" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def test_an_item_from_inspection_to_closure(live_server, personas, tree, page: Page, tmp_path: Path) -> None:
@@ -23,7 +35,7 @@ def test_an_item_from_inspection_to_closure(live_server, personas, tree, page: P
     page.set_viewport_size({"width": 390, "height": 844})
     SHOTS.mkdir(exist_ok=True)
     photo = tmp_path / "公开栏.png"
-    photo.write_bytes(PNG)
+    photo.write_bytes(_png())
 
     # 1. The instructor of 孙庄村 records the visit and hands one finding to the clerk.
     sign_in(page, base, "instructor")
@@ -95,3 +107,8 @@ def test_an_item_from_inspection_to_closure(live_server, personas, tree, page: P
     page.screenshot(path=str(SHOTS / "rectification-closed-390.png"), full_page=True)
     item.refresh_from_db()
     assert item.status == "closed" and item.closed_by.username == "district"
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{base}/inspections/{item.finding.inspection_id}/")
+    expect(page.locator(".findings")).to_contain_text("已销号")
+    assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 40  # served, in scope
+    page.screenshot(path=str(SHOTS / "inspection-visit-1440.png"), full_page=True)
