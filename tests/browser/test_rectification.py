@@ -16,7 +16,6 @@ from .test_loop import SHOTS, sign_in, sign_out
 pytestmark = pytest.mark.browser
 
 
-
 def _png(width: int = 40, height: int = 30) -> bytes:
     """A real (grey) PNG, so that the page's <img> shows it."""
     import struct
@@ -27,7 +26,12 @@ def _png(width: int = 40, height: int = 30) -> bytes:
 
     rows = b"".join(b"\x00" + b"\x90" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_an_item_from_inspection_to_closure(live_server, personas, tree, page: Page, tmp_path: Path) -> None:
