@@ -73,6 +73,9 @@ REDIRECTS = {
     "Mp": r"^/map/\?unit=",
     "Pl": rf"^/plans/{SUNZHUANG}/2020/$",
     "Me": r"^/measures/\d+/$",
+    "I": r"^/inspections/\d+/$",
+    "Rc": r"^/rectifications/\d+/$",
+    "Iv": r"^/interviews/\d+/$",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -145,6 +148,27 @@ measure_new               GET     200  403  403  403  403  200  200  404  403  4
 measure_new               POST    Pl   403  403  403  403  Pl   Pl   404  403  403  403  L
 measure                   GET     200  200  200  200  200  200  200  404  403  403  403  L
 measure                   POST    Me   404  404  404  404  Me   Me   404  403  403  403  L
+inspections               GET     200  200  200  200  200  200  200  200  403  403  403  L
+inspection_new            GET     200  403  200  200  200  403  403  403  403  403  403  L
+inspection_new            POST    I    403  I    I    I    403  403  403  403  403  403  L
+inspection                GET     200  200  200  200  200  200  200  404  403  403  403  L
+inspection_photo          GET     200  200  200  200  200  200  200  404  403  403  403  L
+finding_rectify           POST    Rc   403  Rc   Rc   Rc   403  403  403  403  403  403  L
+rectifications            GET     200  200  200  200  200  200  200  200  403  403  403  L
+rectifications_export     GET     200  200  200  200  200  200  200  200  403  403  403  L
+rectification             GET     200  200  200  200  200  200  200  404  403  403  403  L
+rectification_start       POST    403  403  403  403  403  Rc   Rc   404  403  403  403  L
+rectification_submit      POST    403  403  403  403  403  Rc   Rc   404  403  403  403  L
+rectification_close       POST    Rc   403  Rc   Rc   Rc   403  403  403  403  403  403  L
+rectification_reopen      POST    Rc   403  Rc   Rc   Rc   403  403  403  403  403  403  L
+rectification_edit        POST    Rc   403  Rc   Rc   Rc   403  403  403  403  403  403  L
+rectification_evidence    GET     200  200  200  200  200  200  200  404  403  403  403  L
+interviews                GET     200  403  200  200  200  403  403  403  403  403  403  L
+interviews_export         GET     200  403  200  200  200  403  403  403  403  403  403  L
+interview_new             GET     200  403  200  200  200  403  403  403  403  403  403  L
+interview_new             POST    Iv   403  Iv   Iv   Iv   403  403  403  403  403  403  L
+interview                 GET     200  403  200  200  200  403  403  403  403  403  403  L
+interview_follow_up       POST    Iv   403  Iv   Iv   Iv   403  403  403  403  403  403  L
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
@@ -325,6 +349,54 @@ class Ctx:
             expected=Decimal("20000.00"),
         )
 
+    def visit(self, *, owner: bool = True) -> Any:
+        """A fresh visit of 孙庄村 by its instructor, with a photo and one finding — handed to the village
+        clerk as an item with evidence required (``owner``), or not handed over yet."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from qiangcun.supervision.services import FindingInput, inspection_record
+
+        clerk = User.objects.get(username="clerk")
+        return inspection_record(
+            actor=User.objects.get(username="instructor"),
+            village=self.tree.sunzhuang,
+            visited_on=datetime.date(2020, 4, 20),
+            met="村书记",
+            findings=[
+                FindingInput(text="凭证不全", owner=clerk if owner else None, required_evidence="照片")
+            ],
+            photos=[SimpleUploadedFile("现场.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16)],
+        )
+
+    def item(self, status: str = "open") -> Any:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from qiangcun.supervision.models import Rectification
+        from qiangcun.supervision.services import rectification_submit
+
+        item = Rectification.objects.get(finding__inspection=self.visit())
+        if status == "submitted":
+            pdf = SimpleUploadedFile("整改.pdf", b"%PDF-1.4 done")
+            rectification_submit(actor=User.objects.get(username="clerk"), item=item, files=[pdf])
+        return item
+
+    def on_item(self, route: str, status: str, data: dict[str, Any]) -> Req:
+        item = self.item(status)
+        return Req(reverse(route, args=[item.pk]), data, state=lambda: _item_state(item.pk))
+
+    def interview(self) -> Any:
+        from qiangcun.supervision.services import interview_record
+
+        return interview_record(
+            actor=User.objects.get(username="instructor"),
+            village=self.tree.sunzhuang,
+            held_on=datetime.date(2020, 4, 24),
+            interviewee="张三",
+            post="村党支部书记",
+            reason="红色预警",
+            agreed="两周内拿出措施",
+        )
+
     def entry(self, status: str) -> Entry:
         """A fresh row of 孙庄村 for each request."""
         return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
@@ -370,6 +442,13 @@ def _person_state(pk: int) -> Any:
     user = User.objects.get(pk=pk)
     grants = sorted(RoleGrant.objects.filter(user=user).values_list("role", "unit_id"))
     return (user.display_name, user.phone, user.unit_id, user.is_active, user.password, grants)
+
+
+def _item_state(pk: int) -> Any:
+    from qiangcun.supervision.models import Rectification
+
+    item = Rectification.objects.get(pk=pk)
+    return (item.status, item.deadline, item.owner_id, item.title, item.events.count(), item.evidence.count())
 
 
 def _sunzhuang_rows(tree: Any) -> Callable[[], Any]:
@@ -439,6 +518,81 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 reverse(name) + f"?unit={t.township.code}",
                 data if post else None,
                 state=lambda: list(BulletinSettings.objects.values_list("cutoff_weekday", "issuer")),
+            )
+        case "inspections":
+            return Req(reverse(name) + f"?unit={t.township.code}&month=2020-04")
+        case "inspection_new":
+            from qiangcun.supervision.models import Inspection
+
+            data = {
+                "village": t.sunzhuang.code,
+                "visited_on": "2020-04-20",
+                "met": "村书记",
+                "score": "90",
+                "f1-text": "凭证不全",
+                "f1-owner": str(User.objects.get(username="clerk").pk),
+            }
+            return Req(
+                reverse(name) + f"?village={t.sunzhuang.code}",
+                data if post else None,
+                state=lambda: Inspection.objects.count(),
+            )
+        case "inspection":
+            return Req(reverse(name, args=[ctx.visit().pk]))
+        case "inspection_photo":
+            return Req(reverse(name, args=[ctx.visit().photos.get().pk]))
+        case "finding_rectify":
+            from qiangcun.supervision.models import Rectification
+
+            finding = ctx.visit(owner=False).findings.get()
+            data = {"owner": str(User.objects.get(username="clerk").pk), "deadline": "2020-05-15"}
+            return Req(
+                reverse(name, args=[finding.pk]),
+                data,
+                state=lambda: Rectification.objects.filter(finding=finding).count(),
+            )
+        case "rectifications" | "rectifications_export":
+            ctx.item()
+            return Req(reverse(name) + f"?unit={t.township.code}&status=open")
+        case "rectification":
+            return Req(reverse(name, args=[ctx.item().pk]))
+        case "rectification_start":
+            return ctx.on_item(name, "open", {"note": "开始"})
+        case "rectification_submit":
+            return ctx.on_item(name, "open", {"account": "已补齐凭证"})
+        case "rectification_close":
+            return ctx.on_item(name, "submitted", {"note": "核实无误"})
+        case "rectification_reopen":
+            return ctx.on_item(name, "submitted", {"reason": "照片不清楚"})
+        case "rectification_edit":
+            return ctx.on_item(name, "open", {"deadline": "2020-06-30", "title": "补齐凭证"})
+        case "rectification_evidence":
+            return Req(reverse(name, args=[ctx.item("submitted").evidence.get().pk]))
+        case "interviews" | "interviews_export":
+            ctx.interview()
+            return Req(reverse(name) + f"?unit={t.township.code}")
+        case "interview_new":
+            from qiangcun.supervision.models import Interview
+
+            data = {
+                "village": t.sunzhuang.code,
+                "held_on": "2020-04-24",
+                "interviewee": "张三",
+                "post": "村党支部书记",
+                "reason": "红色预警",
+                "agreed": "两周内拿出措施",
+            }
+            return Req(reverse(name), data if post else None, state=lambda: Interview.objects.count())
+        case "interview":
+            return Req(reverse(name, args=[ctx.interview().pk]))
+        case "interview_follow_up":
+            from qiangcun.supervision.models import Interview
+
+            interview = ctx.interview()
+            return Req(
+                reverse(name, args=[interview.pk]),
+                {"note": "已落实"},
+                state=lambda: Interview.objects.filter(pk=interview.pk).values_list("follow_up_note").get(),
             )
         case "units_export":
             return Req(reverse(name) + f"?unit={t.township.code}")

@@ -206,6 +206,7 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
             )
         else:
             blocks.append(Paragraph("无。"))
+    blocks += annex(s)
     issuer = s["issuer"]
     return OfficialDocument(
         organ=f"{name}村级集体经济增收工作通报",
@@ -220,6 +221,47 @@ def document(s: dict[str, Any], summary: str, *, chart: bytes | None = None) -> 
             f"全镇累计{wan(t['income'])}万元。"
         ),
     )
+
+
+def annex(s: dict[str, Any]) -> list[Any]:
+    """The annex (附件): the snapshot's overdue sections, each a table or its "无" line. A snapshot from
+    before the annex existed (no ``overdue`` key) has none."""
+    sections = s.get("overdue")
+    if not sections:
+        return []
+    blocks: list[Any] = [Heading("附件：逾期事项")]
+    numerals = "一二三四五六七八九十"
+    for index, section in enumerate(sections):
+        rows = section["rows"]
+        count = f"（{len(rows)} 项）"
+        blocks.append(Heading(f"（{numerals[index % 10]}）{section['title']}{count}", level=2))
+        if rows:
+            blocks.append(
+                Table(
+                    columns=[Column(c["header"], c["kind"], c.get("width", 10)) for c in section["columns"]],
+                    rows=rows,
+                    unit_line="",
+                )
+            )
+        else:
+            blocks.append(Paragraph(section.get("empty") or "无。"))
+    return blocks
+
+
+def annex_cards(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """The annex for the page: each section with its rows as (header, value) pairs."""
+    return [
+        {
+            "key": section.get("key", ""),
+            "title": section["title"],
+            "empty": section.get("empty") or "无。",
+            "rows": [
+                [(c["header"], value) for c, value in zip(section["columns"], row, strict=False)]
+                for row in section["rows"]
+            ],
+        }
+        for section in s.get("overdue") or []
+    ]
 
 
 def render(s: dict[str, Any], summary: str) -> tuple[bytes, bytes]:

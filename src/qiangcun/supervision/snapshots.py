@@ -6,6 +6,7 @@ it alone."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -177,4 +178,57 @@ def take(
         "stations": stations,
         "movers": [v["code"] for v in movers[:MOVERS]],
         "since": "previous_bulletin" if previous is not None else "week_before",
+        "overdue": overdue_sections(township, week.end),
     }
+
+
+# --- the annex: what is overdue at the end of the week ---------------------------------------------------
+#
+# ``snapshot["overdue"]`` is a list of sections, each a plain JSON table:
+#   {"key": "rectifications", "title": "逾期未销号的整改事项",
+#    "columns": [{"header": "村", "kind": "text", "width": 8}, ...],   kind: text | int
+#    "rows": [["孙庄村", "…", "张三", "2020-05-06", 3], ...], "empty": "无逾期的整改事项。"}
+# The bulletin prints them in order as its annex (附件), the page too. Snapshots taken before the annex
+# existed have no "overdue" key and print without it. To add a section (the plans' overdue measures),
+# append a function to ``OVERDUE_SECTIONS`` that takes (township, as_of) and returns one such dict.
+
+
+def rectification_section(township: OrgUnit, as_of: datetime.date) -> dict[str, Any]:
+    """The rectification items of ``township`` overdue at the end of ``as_of`` (village, item, owner,
+    deadline, working days overdue)."""
+    from qiangcun.supervision.selectors import rectifications_overdue
+
+    rows = [
+        [
+            d.item.village.name,
+            d.item.title,
+            str(d.item.owner),
+            d.item.deadline.isoformat(),
+            d.item.get_status_display(),
+            d.overdue_days,
+        ]
+        for d in rectifications_overdue(township, as_of)
+    ]
+    return {
+        "key": "rectifications",
+        "title": "逾期未销号的整改事项",
+        "columns": [
+            {"header": "村", "kind": "text", "width": 8},
+            {"header": "整改事项", "kind": "text", "width": 20},
+            {"header": "责任人", "kind": "text", "width": 7},
+            {"header": "整改期限", "kind": "text", "width": 10},
+            {"header": "状态", "kind": "text", "width": 6},
+            {"header": "逾期（工作日）", "kind": "int", "width": 7},
+        ],
+        "rows": rows,
+        "empty": "无逾期未销号的整改事项。",
+    }
+
+
+#: The annex's sections, in print order: each (township, as_of) → section dict (see above).
+OVERDUE_SECTIONS: list[Callable[[OrgUnit, datetime.date], dict[str, Any]]] = [rectification_section]
+
+
+def overdue_sections(township: OrgUnit, as_of: datetime.date) -> list[dict[str, Any]]:
+    """The annex of the bulletin whose week ends on ``as_of``: every section of ``OVERDUE_SECTIONS``."""
+    return [section(township, as_of) for section in OVERDUE_SECTIONS]

@@ -1,5 +1,6 @@
 """Pages: the bulletin archive, preview and issue, a bulletin and its files, the settings; the wall
-poster of the progress table."""
+poster of the progress table; the meeting screen and records; the monthly inspection, its rectification
+items (整改台账) and interviews (约谈)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,31 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
-from qiangcun.core.errors import ServiceError
+from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.params import ParamError, choice_param, date_param, text_param
-from qiangcun.core.scope import Action
+from qiangcun.core.scope import Action, allowed
 from qiangcun.core.web import require
+from qiangcun.core.workdays import add_workdays
+from qiangcun.ledger.services import evidence_type
 from qiangcun.orgs.models import OrgUnit
+from qiangcun.reports.http import xlsx_response
+from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.supervision import documents, posters, selectors, services
-from qiangcun.supervision.models import WEEKDAY_CHOICES, Bulletin
+from qiangcun.supervision.models import (
+    WEEKDAY_CHOICES,
+    Bulletin,
+    Finding,
+    InspectionPhoto,
+    RectificationEvidence,
+    RectificationStatus,
+)
 from qiangcun.supervision.weeks import Week, parse_week, weeks_of
 from qiangcun.targets.models import Campaign
 from qiangcun.targets.selectors import board_unit, board_year, can_see_board, progress
@@ -118,6 +131,7 @@ def bulletin_preview(request: AuthedRequest) -> HttpResponse:
             "week": week,
             "bulletin": issued,
             "preview": True,
+            "annex": documents.annex_cards(snapshot),
         },
     )
 
@@ -173,6 +187,7 @@ def bulletin_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "week": week,
             "bulletin": bulletin,
             "preview": False,
+            "annex": documents.annex_cards(bulletin.snapshot),
         },
     )
 
@@ -377,3 +392,588 @@ def meeting_new(request: AuthedRequest) -> HttpResponse:
 def meeting_page(request: AuthedRequest, pk: int) -> HttpResponse:
     meeting = selectors.meeting_get(request.user, pk)
     return render(request, "supervision/meeting.html", {"meeting": meeting, "s": meeting.snapshot})
+
+
+# ------------------------------------------------------------------------------ 一月一督查 · 整改 · 约谈
+
+INSPECT = Action.INSPECT
+FINDING_ROWS = 5
+STATUS_CHOICES = [(s.value, s.label) for s in RectificationStatus]
+
+
+def _month(raw: str | None) -> datetime.date:
+    """``?month=2020-04`` (default: this month) as its first day."""
+    text = text_param(raw, field="month", label="月份", max_length=7)
+    if not text:
+        return today().replace(day=1)
+    try:
+        if len(text) != 7 or not text.isascii():
+            raise ValueError
+        value = datetime.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise ParamError(f"月份“{text}”不对：格式应为 2020-04", field="month") from None
+    if not 2000 <= value.year <= 2100:
+        raise ParamError(f"月份 {text} 超出范围（2000—2100 年）", field="month")
+    return value
+
+
+def _shift(month: datetime.date, by: int) -> datetime.date:
+    index = month.year * 12 + month.month - 1 + by
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def _village_param(request: AuthedRequest, *, action: str = INSPECT) -> OrgUnit | None:
+    code = text_param(
+        request.GET.get("village") or request.POST.get("village"), field="village", label="村代码"
+    )
+    if not code:
+        return None
+    village = OrgUnit.objects.filter(code=code, level="village").first()
+    if village is None or not allowed(request.user, action, village.path):
+        raise NotFoundError("没有这个村，或它不在您的督查范围内")
+    return village
+
+
+def _date_field(raw: str | None, *, field: str, label: str, required: bool = False) -> datetime.date | None:
+    value = date_param(raw or None, field=field, label=label)
+    if value is None and required:
+        raise ServiceError(f"请填写{label}", field=field)
+    return value
+
+
+def _owner(raw: str | None, owners: list[Any], *, label: str = "") -> Any:
+    if not raw:
+        return None
+    found = next((u for u in owners if str(u.pk) == raw), None)
+    if found is None:
+        raise ServiceError(f"{label}责任人应从名单中选择", field="owner")
+    return found
+
+
+def _serve(field_file: Any, name: str) -> FileResponse:
+    handle = field_file.open("rb")
+    content_type = evidence_type(handle.read(16))
+    handle.seek(0)
+    response = FileResponse(
+        handle,
+        as_attachment=content_type is None,
+        filename=name,
+        content_type=content_type or "application/octet-stream",
+    )
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
+    return response
+
+
+@require(Action.VIEW)
+@require_GET
+def inspection_list(request: AuthedRequest) -> HttpResponse:
+    """The month's round (督查): every village of the township the user sees, who inspects it, the visits
+    of the month with their findings and items."""
+    township = _township(request)
+    month = _month(request.GET.get("month"))
+    rounds = selectors.month_round(request.user, township=township, month=month)
+    visited = sum(1 for r in rounds if r.visits)
+    return render(
+        request,
+        "supervision/inspections.html",
+        {
+            "township": township,
+            "month": month,
+            "previous": _shift(month, -1),
+            "next": _shift(month, 1) if _shift(month, 1) <= today() else None,
+            "rounds": rounds,
+            "visited": visited,
+            "may_inspect": selectors.inspectable_villages(request.user, township).exists(),
+            "overdue": len(selectors.rectifications(request.user, unit=township, overdue=True)),
+        },
+    )
+
+
+@require(INSPECT)
+@require_http_methods(["GET", "POST"])
+def inspection_new(request: AuthedRequest) -> HttpResponse:
+    """Record a visit and open its items: choose the village first (its people are the owners offered)."""
+    village = _village_param(request)
+    if village is None:
+        return render(
+            request,
+            "supervision/inspection_new.html",
+            {"villages": selectors.inspectable_villages(request.user), "village": None},
+        )
+    owners = selectors.owners_for(village)
+    post = request.POST
+    error, field = "", ""
+    rows: list[dict[str, Any]] = [
+        {
+            "n": n,
+            "text": post.get(f"f{n}-text", ""),
+            "owner": post.get(f"f{n}-owner", ""),
+            "title": post.get(f"f{n}-title", ""),
+            "deadline": post.get(f"f{n}-deadline", ""),
+            "evidence": post.get(f"f{n}-evidence", "整改前后对比照片" if request.method == "GET" else ""),
+        }
+        for n in range(1, FINDING_ROWS + 1)
+    ]
+    values = {
+        "visited_on": post.get("visited_on", f"{today():%Y-%m-%d}"),
+        "team": post.get("team", ""),
+        "met": post.get("met", ""),
+        "summary": post.get("summary", ""),
+        "score": post.get("score", ""),
+    }
+    if request.method == "POST":
+        try:
+            visited_on = _date_field(
+                values["visited_on"], field="visited_on", label="督查日期", required=True
+            )
+            assert visited_on is not None
+            score_text = values["score"].strip()
+            if score_text and not (score_text.isascii() and score_text.isdigit() and len(score_text) <= 3):
+                raise ServiceError("评分应为 0 至 100 的整数，不评分请留空", field="score")
+            findings = []
+            for row in rows:
+                if not row["text"].strip():
+                    if row["owner"]:
+                        raise ServiceError(
+                            f"第 {row['n']} 个问题没有填写内容，却选了责任人", field="findings"
+                        )
+                    continue
+                label = f"第 {row['n']} 个问题的"
+                findings.append(
+                    services.FindingInput(
+                        text=row["text"],
+                        owner=_owner(row["owner"], owners, label=label),
+                        title=row["title"],
+                        deadline=_date_field(row["deadline"], field="deadline", label=f"{label}整改期限"),
+                        required_evidence=row["evidence"],
+                    )
+                )
+            inspection = services.inspection_record(
+                actor=request.user,
+                village=village,
+                visited_on=visited_on,
+                met=values["met"],
+                team=values["team"],
+                summary=values["summary"],
+                score=int(score_text) if score_text else None,
+                findings=findings,
+                photos=request.FILES.getlist("photos"),
+            )
+        except ServiceError as exc:
+            error, field = exc.message, exc.field or ""
+        else:
+            items = sum(1 for f in findings if f.owner is not None)
+            messages.success(
+                request,
+                f"已记录{village.name}{inspection.visited_on:%Y年%m月%d日}的督查：发现问题 {len(findings)} 个，"
+                f"交办整改 {items} 项",
+            )
+            return redirect("inspection", pk=inspection.pk)
+    return render(
+        request,
+        "supervision/inspection_new.html",
+        {
+            "village": village,
+            "owners": owners,
+            "rows": rows,
+            "v": values,
+            "error": error,
+            "field": field,
+            "default_deadline": add_workdays(today(), services.RECTIFY_WORKDAYS),
+        },
+    )
+
+
+@require(Action.VIEW)
+@require_GET
+def inspection_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    inspection = selectors.inspection_get(request.user, pk)
+    findings = list(
+        inspection.findings.select_related("rectification", "rectification__owner").order_by("position")
+    )
+    may = selectors.may_inspect(request.user, inspection.village)
+    return render(
+        request,
+        "supervision/inspection.html",
+        {
+            "inspection": inspection,
+            "findings": findings,
+            "photos": list(inspection.photos.all()),
+            "may_inspect": may,
+            "owners": selectors.owners_for(inspection.village) if may else [],
+            "default_deadline": add_workdays(inspection.visited_on, services.RECTIFY_WORKDAYS),
+        },
+    )
+
+
+@require(Action.VIEW)
+@require_GET
+def inspection_photo(request: AuthedRequest, pk: int) -> FileResponse:
+    photo = InspectionPhoto.objects.select_related("inspection__village").filter(pk=pk).first()
+    if photo is None or not allowed(request.user, Action.VIEW, photo.inspection.village.path):
+        raise Http404("没有这张照片，或它不在您的管辖范围内")
+    return _serve(photo.file, photo.original_name)
+
+
+@require(INSPECT)
+@require_POST
+def finding_rectify(request: AuthedRequest, pk: int) -> HttpResponse:
+    finding = (
+        Finding.objects.restrict(request.user, Action.VIEW)
+        .select_related("inspection__village")
+        .filter(pk=pk)
+        .first()
+    )
+    if finding is None:
+        raise Http404("没有这个问题，或它不在您的管辖范围内")
+    if not selectors.may_inspect(request.user, finding.inspection.village):
+        raise PermissionDenied("您没有督查该村的权限")
+    try:
+        owner = _owner(request.POST.get("owner"), selectors.owners_for(finding.inspection.village))
+        item = services.rectification_open(
+            actor=request.user,
+            finding=finding,
+            owner=owner,
+            title=request.POST.get("title", ""),
+            deadline=_date_field(request.POST.get("deadline"), field="deadline", label="整改期限"),
+            required_evidence=request.POST.get("required_evidence", ""),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("inspection", pk=finding.inspection_id)
+    messages.success(
+        request, f"已交办整改：{item.title}（责任人 {item.owner}，期限 {item.deadline:%Y-%m-%d}）"
+    )
+    return redirect("rectification", pk=item.pk)
+
+
+def _list_filters(request: AuthedRequest) -> tuple[OrgUnit, OrgUnit | None, str, bool]:
+    township = _township(request)
+    village = _village_param(request, action=Action.VIEW)
+    status = choice_param(
+        request.GET.get("status"), [s for s, _ in STATUS_CHOICES], field="status", label="状态"
+    )
+    overdue = choice_param(request.GET.get("overdue"), ["1"], field="overdue", label="逾期") == "1"
+    return township, village, status, overdue
+
+
+@require(Action.VIEW)
+@require_GET
+def rectification_list(request: AuthedRequest) -> HttpResponse:
+    """整改台账: the items the user sees, filtered by village, status, overdue; the filters stay in the URL."""
+    township, village, status, overdue = _list_filters(request)
+    items = selectors.rectifications(request.user, unit=village or township, status=status, overdue=overdue)
+    counts = {s: 0 for s, _ in STATUS_CHOICES}
+    for item in items:
+        counts[item.status] += 1
+    return render(
+        request,
+        "supervision/rectifications.html",
+        {
+            "township": township,
+            "village": village,
+            "status": status,
+            "overdue": overdue,
+            "items": items,
+            "statuses": STATUS_CHOICES,
+            "late": sum(1 for i in items if i.overdue_days > 0),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require(Action.VIEW)
+@require_GET
+def rectification_export(request: AuthedRequest) -> HttpResponse:
+    township, village, status, overdue = _list_filters(request)
+    items = selectors.rectifications(request.user, unit=village or township, status=status, overdue=overdue)
+    body = write_table(
+        title=f"{(village or township).name}整改台账",
+        subtitle=f"截至 {today():%Y年%m月%d日}；逾期按工作日计（法定节假日顺延，调休上班日计入）",
+        columns=RECTIFICATION_COLUMNS,
+        rows=[
+            (
+                i.village.name,
+                i.finding.inspection.visited_on,
+                str(i.finding.inspection.inspector),
+                i.finding.text,
+                i.title,
+                str(i.owner),
+                i.deadline,
+                i.required_evidence,
+                i.get_status_display(),
+                i.overdue_days,
+                timezone.localtime(i.closed_at).date() if i.closed_at else None,
+            )
+            for i in items
+        ],
+        unit_line="",
+        sheet_name="整改台账",
+    )
+    return xlsx_response(body, f"{(village or township).name}整改台账（{today():%Y-%m-%d}）.xlsx")
+
+
+RECTIFICATION_COLUMNS = [
+    Column("村", "text", 10),
+    Column("督查日期", "date", 11),
+    Column("督查人", "text", 8),
+    Column("发现问题", "text", 24),
+    Column("整改事项", "text", 24),
+    Column("责任人", "text", 8),
+    Column("整改期限", "date", 11),
+    Column("销号需提供", "text", 16),
+    Column("状态", "text", 7),
+    Column("逾期（工作日）", "int", 8),
+    Column("销号日期", "date", 11),
+]
+
+
+@require(Action.VIEW)
+@require_GET
+def rectification_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    item = selectors.rectification_get(request.user, pk)
+    actions = selectors.rectification_actions(request.user, item)
+    return render(
+        request,
+        "supervision/rectification.html",
+        {
+            "item": item,
+            "events": list(item.events.all()),
+            "evidence": list(item.evidence.all()),
+            "actions": actions,
+            "owners": selectors.owners_for(item.village) if "update" in actions else [],
+        },
+    )
+
+
+def _act(request: AuthedRequest, pk: int, action: str) -> tuple[Any, HttpResponse]:
+    """The item (404 outside the user's scope) and the way back to its page; 403 when the user may not
+    take ``action`` on it. A closed item goes on to the service, which says it is closed."""
+    item = selectors.rectification_get(request.user, pk)
+    if item.status != RectificationStatus.CLOSED and action not in selectors.rectification_actions(
+        request.user, item
+    ):
+        raise PermissionDenied("您不能对该整改事项执行这个操作")
+    return item, redirect("rectification", pk=item.pk)
+
+
+@require(Action.VIEW)
+@require_POST
+def rectification_start(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, back = _act(request, pk, "start")
+    try:
+        services.rectification_start(actor=request.user, item=item, note=request.POST.get("note", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已开始整改，完成后请提交整改情况申请销号")
+    return back
+
+
+@require(Action.VIEW)
+@require_POST
+def rectification_submit(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, back = _act(request, pk, "submit")
+    files = request.FILES.getlist("evidence")
+    try:
+        services.rectification_submit(
+            actor=request.user, item=item, account=request.POST.get("account", ""), files=files
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已提交销号（佐证材料 {len(files)} 个），等待督查人核实")
+    return back
+
+
+@require(INSPECT)
+@require_POST
+def rectification_close(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, back = _act(request, pk, "close")
+    try:
+        services.rectification_close(actor=request.user, item=item, note=request.POST.get("note", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已销号：{item.title}")
+    return back
+
+
+@require(INSPECT)
+@require_POST
+def rectification_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, back = _act(request, pk, "reopen")
+    try:
+        services.rectification_reopen(actor=request.user, item=item, reason=request.POST.get("reason", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已退回重改，责任人会在待办中看到退回理由")
+    return back
+
+
+@require(INSPECT)
+@require_POST
+def rectification_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, back = _act(request, pk, "update")
+    try:
+        owner = _owner(request.POST.get("owner"), selectors.owners_for(item.village))
+        services.rectification_update(
+            actor=request.user,
+            item=item,
+            title=request.POST.get("title"),
+            owner=owner,
+            deadline=_date_field(request.POST.get("deadline"), field="deadline", label="整改期限"),
+            required_evidence=request.POST.get("required_evidence"),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "整改事项已修改，修改内容记入了处理记录")
+    return back
+
+
+@require(Action.VIEW)
+@require_GET
+def rectification_evidence(request: AuthedRequest, pk: int) -> FileResponse:
+    found = RectificationEvidence.objects.select_related("item__village").filter(pk=pk).first()
+    if found is None or not allowed(request.user, Action.VIEW, found.item.village.path):
+        raise Http404("没有这个佐证材料，或它不在您的管辖范围内")
+    return _serve(found.file, found.original_name)
+
+
+@require(INSPECT)
+@require_GET
+def interview_list(request: AuthedRequest) -> HttpResponse:
+    township = _township(request)
+    rows = list(selectors.interviews(request.user, unit=township))
+    as_of = today()
+    for row in rows:
+        row.overdue_days = selectors.interview_overdue_days(row, as_of)
+    return render(
+        request,
+        "supervision/interviews.html",
+        {"township": township, "interviews": rows, "late": sum(1 for r in rows if r.overdue_days)},
+    )
+
+
+@require(INSPECT)
+@require_GET
+def interview_export(request: AuthedRequest) -> HttpResponse:
+    township = _township(request)
+    as_of = today()
+    rows = [
+        (
+            i.village.name,
+            i.held_on,
+            i.interviewee,
+            i.post,
+            str(i.interviewer),
+            i.reason,
+            i.agreed,
+            i.follow_up_on,
+            i.follow_up_note,
+            selectors.interview_overdue_days(i, as_of),
+        )
+        for i in selectors.interviews(request.user, unit=township)
+    ]
+    body = write_table(
+        title=f"{township.name}约谈记录",
+        subtitle=f"截至 {as_of:%Y年%m月%d日}",
+        columns=[
+            Column("村", "text", 10),
+            Column("约谈日期", "date", 11),
+            Column("被约谈人", "text", 8),
+            Column("职务", "text", 10),
+            Column("约谈人", "text", 8),
+            Column("约谈事由", "text", 24),
+            Column("约定事项", "text", 24),
+            Column("跟进日期", "date", 11),
+            Column("跟进情况", "text", 24),
+            Column("跟进逾期（工作日）", "int", 8),
+        ],
+        rows=rows,
+        unit_line="",
+        sheet_name="约谈记录",
+    )
+    return xlsx_response(body, f"{township.name}约谈记录（{as_of:%Y-%m-%d}）.xlsx")
+
+
+@require(INSPECT)
+@require_http_methods(["GET", "POST"])
+def interview_new(request: AuthedRequest) -> HttpResponse:
+    village = _village_param(request)
+    post = request.POST
+    values = {
+        "held_on": post.get("held_on", f"{today():%Y-%m-%d}"),
+        "interviewee": post.get("interviewee", ""),
+        "post": post.get("post", ""),
+        "reason": post.get("reason", ""),
+        "agreed": post.get("agreed", ""),
+        "follow_up_on": post.get("follow_up_on", ""),
+    }
+    error, field = "", ""
+    if request.method == "POST":
+        try:
+            if village is None:
+                raise ServiceError("请选择被约谈人所在的村", field="village")
+            held_on = _date_field(values["held_on"], field="held_on", label="约谈日期", required=True)
+            assert held_on is not None
+            interview = services.interview_record(
+                actor=request.user,
+                village=village,
+                held_on=held_on,
+                interviewee=values["interviewee"],
+                post=values["post"],
+                reason=values["reason"],
+                agreed=values["agreed"],
+                follow_up_on=_date_field(values["follow_up_on"], field="follow_up_on", label="跟进日期"),
+            )
+        except ServiceError as exc:
+            error, field = exc.message, exc.field or ""
+        else:
+            messages.success(
+                request,
+                f"已记录对{village.name}{interview.post}{interview.interviewee}的约谈，"
+                f"请于 {interview.follow_up_on:%Y-%m-%d} 前跟进",
+            )
+            return redirect("interview", pk=interview.pk)
+    return render(
+        request,
+        "supervision/interview_new.html",
+        {
+            "villages": selectors.inspectable_villages(request.user),
+            "village": village,
+            "v": values,
+            "error": error,
+            "field": field,
+        },
+    )
+
+
+@require(INSPECT)
+@require_GET
+def interview_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    interview = selectors.interview_get(request.user, pk)
+    return render(
+        request,
+        "supervision/interview.html",
+        {"i": interview, "overdue_days": selectors.interview_overdue_days(interview, today())},
+    )
+
+
+@require(INSPECT)
+@require_POST
+def interview_follow_up(request: AuthedRequest, pk: int) -> HttpResponse:
+    interview = selectors.interview_get(request.user, pk)
+    try:
+        services.interview_follow_up(
+            actor=request.user, interview=interview, note=request.POST.get("note", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已记录跟进情况")
+    return redirect("interview", pk=interview.pk)
