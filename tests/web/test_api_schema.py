@@ -55,6 +55,10 @@ def _typed(doc: Schema, schema: Schema, where: str) -> Iterator[tuple[str, Schem
         yield from _typed(doc, schema["items"], f"{where}[]")
     elif kind == "object":
         properties = schema.get("properties") or {}
+        values = schema.get("additionalProperties")
+        if not properties and isinstance(values, dict) and values:  # a typed map: {"土地流转": 34, …}
+            yield from _typed(doc, values, f"{where}{{}}")
+            return
         assert properties, f"{where}: an object without properties ({schema})"
         for name, prop in properties.items():
             yield f"{where}.{name}", _resolve(doc, prop)

@@ -219,8 +219,8 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
     """Every village under ``unit`` that the user may read (asked for a unit above their scope — a station
     head for the township — the villages of their own part of it), with its plan of ``year``: chosen paths,
     expected against target and against actual counted income on ``as_of``, measures done and overdue."""
-    paths = scope_paths(user, Action.VIEW)
-    if not any(unit.path.startswith(p) or p.startswith(unit.path) for p in paths):
+    scope = scope_paths(user, Action.VIEW)
+    if not any(unit.path.startswith(p) or p.startswith(unit.path) for p in scope):
         raise NotFoundError()  # neither in the reader's scope nor above it
     as_of = as_of or default_as_of(year)
     villages = list(
