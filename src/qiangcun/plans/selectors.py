@@ -115,11 +115,15 @@ def is_overdue(measure: Measure, as_of: datetime.date) -> bool:
 def measures_overdue(
     user: Any, *, unit: OrgUnit | None = None, year: int | None = None, as_of: datetime.date
 ) -> list[tuple[Measure, int]]:
-    """Open measures past their deadline on ``as_of`` (working calendar), with the working days
-    overdue, most overdue first; ``user=None`` reads without scope (the bulletin, frozen by a service
-    that checked its own permission)."""
+    """Measures past their deadline and not finished on ``as_of`` (working calendar) — open ones, and
+    ones finished only after ``as_of`` (a bulletin of an earlier week) — with the working days overdue,
+    most overdue first; ``user=None`` reads without scope (the bulletin, frozen by a service that
+    checked its own permission)."""
     qs = Measure.objects.all() if user is None else measures_visible(user)
-    qs = qs.filter(status__in=OPEN_MEASURE_STATUSES, deadline__lt=as_of)
+    qs = qs.filter(
+        Q(status__in=OPEN_MEASURE_STATUSES) | Q(status=MeasureStatus.DONE, done_on__gt=as_of),
+        deadline__lt=as_of,
+    )
     if unit is not None:
         qs = qs.filter(plan__village__path__startswith=unit.path)
     if year is not None:
@@ -262,10 +266,8 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
         measure_counts[r["plan__village_id"]] = {"total": r["total"], "done": r["done"]}
     overdue: dict[int, int] = defaultdict(int)
     for m in (
-        Measure.objects.filter(
-            plan__year=year, plan__village_id__in=ids, status__in=OPEN_MEASURE_STATUSES, deadline__lt=as_of
-        )
-        .only("deadline", "status", "plan__village_id")
+        Measure.objects.filter(plan__year=year, plan__village_id__in=ids, deadline__lt=as_of)
+        .filter(Q(status__in=OPEN_MEASURE_STATUSES) | Q(status=MeasureStatus.DONE, done_on__gt=as_of))
         .select_related("plan")
     ):
         if overdue_workdays(m.deadline, as_of) > 0:

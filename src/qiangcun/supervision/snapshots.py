@@ -225,8 +225,43 @@ def rectification_section(township: OrgUnit, as_of: datetime.date) -> dict[str, 
     }
 
 
+def measure_section(township: OrgUnit, as_of: datetime.date) -> dict[str, Any]:
+    """The 一村一策 measures of ``township`` past their deadline and not finished at the end of ``as_of``
+    (village, measure, owner, deadline, working days overdue), most overdue first."""
+    from qiangcun.plans.selectors import measures_overdue
+
+    rows = [
+        [
+            m.plan.village.name,
+            m.title,
+            str(m.owner),
+            m.deadline.isoformat(),
+            "未开始" if m.status == "planned" else "推进中",
+            days,
+        ]
+        for m, days in measures_overdue(None, unit=township, year=as_of.year, as_of=as_of)
+    ]
+    return {
+        "key": "measures",
+        "title": "逾期未完成的一村一策措施",
+        "columns": [
+            {"header": "村", "kind": "text", "width": 8},
+            {"header": "措施", "kind": "text", "width": 20},
+            {"header": "责任人", "kind": "text", "width": 7},
+            {"header": "完成时限", "kind": "text", "width": 10},
+            {"header": "状态", "kind": "text", "width": 6},
+            {"header": "逾期（工作日）", "kind": "int", "width": 7},
+        ],
+        "rows": rows,
+        "empty": "无逾期未完成的措施。",
+    }
+
+
 #: The annex's sections, in print order: each (township, as_of) → section dict (see above).
-OVERDUE_SECTIONS: list[Callable[[OrgUnit, datetime.date], dict[str, Any]]] = [rectification_section]
+OVERDUE_SECTIONS: list[Callable[[OrgUnit, datetime.date], dict[str, Any]]] = [
+    rectification_section,
+    measure_section,
+]
 
 
 def overdue_sections(township: OrgUnit, as_of: datetime.date) -> list[dict[str, Any]]:
