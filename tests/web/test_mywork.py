@@ -103,3 +103,51 @@ def test_the_leader_reads_without_entering(tree, personas, work):
     s = _sections(personas["leader"])
     assert "returned" not in s and "review" not in s
     assert "孙庄村发包机动地" in s["measures_overdue"]
+
+
+@pytest.fixture
+def item(tree, personas, work, settings, tmp_path):
+    """An item opened by the instructor at 孙庄村 on 1 April, due 10 April (a Friday): overdue on the 17th."""
+    from django.utils import timezone
+
+    from qiangcun.supervision.models import Rectification
+    from qiangcun.supervision.services import FindingInput, inspection_record
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    day = datetime.date(2020, 4, 1)
+    inspection = inspection_record(
+        actor=personas["instructor"],
+        village=tree.sunzhuang,
+        visited_on=day,
+        met="村书记",
+        findings=[
+            FindingInput(
+                text="台账凭证不全", owner=personas["village_clerk"], deadline=datetime.date(2020, 4, 10)
+            )
+        ],
+        at=timezone.make_aware(datetime.datetime(2020, 4, 1, 16)),
+    )
+    return Rectification.objects.get(finding__inspection=inspection)
+
+
+def test_rectification_items_reach_the_owner_the_inspector_and_the_wider_scope(tree, personas, item):
+    from django.utils import timezone
+
+    from qiangcun.supervision.services import rectification_submit
+
+    clerk = _sections(personas["village_clerk"])
+    assert "台账凭证不全" in clerk["rect_owner"] and "逾期 5 个工作日" in clerk["rect_owner"]
+    assert f"/rectifications/{item.pk}/" in clerk["rect_owner"]
+    for who in ("station_head", "district_secretary", "township_admin", "leader"):
+        assert "台账凭证不全" in _sections(personas[who])["rect_overdue"], who
+    assert "台账凭证不全" not in "".join(_sections(personas["other_clerk"]).values())
+    assert "rect_close" not in _sections(personas["leader"])  # reads, does not inspect
+    rectification_submit(
+        actor=personas["village_clerk"],
+        item=item,
+        account="已补齐凭证",
+        at=timezone.make_aware(datetime.datetime(2020, 4, 16, 9)),
+    )
+    assert "台账凭证不全" in _sections(personas["instructor"])["rect_close"]
+    assert "台账凭证不全" in _sections(personas["district_secretary"])["rect_close"]
+    assert "台账凭证不全" not in _sections(personas["village_clerk"])["rect_owner"]

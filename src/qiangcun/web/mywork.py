@@ -19,6 +19,7 @@ from qiangcun.ledger.selectors import entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import widest_units
 from qiangcun.plans.selectors import measures_due, measures_overdue
+from qiangcun.supervision.selectors import interviews_follow_up_due, rectifications, rectifications_due
 from qiangcun.targets.selectors import Progress, board_year, default_as_of, progress
 
 #: How many lines a section shows before "全部 N 条".
@@ -140,8 +141,59 @@ def my_work(user: Any) -> MyWork:
             _section("measures", "我负责的措施（14 天内到期或已逾期）", owned, empty="近期没有到期的措施。")
         )
 
+    # 整改: what waits on this person (theirs to put right; submitted, theirs to close or send back).
+    due = rectifications_due(user, as_of=as_of)
+    fixing = [
+        Item(
+            text=f"{d.item.village.name}：{d.item.title}",
+            url=reverse("rectification", args=[d.item.pk]),
+            note=(
+                f"{d.item.get_status_display()} · 逾期 {d.overdue_days} 个工作日"
+                if d.overdue
+                else f"{d.item.get_status_display()} · {d.effective_deadline:%Y年%-m月%-d日}前整改"
+            ),
+            urgent=d.overdue,
+        )
+        for d in due
+        if d.why == "owner"
+    ]
+    if fixing or user.can(Action.ENTER):
+        sections.append(_section("rect_owner", "我负责的整改事项", fixing, empty="没有待整改的事项。"))
+    to_close = [
+        Item(
+            text=f"{d.item.village.name}：{d.item.title}",
+            url=reverse("rectification", args=[d.item.pk]),
+            note=f"责任人 {d.item.owner} 已提交整改材料，待销号",
+            urgent=True,
+        )
+        for d in due
+        if d.why == "close"
+    ]
+    if to_close or user.can(Action.INSPECT):
+        sections.append(_section("rect_close", "待我销号的整改事项", to_close, empty="没有待销号的事项。"))
+
     wide = [u for u in units if u.level != Level.VILLAGE]
     if wide:
+        late_items = [
+            Item(
+                text=f"{item.village.name}：{item.title}",
+                url=reverse("rectification", args=[item.pk]),
+                note=f"责任人 {item.owner} · {item.get_status_display()} · 逾期 {item.overdue_days} 个工作日",
+                urgent=True,
+            )
+            for item in sorted(
+                rectifications(user, overdue=True, as_of=as_of), key=lambda i: (-i.overdue_days, i.pk)
+            )
+        ]
+        sections.append(
+            _section(
+                "rect_overdue",
+                "逾期未销号的整改事项",
+                late_items,
+                more_url=reverse("rectifications") + "?overdue=1",
+                empty="没有逾期的整改事项。",
+            )
+        )
         overdue = [
             Item(
                 text=f"{m.plan.village.name}：{m.title}",
@@ -160,6 +212,22 @@ def my_work(user: Any) -> MyWork:
                 empty="没有逾期的措施。",
             )
         )
+
+    if user.can(Action.INSPECT):
+        follow = [
+            Item(
+                text=f"{d.interview.village.name}：约谈 {d.interview.interviewee}（{d.interview.post}）",
+                url=reverse("interview", args=[d.interview.pk]),
+                note=(
+                    f"回访逾期 {d.overdue_days} 个工作日"
+                    if d.overdue_days
+                    else f"{d.effective_deadline:%Y年%-m月%-d日}回访"
+                ),
+                urgent=d.overdue_days > 0,
+            )
+            for d in interviews_follow_up_due(user, as_of=as_of)
+        ]
+        sections.append(_section("interviews", "约谈回访", follow, empty="近期没有要回访的约谈。"))
 
     boards: list[Progress] = []
     reds: list[Item] = []
