@@ -370,3 +370,29 @@ def test_plans_are_consistent_with_the_ledger(township, admin):
         tagged["强村贷"] += "强村贷" in title
         tagged["清产核资"] += "清产核资" in title
     assert tagged == Counter({"强村贷": 7, "清产核资": 2})
+
+
+def test_a_year_of_monthly_inspections_with_items_in_every_state(township, admin):
+    """一月一督查: a round every month from May 2019 to April 2020, every village visited; items in every
+    state on the article's day (sent back ones too), some overdue; interviews, some followed up; the last
+    bulletin's annex lists the overdue items and measures."""
+    from qiangcun.supervision.models import Bulletin, Inspection, Interview, Rectification, RectificationEvent
+    from qiangcun.supervision.selectors import rectifications_overdue
+
+    months = {(d.year, d.month) for d in Inspection.objects.values_list("visited_on", flat=True)}
+    assert months == {(2019, m) for m in range(5, 13)} | {(2020, m) for m in range(1, 5)}
+    assert Inspection.objects.values("village").distinct().count() == 67
+    assert not Inspection.objects.filter(visited_on__gt=ARTICLE_DATE).exists()
+    states = Counter(Rectification.objects.values_list("status", flat=True))
+    assert set(states) == {"open", "rectifying", "submitted", "closed"}
+    assert RectificationEvent.objects.filter(kind="reopen").exists()
+    for item in Rectification.objects.filter(status="closed").select_related("closed_by"):
+        assert item.closed_by_id not in (item.owner_id, item.submitted_by_id)
+    overdue = rectifications_overdue(township, ARTICLE_DATE)
+    assert overdue
+    interviews = Interview.objects.all()
+    assert interviews.count() >= 5 and interviews.filter(followed_up_at__isnull=False).exists()
+    last = Bulletin.objects.order_by("-number").first()
+    assert last.week_end == ARTICLE_DATE
+    annex = {s["key"]: s["rows"] for s in last.snapshot["overdue"]}
+    assert len(annex["rectifications"]) == len(overdue) and annex["measures"]

@@ -22,6 +22,7 @@ from django.db import transaction
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
 from qiangcun.demo.boundaries import boundaries_bytes
+from qiangcun.demo.inspections import build_inspections
 from qiangcun.demo.plans import build_plans
 from qiangcun.ledger import services as ledger
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
@@ -29,6 +30,7 @@ from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.services import geometry_import, unit_create
 from qiangcun.supervision import services as supervision
 from qiangcun.supervision.weeks import weeks_of
+from qiangcun.targets.selectors import progress
 from qiangcun.targets.services import campaign_create, targets_set
 
 ROSTER = Path(__file__).with_name("xiangya-2020.json")
@@ -449,6 +451,23 @@ def build(*, stdout: Any = None) -> bool:
         clerks=clerks,
         district_secretary={name: secretaries[district_of[name].pk] for name in villages},
         admin=admin,
+    )
+    # 一月一督查: a year of monthly rounds, items followed to closure, interviews (demo/inspections.py).
+    board = progress(user=admin, unit=township, year=YEAR, as_of=ARTICLE_DATE)
+    build_inspections(
+        villages=villages,
+        clerks=clerks,
+        district_of=district_of,
+        station_of=station_of,
+        district_secretary={name: secretaries[district_of[name].pk] for name in villages},
+        station_head={name: station_heads[station_of[name].pk] for name in villages},
+        instructor=accounts["demo-instructor"],
+        admin=admin,
+        red=[
+            row.name
+            for row in sorted(board.villages, key=lambda r: r.rank, reverse=True)
+            if row.band == "red"
+        ],
     )
     # 一周一通报: the township's week ends on Friday; bulletins 第1–16期 were issued each Friday at 17:00,
     # the last on the article's day. Each is made from the ledger as it stood at the end of its week.
