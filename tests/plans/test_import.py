@@ -504,3 +504,30 @@ def test_error_report_marks_the_sheet_the_error_is_on(tree, people, home, tmp_pa
     )
     assert ws["B10"].fill.fgColor.rgb.endswith("FFCDD2")
     assert REPORT_HEADER not in [c.value for row in wb["孙庄村"].iter_rows() for c in row]
+
+
+def test_the_command_line_import_checks_then_imports(tree, people, home, tmp_path):
+    """``qiangcun import-plans FILE``: a refused file writes nothing and exits 1 with the row; a good
+    one prints what it did; --dry-run writes nothing."""
+    import io
+
+    from django.core.management import call_command
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command("import-plans", *args, stdout=out, stderr=err)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, out.getvalue(), err.getvalue()
+
+    bad = book(tmp_path, {"Sheet1": _long(["王家村", "合作社", 1, "x", "张伟", "6月底", 1])}, name="bad.xlsx")
+    code, _, err = cli(str(bad), "--year", "2020", "--as", "admin")
+    assert code == 1 and "没有名为“王家村”的村" in err and not Plan.objects.exists()
+    good = book(tmp_path, {"Sheet1": _long()}, name="good.xlsx")
+    code, out, _ = cli(str(good), "--year", "2020", "--as", "admin", "--dry-run")
+    assert code == 0 and "将导入 1 个村" in out and "没有写入" in out and not Plan.objects.exists()
+    code, out, _ = cli(str(good), "--year", "2020", "--as", "admin")
+    assert code == 0 and "已导入 1 个村 2020 年" in out and "措施新增 1 项" in out
+    assert Measure.objects.get().title == "扩大蔬菜种植"

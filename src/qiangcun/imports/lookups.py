@@ -3,6 +3,7 @@ the background jobs and the ``import-*`` commands."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ def import_year(villages: list[OrgUnit], year: int | None) -> int:
 # ---------------------------------------------------------------------------------------------- targets
 
 
-def report_errors(command: Any, path: Path, table: Table | None, errors: list[RowError]) -> None:
+def report_errors(
+    command: Any, path: Path, table: Table | Sequence[Table] | None, errors: list[RowError]
+) -> None:
     """Print the errors by Excel row, write the error report workbook next to the data and exit 1."""
     import sys
 
