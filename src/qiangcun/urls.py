@@ -55,6 +55,7 @@ urlpatterns = [
     path("measures/<int:pk>/", plans.measure_page, name="measure"),
     path("inspections/", supervision.inspection_list, name="inspections"),
     path("inspections/new/", supervision.inspection_new, name="inspection_new"),
+    path("inspections/export.xlsx", supervision.inspection_export, name="inspections_export"),
     path("inspections/<int:pk>/", supervision.inspection_page, name="inspection"),
     path("inspections/photos/<int:pk>/", supervision.inspection_photo, name="inspection_photo"),
     path("inspections/findings/<int:pk>/rectify/", supervision.finding_rectify, name="finding_rectify"),

@@ -276,3 +276,52 @@ def test_plan_table_counts_and_flags(tree, personas, make_entry):
     assert [r.village.name for r in selectors.plan_table(other, tree.township, 2020).rows] == ["编席杨村"]
     with pytest.raises(NotFoundError):
         selectors.plan_table(other, tree.station1, 2020)
+
+
+def test_the_table_adds_up_exactly_the_rows_it_shows(tree, personas, make_entry):
+    """Actual income is every row's, planned or not; a filter's table adds up only its rows; as-of
+    figures use the state on that day (a measure finished later is not done yet, and overdue)."""
+    admin = personas["township_admin"]
+    plan = _plan(admin, tree.sunzhuang, land="20000.00", farm="70000.00")  # short of 100,000
+    make_entry(tree.sunzhuang, amount="17000.00", status="verified")
+    make_entry(tree.yanglaotou, amount="4000.00", status="verified")  # no plan
+    m = _measure(plan, admin, personas["village_clerk"], deadline=datetime.date(2020, 4, 10))
+    services.measure_status_set(actor=admin, measure=m, status="done", on=datetime.date(2020, 6, 1))
+    table = selectors.plan_table(admin, tree.township, 2020, datetime.date(2020, 4, 17))
+    assert table.actual == sum(r.actual for r in table.rows) == Decimal("21000.00")
+    assert (table.done, table.overdue) == (0, 1)  # on 17 April it was neither done nor on time
+    later = selectors.plan_table(admin, tree.township, 2020, datetime.date(2020, 6, 30))
+    assert (later.done, later.overdue) == (1, 0)
+    short = table.only([r for r in table.rows if r.short])
+    assert [r.village.name for r in short.rows] == ["孙庄村"]
+    assert (short.target, short.expected, short.actual) == (
+        Decimal("100000.00"),
+        Decimal("90000.00"),
+        Decimal("17000.00"),
+    )
+    assert dict(short.paths) == {LAND: 1, FARM: 1}
+    with pytest.raises(ServiceError, match="不在 2020 年内"):
+        selectors.plan_table(admin, tree.township, 2020, datetime.date(2021, 1, 5))
+
+
+def test_a_village_sees_its_measures_whoever_owns_them(tree, personas, settings):
+    settings.TODAY = datetime.date(2020, 4, 17)
+    admin = personas["township_admin"]
+    plan = _plan(admin, tree.sunzhuang)
+    m = _measure(plan, admin, personas["district_secretary"], deadline=datetime.date(2020, 4, 20))
+    clerk = personas["village_clerk"]
+    assert selectors.measures_due(clerk, as_of=datetime.date(2020, 4, 17)) == []
+    assert selectors.measures_due(clerk, as_of=datetime.date(2020, 4, 17), village_wide=True) == [(m, 0)]
+    assert (
+        selectors.measures_due(personas["other_clerk"], as_of=datetime.date(2020, 4, 17), village_wide=True)
+        == []
+    )
+
+
+def test_progress_dates_belong_to_the_plan_year(tree, personas):
+    clerk = personas["village_clerk"]
+    m = _measure(_plan(clerk, tree.sunzhuang), clerk, clerk)
+    with pytest.raises(ServiceError, match="早于 2020 年"):
+        services.measure_note_add(actor=clerk, measure=m, date=datetime.date(2000, 1, 1), text="x")
+    with pytest.raises(ServiceError, match="早于 2020 年"):
+        services.measure_status_set(actor=clerk, measure=m, status="done", on=datetime.date(2000, 1, 1))

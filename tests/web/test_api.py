@@ -478,3 +478,10 @@ def test_plans_summary_is_scoped_and_exact(client, tree, personas):
     assert body["villages"] == 1 and body["villages_by_path"] == {"土地流转": 1}
     assert body["expected"] == "10000.10"
     assert client.get(f"/api/v1/plans/summary?year=2020&unit={tree.township.code}").status_code == 403
+
+
+def test_plans_summary_refuses_a_date_outside_its_year(client, tree, personas):
+    client.force_login(personas["township_admin"])
+    answer = client.get("/api/v1/plans/summary?year=2020&as_of=2021-01-05")
+    assert answer.status_code == 400 and "不在 2020 年内" in answer.json()["detail"]
+    assert client.get("/plans/export.xlsx?year=2020&as_of=2021-02-01").status_code == 400

@@ -149,6 +149,7 @@ measure_new               POST    Pl   403  403  403  403  Pl   Pl   404  403  4
 measure                   GET     200  200  200  200  200  200  200  404  403  403  403  L
 measure                   POST    Me   404  404  404  404  Me   Me   404  403  403  403  L
 inspections               GET     200  200  200  200  200  200  200  200  403  403  403  L
+inspections_export        GET     200  200  200  200  200  200  200  200  403  403  403  L
 inspection_new            GET     200  403  200  200  200  403  403  403  403  403  403  L
 inspection_new            POST    I    403  I    I    I    403  403  403  403  403  403  L
 inspection                GET     200  200  200  200  200  200  200  404  403  403  403  L
@@ -519,6 +520,9 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 data if post else None,
                 state=lambda: list(BulletinSettings.objects.values_list("cutoff_weekday", "issuer")),
             )
+        case "inspections_export":
+            ctx.visit()
+            return Req(reverse(name) + f"?unit={t.township.code}&year=2020")
         case "inspections":
             return Req(reverse(name) + f"?unit={t.township.code}&month=2020-04")
         case "inspection_new":

@@ -30,7 +30,7 @@ class PlansSummaryOut(Schema):
     model_config = ConfigDict(extra="forbid")
 
     year: int
-    as_of: datetime.date = Field(description="实际收入和逾期的截止日期（含）")
+    as_of: datetime.date = Field(description="实际收入、完成和逾期的截止日期（含），须在 year 年内")
     unit: str = Field(description="汇总的单位代码")
     villages: int = Field(description="已编制一村一策的村数")
     villages_in_scope: int = Field(description="范围内的村数")
@@ -39,7 +39,7 @@ class PlansSummaryOut(Schema):
     measures: MeasureCounts
     expected: Money = Field(description="各村方案预计收入合计（元）")
     target: Money = Field(description="各村年度目标合计（元）")
-    actual: Money = Field(description="已编制村策的村截至 as_of 计入目标的已审核收入合计（元）")
+    actual: Money = Field(description="范围内各村截至 as_of 计入目标的已审核收入合计（元）")
 
 
 @router.get(

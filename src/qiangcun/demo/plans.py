@@ -165,10 +165,11 @@ def build_plans(
                 deadline=datetime.date(year, month, day),
                 expected=expected,
             )
-            rows = ledger.get((village.pk, path_name), [])
-            if rows:
-                plans.measure_link(actor=clerk, measure=measure, entries=rows)
             _progress(measure, owner=owner, rng=rng, first=index == 0)
+            measure.refresh_from_db()
+            rows = ledger.get((village.pk, path_name), [])
+            if rows and measure.status != MeasureStatus.PLANNED:  # a measure not started brought nothing yet
+                plans.measure_link(actor=clerk, measure=measure, entries=rows)
         extra = []
         if "计划使用强村贷" in fact["tags"]:
             extra.append(("申请“鲁担惠农贷—强村贷”，发展壮大集体经济", datetime.date(year, 6, 30)))

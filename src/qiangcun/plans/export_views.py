@@ -8,7 +8,7 @@ from django.http import HttpResponse
 
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
-from qiangcun.core.params import date_param, text_param
+from qiangcun.core.params import ParamError, date_param, text_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.plans.exporting import plans_workbook
@@ -22,6 +22,8 @@ def plans_export(request: AuthedRequest) -> HttpResponse:
     year = board_year(user, request.GET.get("year"))
     unit = board_unit(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     as_of = date_param(request.GET.get("as_of"))
+    if as_of is not None and as_of.year != year:
+        raise ParamError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     if as_of is None and today().year == year:
         as_of = today()
     body = plans_workbook(user, unit, year, as_of)

@@ -117,7 +117,7 @@ def plans_workbook(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | N
         .select_related("plan__village", "owner", "path")
         .order_by("plan__village__path", "deadline", "pk")
     )
-    actuals = measure_actuals(measures)
+    actuals = measure_actuals(measures, table.as_of)
     candidates = owner_candidates_by_village({m.plan.village for m in measures})
     measure_rows = []
     for m in measures:

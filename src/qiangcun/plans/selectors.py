@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from qiangcun.core.errors import NotFoundError
+from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.core.workdays import overdue_workdays
 from qiangcun.ledger.models import DevelopmentPath, Entry, Status
@@ -137,13 +137,16 @@ def measures_overdue(
     return out
 
 
-def measures_due(user: Any, *, as_of: datetime.date, within_days: int = 14) -> list[tuple[Measure, int]]:
-    """The user's own open measures due within ``within_days`` calendar days or overdue, soonest first;
-    the int is working days overdue (0 when not yet due)."""
+def measures_due(
+    user: Any, *, as_of: datetime.date, within_days: int = 14, village_wide: bool = False
+) -> list[tuple[Measure, int]]:
+    """The user's own open measures (``village_wide``: every open measure in the user's scope, for a
+    village's people) due within ``within_days`` calendar days or overdue, soonest first; the int is
+    working days overdue (0 when not yet due)."""
     horizon = as_of + datetime.timedelta(days=within_days)
+    qs = measures_visible(user) if village_wide else measures_visible(user).filter(owner_id=user.pk)
     qs = (
-        measures_visible(user)
-        .filter(owner_id=user.pk, status__in=OPEN_MEASURE_STATUSES, deadline__lte=horizon)
+        qs.filter(status__in=OPEN_MEASURE_STATUSES, deadline__lte=horizon)
         .select_related("plan__village", "path")
         .order_by("deadline", "pk")
     )
@@ -184,7 +187,29 @@ class PlanTable:
     as_of: datetime.date
     unit: OrgUnit
     rows: list[PlanRow]
-    paths: list[tuple[str, int]]
+    #: Development path names in their order (the table's columns of counts follow it).
+    order: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[tuple[str, int]]:
+        """How many of the rows chose each path, in the paths' order."""
+        tally: dict[str, int] = defaultdict(int)
+        for r in self.rows:
+            for name in r.paths:
+                tally[name] += 1
+        return sorted(tally.items(), key=lambda kv: self.order.get(kv[0], len(self.order)))
+
+    @property
+    def year_text(self) -> str:
+        return str(self.year)
+
+    @property
+    def as_of_text(self) -> str:
+        return self.as_of.isoformat()
+
+    def only(self, rows: list[PlanRow]) -> PlanTable:
+        """The same table holding only ``rows`` (a filter): every figure then adds up exactly those."""
+        return PlanTable(year=self.year, as_of=self.as_of, unit=self.unit, rows=rows, order=self.order)
 
     @property
     def planned(self) -> int:
@@ -200,7 +225,7 @@ class PlanTable:
 
     @property
     def actual(self) -> Decimal:
-        return sum((r.actual for r in self.rows if r.plan is not None), ZERO)
+        return sum((r.actual for r in self.rows), ZERO)
 
     @property
     def target(self) -> Decimal:
@@ -227,6 +252,8 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
     if not any(unit.path.startswith(p) or p.startswith(unit.path) for p in scope):
         raise NotFoundError()  # neither in the reader's scope nor above it
     as_of = as_of or default_as_of(year)
+    if as_of.year != year:
+        raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     villages = list(
         OrgUnit.objects.restrict(user, Action.VIEW)
         .filter(level=Level.VILLAGE, path__startswith=unit.path)
@@ -261,7 +288,9 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
     for r in (
         Measure.objects.filter(plan__year=year, plan__village_id__in=ids)
         .values("plan__village_id")
-        .annotate(total=Count("id"), done=Count("id", filter=Q(status=MeasureStatus.DONE)))
+        .annotate(
+            total=Count("id"), done=Count("id", filter=Q(status=MeasureStatus.DONE, done_on__lte=as_of))
+        )
     ):
         measure_counts[r["plan__village_id"]] = {"total": r["total"], "done": r["done"]}
     overdue: dict[int, int] = defaultdict(int)
@@ -292,12 +321,7 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
             )
         )
     order = {name: i for i, name in enumerate(DevelopmentPath.objects.values_list("name", flat=True))}
-    tally: dict[str, int] = defaultdict(int)
-    for r in rows:
-        for name in r.paths:
-            tally[name] += 1
-    paths = sorted(tally.items(), key=lambda kv: order.get(kv[0], len(order)))
-    return PlanTable(year=year, as_of=as_of, unit=unit, rows=rows, paths=paths)
+    return PlanTable(year=year, as_of=as_of, unit=unit, rows=rows, order=order)
 
 
 def plans_summary(table: PlanTable) -> dict[str, Any]:

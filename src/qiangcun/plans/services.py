@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from qiangcun.accounts.models import SYSTEM_ROLES, RoleGrant
 from qiangcun.core import audit
@@ -340,6 +340,8 @@ def measure_status_set(
     on = on or today()
     if on > today():
         raise ServiceError("日期不能晚于今天", field="on")
+    if on.year < measure.plan.year - 1:
+        raise ServiceError(f"日期 {on:%Y-%m-%d} 早于 {measure.plan.year} 年的一村一策", field="on")
     note = _text(note, "说明", 500, "note", required=False)
     if status == MeasureStatus.DROPPED and not note:
         raise ServiceError("放弃措施须写明原因", field="note")
@@ -382,6 +384,8 @@ def measure_note_add(*, actor: Actor, measure: Measure, date: datetime.date, tex
         raise ServiceError("请填写日期", field="date")
     if date > today():
         raise ServiceError("进展日期不能晚于今天", field="date")
+    if date.year < measure.plan.year - 1:
+        raise ServiceError(f"进展日期 {date:%Y-%m-%d} 早于 {measure.plan.year} 年的一村一策", field="date")
     text = _text(text, "进展情况", 500, "text")
     note = MeasureNote.objects.create(measure=measure, date=date, text=text, author_id=actor.pk)
     audit.record(
@@ -405,7 +409,8 @@ def measure_link(*, actor: Actor, measure: Measure, entries: Iterable[Entry]) ->
     if not rows:
         raise ServiceError("请选择要关联的台账记录", field="entries")
     ids = [e.pk for e in rows]
-    found = {e.pk: e for e in Entry.objects.filter(pk__in=ids).select_related("village")}
+    # Locked: two people linking the same row to two measures at once — the second waits, then is told.
+    found = {e.pk: e for e in Entry.objects.select_for_update().filter(pk__in=ids).select_related("village")}
     for pk in ids:
         e = found.get(pk)
         if e is None or e.village_id != village.pk:
@@ -421,9 +426,16 @@ def measure_link(*, actor: Actor, measure: Measure, entries: Iterable[Entry]) ->
     if taken:
         pk, title = next(iter(sorted(taken.items())))
         raise ServiceError(f"台账记录 {pk} 已关联到措施“{title}”", field="entries")
-    links = MeasureEntry.objects.bulk_create(
-        [MeasureEntry(measure=measure, entry_id=pk, linked_by_id=actor.pk) for pk in dict.fromkeys(ids)]
-    )
+    try:
+        with transaction.atomic():
+            links = MeasureEntry.objects.bulk_create(
+                [
+                    MeasureEntry(measure=measure, entry_id=pk, linked_by_id=actor.pk)
+                    for pk in dict.fromkeys(ids)
+                ]
+            )
+    except IntegrityError:
+        raise ServiceError("所选台账记录刚刚被关联到别的措施，请刷新后重试", field="entries") from None
     audit.record(
         actor=actor,
         action="plan.measure_link",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +28,9 @@ from qiangcun.plans import selectors, services
 from qiangcun.plans.models import OPEN_MEASURE_STATUSES, Measure, MeasureStatus, ResourceKind
 from qiangcun.targets.models import VillageTarget
 from qiangcun.targets.selectors import board_year, default_as_of
+
+#: An area typed in the form: plain ASCII digits, thousands commas, at most two decimals.
+AREA = re.compile(r"\d{1,3}(,\d{3})*(\.\d{1,2})?|\d+(\.\d{1,2})?", re.ASCII)
 
 #: Blank lines the list form offers below the plan's own.
 BLANK_RESOURCES = 3
@@ -70,22 +74,23 @@ def plans_page(request: AuthedRequest) -> HttpResponse:
     year = board_year(user, request.GET.get("year"))
     as_of = _as_of(request, year)
     table = selectors.plan_table(user, unit, year, as_of)
+    tabs = {
+        "short": [r for r in table.rows if r.short],
+        "overdue": [r for r in table.rows if r.overdue],
+        "missing": [r for r in table.rows if r.plan is None],
+    }
     show = request.GET.get("show", "")
-    rows = table.rows
-    if show == "short":
-        rows = [r for r in rows if r.short]
-    elif show == "overdue":
-        rows = [r for r in rows if r.overdue]
-    elif show == "missing":
-        rows = [r for r in rows if r.plan is None]
+    if show not in tabs:
+        show = ""
+    shown = table.only(tabs[show]) if show else table
     return render(
         request,
         "plans/plans.html",
         {
-            "t": table,
-            "rows": rows,
+            "t": shown,
+            "all": table,
             "show": show,
-            "missing": sum(1 for r in table.rows if r.plan is None),
+            "counts": {key: len(rows) for key, rows in tabs.items()},
             "calendar_known": calendar_known(as_of.year),
         },
     )
@@ -135,7 +140,9 @@ def plan_page(request: AuthedRequest, code: str, year: int) -> HttpResponse:
             else None,
             "measures": rows,
             "may_plan": allowed(user, Action.PLAN, village.path),
-            "measures_expected": sum((m.expected for m in measures), Decimal("0.00")),
+            "measures_expected": sum(
+                (m.expected for m in measures if m.status != MeasureStatus.DROPPED), Decimal("0.00")
+            ),
             "measures_actual": sum((r["actual"] for r in rows), Decimal("0.00")),
         },
     )
@@ -145,13 +152,9 @@ def _decimal_area(raw: str, where: str) -> Decimal | None:
     raw = raw.strip()
     if not raw:
         return None
-    try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        raise ServiceError(f"{where}：面积“{raw[:20]}”不是数字（单位：亩）", field="resources") from None
-    if not value.is_finite():
-        raise ServiceError(f"{where}：面积不是数字", field="resources")
-    return value
+    if not AREA.fullmatch(raw):
+        raise ServiceError(f"{where}：面积“{raw[:20]}”不是数字（单位：亩，如 35.5）", field="resources")
+    return Decimal(raw.replace(",", ""))
 
 
 @require(Action.PLAN)
@@ -170,6 +173,8 @@ def plan_edit(request: AuthedRequest, code: str, year: int) -> HttpResponse:
         kinds, names = post.getlist("r_kind"), post.getlist("r_name")
         areas, notes = post.getlist("r_area"), post.getlist("r_note")
         try:
+            if not len(kinds) == len(names) == len(areas) == len(notes):
+                raise ServiceError("资源清单的表单不完整，请刷新页面后重填", field="resources")
             resources: list[services.ResourceInput] = []
             for index, (kind, name, area, note) in enumerate(
                 zip(kinds, names, areas, notes, strict=False), 1
@@ -281,8 +286,13 @@ def _measure_inputs(request: AuthedRequest, village: OrgUnit) -> dict[str, Any]:
         expected = parse_amount(post.get("expected", "") or "0")
     except AmountError as exc:
         raise ServiceError(f"预计增收：{exc}", field="expected") from None
-    path_id = _pk(post.get("path", ""))
-    path = DevelopmentPath.objects.filter(pk=path_id).first() if path_id is not None else None
+    raw_path = post.get("path", "")
+    path = None
+    if raw_path:
+        path_id = _pk(raw_path)
+        path = DevelopmentPath.objects.filter(pk=path_id).first() if path_id is not None else None
+        if path is None:
+            raise ServiceError("增收路子不存在，请重新选择", field="path")
     return {
         "title": post.get("title", ""),
         "owner": _owner(village, post.get("owner", "")),

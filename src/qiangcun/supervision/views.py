@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, ServiceError
-from qiangcun.core.params import ParamError, choice_param, date_param, text_param
+from qiangcun.core.params import ParamError, choice_param, date_param, text_param, year_param
 from qiangcun.core.scope import Action, allowed
 from qiangcun.core.web import require
 from qiangcun.core.workdays import add_workdays
@@ -713,6 +713,57 @@ def rectification_export(request: AuthedRequest) -> HttpResponse:
         sheet_name="整改台账",
     )
     return xlsx_response(body, f"{(village or township).name}整改台账（{today():%Y-%m-%d}）.xlsx")
+
+
+INSPECTION_COLUMNS = [
+    Column("村", "text", 10),
+    Column("督查日期", "date", 11),
+    Column("督查人", "text", 10),
+    Column("同行人员", "text", 12),
+    Column("座谈对象", "text", 16),
+    Column("得分", "int", 6),
+    Column("发现问题", "text", 36),
+    Column("交办整改（项）", "int", 8),
+    Column("已销号（项）", "int", 8),
+    Column("总体情况", "text", 30),
+]
+
+
+@require(Action.VIEW)
+@require_GET
+def inspection_export(request: AuthedRequest) -> HttpResponse:
+    """The year's visits (督查记录) of the township, within the reader's scope, one row a visit."""
+    township = _township(request)
+    year = year_param(request.GET.get("year")) or today().year
+    visits = (
+        selectors.inspections(request.user, unit=township)
+        .filter(visited_on__year=year)
+        .prefetch_related("findings")
+        .order_by("visited_on", "village__path", "id")
+    )
+    body = write_table(
+        title=f"{township.name}{year}年督查记录",
+        subtitle=f"导出于 {today():%Y年%m月%d日}",
+        columns=INSPECTION_COLUMNS,
+        rows=[
+            (
+                v.village.name,
+                v.visited_on,
+                str(v.inspector),
+                v.team,
+                v.met,
+                v.score,
+                "；".join(f.text for f in v.findings.all()),
+                getattr(v, "n_items", 0),
+                getattr(v, "n_closed", 0),
+                v.summary,
+            )
+            for v in visits
+        ],
+        unit_line="",
+        sheet_name="督查记录",
+    )
+    return xlsx_response(body, f"{township.name}{year}年督查记录.xlsx")
 
 
 RECTIFICATION_COLUMNS = [

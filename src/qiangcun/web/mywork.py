@@ -14,6 +14,7 @@ from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
 from qiangcun.core.scope import Action
+from qiangcun.core.workdays import calendar_known
 from qiangcun.ledger.models import Status
 from qiangcun.ledger.selectors import entries_for_review, entries_visible
 from qiangcun.orgs.models import Level, OrgUnit
@@ -57,6 +58,7 @@ class MyWork:
     units: list[OrgUnit]
     sections: list[Section]
     boards: list[Progress]
+    calendar_known: bool = True
 
     @property
     def urgent(self) -> int:
@@ -91,6 +93,9 @@ def my_work(user: Any) -> MyWork:
     year = board_year(user)
     as_of = _as_of(year)
     units = widest_units(user, Action.VIEW)
+    #: A reader above the village level (station, district, township): their own measures; a village's
+    #: people: every measure of their village, whoever owns it.
+    wide_scope = any(u.level != Level.VILLAGE for u in units)
     sections: list[Section] = []
 
     if user.can(Action.ENTER):
@@ -131,14 +136,16 @@ def my_work(user: Any) -> MyWork:
         Item(
             text=f"{m.plan.village.name}：{m.title}",
             url=reverse("measure", args=[m.pk]),
-            note=(f"逾期 {late} 个工作日" if late else f"{m.deadline:%Y年%-m月%-d日}前完成"),
+            note=(f"责任人 {m.owner} · " if m.owner_id != user.pk else "")
+            + (f"逾期 {late} 个工作日" if late else f"{m.deadline:%Y年%-m月%-d日}前完成"),
             urgent=late > 0,
         )
-        for m, late in measures_due(user, as_of=as_of)
+        for m, late in measures_due(user, as_of=as_of, village_wide=not wide_scope)
     ]
     if owned or user.can(Action.PLAN):
+        title = "我负责的措施" if wide_scope else "本村措施"
         sections.append(
-            _section("measures", "我负责的措施（14 天内到期或已逾期）", owned, empty="近期没有到期的措施。")
+            _section("measures", f"{title}（14 天内到期或已逾期）", owned, empty="近期没有到期的措施。")
         )
 
     # 整改: what waits on this person (theirs to put right; submitted, theirs to close or send back).
@@ -201,7 +208,7 @@ def my_work(user: Any) -> MyWork:
                 note=f"责任人 {m.owner} · 逾期 {late} 个工作日",
                 urgent=True,
             )
-            for m, late in measures_overdue(user, year=year, as_of=as_of)
+            for m, late in measures_overdue(user, as_of=as_of)
         ]
         sections.append(
             _section(
@@ -257,4 +264,11 @@ def my_work(user: Any) -> MyWork:
                 empty="没有红色预警村。",
             )
         )
-    return MyWork(year=year, as_of=as_of, units=units, sections=sections, boards=boards)
+    return MyWork(
+        year=year,
+        as_of=as_of,
+        units=units,
+        sections=sections,
+        boards=boards,
+        calendar_known=calendar_known(as_of.year),
+    )
