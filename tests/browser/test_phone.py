@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from qiangcun.ledger import services as ledger_services
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
@@ -44,7 +45,12 @@ _SWEEP = """(selector) => {
 
 
 def no_sideways_scroll(page: Page) -> None:
-    """The page is as wide as the screen and every rendered control sits inside it."""
+    """The page is as wide as the screen and every rendered control sits inside it — once the layout has
+    settled: a chart drawn for a wider window redraws itself on the resize event, a moment later."""
+    try:
+        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth", timeout=3000)
+    except PlaywrightTimeoutError:
+        pass  # the sweep below reports what sticks out
     found = page.evaluate(_SWEEP, CONTROLS)
     assert found["scrollWidth"] <= found["innerWidth"], found
     assert found["outside"] == [], found["outside"]

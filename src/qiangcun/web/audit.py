@@ -94,6 +94,18 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("interview.follow_up", "记录约谈跟进"),
         ],
     ),
+    (
+        "一村一策",
+        [
+            ("plan.save", "编制一村一策"),
+            ("plan.measure_create", "添加措施"),
+            ("plan.measure_update", "修改措施"),
+            ("plan.measure_status", "更新措施状态"),
+            ("plan.measure_note", "记录措施进展"),
+            ("plan.measure_link", "关联台账到措施"),
+            ("plan.measure_unlink", "取消措施关联台账"),
+        ],
+    ),
 ]
 ACTION_LABELS: dict[str, str] = {code: label for _, items in ACTION_GROUPS for code, label in items}
 
