@@ -344,9 +344,11 @@ def rectifications_due(user: Any, *, as_of: datetime.date | None = None) -> list
     if pk is None:
         return []
     scope = path_q("village__path", paths)
+    # An owner whose role on the village was withdrawn no longer reads (or is asked about) its items.
+    mine = Q(owner_id=pk) & path_q("village__path", scope_paths(user, Action.VIEW))
     rows = _items(
         _open_on(Rectification.objects.all(), as_of).filter(
-            Q(owner_id=pk) | (scope & (Q(status=S.SUBMITTED) | Q(deadline__lt=as_of)))
+            mine | (scope & (Q(status=S.SUBMITTED) | Q(deadline__lt=as_of)))
         )
     )
     out: list[DueItem] = []
@@ -377,7 +379,9 @@ def rectifications_overdue_for(user: Any, *, as_of: datetime.date | None = None)
         return []
     scope = path_q("village__path", scope_paths(user, INSPECT))
     rows = _items(
-        _open_on(Rectification.objects.all(), as_of).filter(deadline__lt=as_of).filter(Q(owner_id=pk) | scope)
+        _open_on(Rectification.objects.all(), as_of)
+        .filter(deadline__lt=as_of)
+        .filter((Q(owner_id=pk) & path_q("village__path", scope_paths(user, Action.VIEW))) | scope)
     )
     out = [
         DueItem(item, effective_deadline(item.deadline), days, "owner" if item.owner_id == pk else "watch")
@@ -388,6 +392,28 @@ def rectifications_overdue_for(user: Any, *, as_of: datetime.date | None = None)
     return out
 
 
+def status_on(item: Rectification, day: datetime.date) -> tuple[str, datetime.date | None]:
+    """The item's status at the end of ``day``, from its history (the last step taken by then), and —
+    when it then stood 待销号 — the day it was submitted. Uses ``item.events`` (prefetch it)."""
+    end = _day_after(day)
+    status, submitted = "", None
+    for event in sorted(item.events.all(), key=lambda e: (e.at, e.pk)):
+        if event.at >= end:
+            break
+        status = event.to_status
+        submitted = timezone.localtime(event.at).date() if event.to_status == S.SUBMITTED else None
+    return status or item.status, submitted
+
+
+def status_on_label(item: Rectification, day: datetime.date) -> str:
+    """``status_on`` in words: 待整改 / 整改中 / 待销号（4月2日已提交） / 已销号."""
+    status, submitted = status_on(item, day)
+    label = str(S(status).label)
+    if submitted is not None:
+        return f"{label}（{submitted.month}月{submitted.day}日已提交）"
+    return label
+
+
 def rectifications_overdue(township: OrgUnit, as_of: datetime.date) -> list[DueItem]:
     """Every item of ``township`` overdue at the end of ``as_of``: opened by then, not closed by then,
     its effective deadline passed — for the bulletin's annex (the caller has checked the reader's right).
@@ -396,7 +422,7 @@ def rectifications_overdue(township: OrgUnit, as_of: datetime.date) -> list[DueI
         _open_on(Rectification.objects.filter(village__path__startswith=township.path), as_of).filter(
             deadline__lt=as_of
         )
-    )
+    ).prefetch_related("events")
     out = [
         DueItem(item, effective_deadline(item.deadline), days, "watch")
         for item in rows

@@ -579,14 +579,6 @@ def inspection_record(
         created_at=moment,
         **clean,
     )
-    for upload in photos:
-        photo = InspectionPhoto(
-            inspection=inspection,
-            original_name=(upload.name or "照片")[:200],
-            uploaded_by_id=actor.pk,
-            uploaded_at=moment,
-        )
-        photo.file.save(upload.name or "photo", upload, save=True)
     opened = []
     for position, (f, finding_text) in enumerate(zip(inputs, texts, strict=True), start=1):
         finding = Finding.objects.create(inspection=inspection, position=position, text=finding_text)
@@ -601,8 +593,18 @@ def inspection_record(
                     required_evidence=f.required_evidence,
                     at=moment,
                     label=f"第 {position} 个问题的",
+                    with_visit=True,
                 )
             )
+    # Files last: a finding refused above leaves no photo behind on disk.
+    for upload in photos:
+        photo = InspectionPhoto(
+            inspection=inspection,
+            original_name=(upload.name or "照片")[:200],
+            uploaded_by_id=actor.pk,
+            uploaded_at=moment,
+        )
+        photo.file.save(upload.name or "photo", upload, save=True)
     audit.record(
         actor=actor,
         action="inspection.record",
@@ -630,6 +632,7 @@ def _open(
     required_evidence: str,
     at: datetime.datetime,
     label: str = "",
+    with_visit: bool = False,
 ) -> Rectification:
     inspection = finding.inspection
     village = inspection.village
@@ -637,8 +640,11 @@ def _open(
     problem = owner_problem(village, owner)
     if problem:
         raise ServiceError(f"{label}{problem}", field="owner")
-    if deadline is None:
-        deadline = add_workdays(inspection.visited_on, RECTIFY_WORKDAYS)
+    if deadline is None:  # counted from the handover: a finding handed over later is not born overdue
+        start = (
+            inspection.visited_on if with_visit else max(inspection.visited_on, timezone.localtime(at).date())
+        )
+        deadline = add_workdays(start, RECTIFY_WORKDAYS)
     if deadline < inspection.visited_on:
         raise ServiceError(f"{label}整改期限不能早于督查日期", field="deadline")
     required = _clean(
@@ -932,6 +938,9 @@ def rectification_update(
             changes.append(f"整改事项改为“{title}”")
             item.title = title
     if owner is not None and owner.pk != item.owner_id:
+        if item.status == S.SUBMITTED:
+            # Otherwise an inspector who owned the item could hand it to the submitter, then close it.
+            raise ServiceError("待销号的事项不能更换责任人：请先销号或退回", field="owner")
         problem = owner_problem(item.village, owner)
         if problem:
             raise ServiceError(problem, field="owner")

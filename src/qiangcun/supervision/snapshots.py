@@ -195,8 +195,9 @@ def take(
 
 def rectification_section(township: OrgUnit, as_of: datetime.date) -> dict[str, Any]:
     """The rectification items of ``township`` overdue at the end of ``as_of`` (village, item, owner,
-    deadline, working days overdue)."""
-    from qiangcun.supervision.selectors import rectifications_overdue
+    deadline, its status at the end of ``as_of`` — a 待销号 one with the day it was submitted, the wait
+    then being the inspector's — working days overdue)."""
+    from qiangcun.supervision.selectors import rectifications_overdue, status_on_label
 
     rows = [
         [
@@ -204,7 +205,7 @@ def rectification_section(township: OrgUnit, as_of: datetime.date) -> dict[str, 
             d.item.title,
             str(d.item.owner),
             d.item.deadline.isoformat(),
-            d.item.get_status_display(),
+            status_on_label(d.item, as_of),
             d.overdue_days,
         ]
         for d in rectifications_overdue(township, as_of)
@@ -217,7 +218,7 @@ def rectification_section(township: OrgUnit, as_of: datetime.date) -> dict[str, 
             {"header": "整改事项", "kind": "text", "width": 20},
             {"header": "责任人", "kind": "text", "width": 7},
             {"header": "整改期限", "kind": "text", "width": 10},
-            {"header": "状态", "kind": "text", "width": 6},
+            {"header": "状态", "kind": "text", "width": 9},
             {"header": "逾期（工作日）", "kind": "int", "width": 7},
         ],
         "rows": rows,

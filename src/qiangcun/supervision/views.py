@@ -603,7 +603,7 @@ def inspection_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "photos": list(inspection.photos.all()),
             "may_inspect": may,
             "owners": selectors.owners_for(inspection.village) if may else [],
-            "default_deadline": add_workdays(inspection.visited_on, services.RECTIFY_WORKDAYS),
+            "default_deadline": add_workdays(max(inspection.visited_on, today()), services.RECTIFY_WORKDAYS),
         },
     )
 
@@ -806,7 +806,17 @@ def _act(request: AuthedRequest, pk: int, action: str) -> tuple[Any, HttpRespons
     if item.status != RectificationStatus.CLOSED and action not in selectors.rectification_actions(
         request.user, item
     ):
-        raise PermissionDenied("您不能对该整改事项执行这个操作")
+        # The right person a step late (a second tab, a colleague acted first): the service says what
+        # state the item is in now. Anyone else: 403.
+        fits = (
+            selectors.may_act_for_village(request.user, item)
+            if action in ("start", "submit")
+            else selectors.may_close(request.user, item)
+            if action in ("close", "reopen")
+            else selectors.may_inspect(request.user, item.village)
+        )
+        if not fits:
+            raise PermissionDenied("您不能对该整改事项执行这个操作")
     return item, redirect("rectification", pk=item.pk)
 
 
@@ -870,7 +880,11 @@ def rectification_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
 def rectification_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     item, back = _act(request, pk, "update")
     try:
-        owner = _owner(request.POST.get("owner"), selectors.owners_for(item.village))
+        raw_owner = request.POST.get("owner")
+        # The current owner, kept as it is (even one no longer on the village's list): no change.
+        owner = (
+            None if raw_owner == str(item.owner_id) else _owner(raw_owner, selectors.owners_for(item.village))
+        )
         services.rectification_update(
             actor=request.user,
             item=item,

@@ -165,7 +165,15 @@ def my_work(user: Any) -> MyWork:
         if d.why == "owner"
     ]
     if fixing or user.can(Action.ENTER):
-        sections.append(_section("rect_owner", "我负责的整改事项", fixing, empty="没有待整改的事项。"))
+        sections.append(
+            _section(
+                "rect_owner",
+                "我负责的整改事项",
+                fixing,
+                more_url=reverse("rectifications"),
+                empty="没有待整改的事项。",
+            )
+        )
     to_close = [
         Item(
             text=f"{d.item.village.name}：{d.item.title}",
@@ -177,30 +185,41 @@ def my_work(user: Any) -> MyWork:
         if d.why == "close"
     ]
     if to_close or user.can(Action.INSPECT):
-        sections.append(_section("rect_close", "待我销号的整改事项", to_close, empty="没有待销号的事项。"))
+        sections.append(
+            _section(
+                "rect_close",
+                "待我销号的整改事项",
+                to_close,
+                more_url=reverse("rectifications") + "?status=submitted",
+                empty="没有待销号的事项。",
+            )
+        )
 
     wide = [u for u in units if u.level != Level.VILLAGE]
-    if wide:
-        late_items = [
-            Item(
-                text=f"{item.village.name}：{item.title}",
-                url=reverse("rectification", args=[item.pk]),
-                note=f"责任人 {item.owner} · {item.get_status_display()} · 逾期 {item.overdue_days} 个工作日",
-                urgent=True,
-            )
-            for item in sorted(
-                rectifications(user, overdue=True, as_of=as_of), key=lambda i: (-i.overdue_days, i.pk)
-            )
-        ]
+    # Overdue items: across the reader's scope; for a village's people, their village's (whoever owns
+    # them — theirs appear above too).
+    late_items = [
+        Item(
+            text=f"{item.village.name}：{item.title}",
+            url=reverse("rectification", args=[item.pk]),
+            note=f"责任人 {item.owner} · {item.get_status_display()} · 逾期 {item.overdue_days} 个工作日",
+            urgent=True,
+        )
+        for item in sorted(
+            rectifications(user, overdue=True, as_of=as_of), key=lambda i: (-i.overdue_days, i.pk)
+        )
+    ]
+    if wide or late_items:
         sections.append(
             _section(
                 "rect_overdue",
-                "逾期未销号的整改事项",
+                "逾期未销号的整改事项" if wide else "本村逾期未销号的整改事项",
                 late_items,
                 more_url=reverse("rectifications") + "?overdue=1",
                 empty="没有逾期的整改事项。",
             )
         )
+    if wide:
         overdue = [
             Item(
                 text=f"{m.plan.village.name}：{m.title}",
@@ -234,7 +253,15 @@ def my_work(user: Any) -> MyWork:
             )
             for d in interviews_follow_up_due(user, as_of=as_of)
         ]
-        sections.append(_section("interviews", "约谈回访", follow, empty="近期没有要回访的约谈。"))
+        sections.append(
+            _section(
+                "interviews",
+                "约谈回访",
+                follow,
+                more_url=reverse("interviews"),
+                empty="近期没有要回访的约谈。",
+            )
+        )
 
     boards: list[Progress] = []
     reds: list[Item] = []
