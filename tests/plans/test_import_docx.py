@@ -140,6 +140,14 @@ def test_a_part_per_village_imports_as_the_workbook_does(tree, people, home, tmp
     ]
 
 
+def test_numbered_village_headings_and_a_village_named_in_a_table(tree, people, home, tmp_path):
+    xlsx = book(tmp_path, {"Sheet1": VILLAGE_SHEET, "刘道": KV_SHEET})
+    sun = ["一、孙庄村", "方案概述：发展合作社蔬菜，盘活闲置校舍"]
+    sun += ["（一）资源清单", SUN_PARTS[4], "（二）增收方案", SUN_PARTS[6], "（三）措施", SUN_PARTS[8]]
+    liu: list[Item] = [[["村名", "刘道村", "联系人", "李红梅"]], *LIU_PARTS[1:]]
+    same_as_excel(people["township_admin"], xlsx, word(tmp_path, ["相衙镇一村一策", *sun, *liu]))
+
+
 def test_one_long_table_imports_as_the_long_sheet_does(tree, people, home, tmp_path):
     xlsx = book(tmp_path, {"汇总": LONG}, merges=[("汇总", "B4:B5"), ("汇总", "C4:C5")])
     title, _unit_line, *table, _signatures = LONG

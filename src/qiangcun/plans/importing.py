@@ -1,10 +1,11 @@
 """Read 一村一策 from the lists townships already keep, and import them whole or not at all.
 
-Two layouts are recognised, sheet by sheet, by what the sheet holds (its name does not matter, and one
-workbook may mix them). Header words are matched as the ledger import matches them: width, spaces and
-a unit in brackets do not matter (``预计收入（万元）`` counts in 万元, as does a ``单位：万元`` line above
-the header); title rows above the header, 合计/小计 rows, blank rows and signature lines are skipped;
-a merged cell counts for every row it covers.
+Two layouts are recognised in a workbook (.xlsx) and in a Word document (.docx, see (c)), sheet by
+sheet, by what the sheet holds (its name does not matter, and one workbook may mix them). Header
+words are matched as the ledger import matches them: width, spaces and a unit in brackets do not
+matter (``预计收入（万元）`` counts in 万元, as does a ``单位：万元`` line above the header); title rows
+above the header, 合计/小计 rows, blank rows and signature lines are skipped; a merged cell counts for
+every row it covers.
 
 (a) 按行填 — one long sheet, one row per measure, under a header row (within the first 30 rows) that
     names the village and at least one more column::
@@ -33,6 +34,23 @@ a merged cell counts for every row it covers.
         三、措施          措施 | 增收路子 | 责任人 | 完成时限 | 预计增收
 
     A line ``方案概述：……`` (or 发展思路) anywhere gives the plan's summary.
+
+(c) A Word document (.docx), read as the sheets above: its body in order, a paragraph as a row of one
+    cell, a table as its rows of cell texts (a merged cell repeats its text over the columns and rows
+    it covers, as a merged cell of a sheet counts for every row). The body is cut into parts, each
+    read as one sheet:
+
+    * a part per village (as (b)): a paragraph ``村名：孙庄村``, or a short title naming one village
+      (``孙庄村一村一策``, ``2020年孙庄村一村一策``, ``孙庄村……方案``), opens the village's part;
+      then ``一、资源清单`` / ``二、增收方案`` / ``三、措施`` each followed by its table (the list may
+      also be paragraphs ``闲置资产：旧小学校舍``), and ``方案概述：……`` as a paragraph. A
+      ``单位：万元`` paragraph before the first village counts for every part.
+    * a table whose header (in its first three rows) is a long header (as (a)) is a part of its own,
+      with the paragraphs just above it when they open no village (a title, ``单位：万元``).
+
+    Errors name their place as Word shows it: ``第 2 个表格第 3 行，“责任人”列``, ``第 4 段“村名：王家村”``
+    (``ParsedPlans.places``; tables and non-blank paragraphs counted from the top). Word files get no
+    red-marked report: the errors are listed.
 
 Values: 增收路子 as the ledger names them, with the ledger's aliases and the article's model words
 (领办实体 → 合作社, 提供服务 → 有偿服务); 责任人 by name or account among the people who may own a
@@ -1129,12 +1147,7 @@ class _WordSections:
         if not norm or _marker(norm) is not None or _SUMMARY_LINE.fullmatch(norm):
             return None
         if m := _VILLAGE_LINE.fullmatch(norm):
-            rest = m["rest"]
-            if not rest:
-                return None
-            keys = {rest, VillageMatcher.key(rest)}
-            found = {pk for name, pk in self.names if name in keys}
-            return (found.pop() if len(found) == 1 else -1), rest  # -1: a village the reader will refuse
+            return self.named(m["rest"])
         if len(norm) > 40:
             return None
         hits: dict[int, str] = {}
@@ -1148,8 +1161,37 @@ class _WordSections:
         if len(hits) != 1:
             return None
         pk, name = next(iter(hits.items()))
-        if norm.startswith(name) or any(w in norm for w in ("一村一策", "方案", "村名")):
+        numbered = _MARKER_RE.fullmatch(norm)
+        body = numbered["text"] if numbered else norm  # 一、孙庄村 / （一）孙庄村
+        if body.startswith(name) or any(w in norm for w in ("一村一策", "方案", "村名")):
             return pk, name
+        return None
+
+    def named(self, raw: str) -> tuple[int, str] | None:
+        """The village a 村名 line names (-1 for one the reader will refuse as unknown or ambiguous)."""
+        if not raw:
+            return None
+        keys = {normalize_text(raw), VillageMatcher.key(raw)}
+        found = {pk for name, pk in self.names if name in keys}
+        return (found.pop() if len(found) == 1 else -1), raw
+
+    def table_title(self, rows: list[list[str]]) -> tuple[int, str] | None:
+        """The village a table's first rows name: a cell ``村名：孙庄村``, or ``村名`` | ``孙庄村``."""
+        for cells in rows[:2]:
+            for position, cell in enumerate(cells):
+                text = normalize_text(cell)
+                if m := _VILLAGE_LINE.fullmatch(text):
+                    if m["rest"]:
+                        return self.named(m["rest"])
+                    text = m[1]
+                if text in ("村名", "村名称", "行政村", "村庄"):
+                    following = next(
+                        (c for c in cells[position + 1 :] if normalize_text(c) not in ("", text, text + ":")),
+                        "",
+                    )
+                    found = self.named(following)
+                    if found is not None and found[0] != -1:
+                        return found
         return None
 
     def add(self, place: str, cells: list[Any]) -> tuple[int, list[Any]]:
@@ -1187,8 +1229,13 @@ class _WordSections:
             long = any(
                 _is_long_header(header_columns(row, LONG_LOOKUP, col_offset=0)) for row in item.rows[:3]
             )
+            titled = None if long else self.table_title(item.rows)
             if long and (current.blocks or current.village is not None):
                 current = self.open(f"第 {item.number} 个表格")
+            elif titled is not None and titled[0] != current.village and (current.blocks or current.village):
+                current = self.open(titled[1], titled[0])
+            elif titled is not None and current.village is None:
+                current.village, current.name = titled
             current.blocks = True
             for r, cells in enumerate(item.rows, start=1):
                 current.rows.append(self.add(f"第 {item.number} 个表格第 {r} 行", list(cells)))
