@@ -306,8 +306,14 @@ class RowError:
     header: str  # the header text as in the file
     reason: str
     sheet: str = ""  # the sheet's name, where a workbook's rows come from several sheets
+    #: Where it is in a file that is no workbook, as its writer sees it (“第 2 个表格第 5 行” in a
+    #: Word document); it then stands for ``sheet`` and ``row``, and the column is named by its header.
+    place: str = ""
 
     def __str__(self) -> str:
+        if self.place:
+            where = self.place + (f"，“{self.header}”列" if self.header else "")
+            return f"{where}：{self.reason}"
         where = f"工作表“{self.sheet}”第 {self.row} 行" if self.sheet else f"第 {self.row} 行"
         if self.header:
             where += f"“{self.header}”列（{self.column}）"

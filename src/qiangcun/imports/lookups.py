@@ -64,7 +64,8 @@ def import_year(villages: list[OrgUnit], year: int | None) -> int:
 def report_errors(
     command: Any, path: Path, table: Table | Sequence[Table] | None, errors: list[RowError]
 ) -> None:
-    """Print the errors by Excel row, write the error report workbook next to the data and exit 1."""
+    """Print the errors by Excel row (or by their place in a Word file), write the error report workbook
+    next to the data (none when ``table`` is None) and exit 1."""
     import sys
 
     from django.conf import settings
@@ -75,7 +76,8 @@ def report_errors(
     for error in errors[:200]:
         command.stderr.write(f"  {error}")
     if len(errors) > 200:
-        command.stderr.write(f"  ……其余 {len(errors) - 200} 处见错误报告")
+        more = "见错误报告" if table is not None else "改正以上各处后重新检查"
+        command.stderr.write(f"  ……其余 {len(errors) - 200} 处{more}")
     if table is not None:
         report_dir = Path(settings.HOME) / "import-reports"
         report_dir.mkdir(exist_ok=True)

@@ -1,8 +1,8 @@
 """Import jobs: what the import pages do, runnable in the request or in the background worker.
 
 A job is checked first (a dry run that writes nothing) and imported only once its user confirms.
-The uploaded file lives in ``$QIANGCUN_HOME/uploads/<job id>.xlsx`` until the import is done or
-refused; files older than a day are swept away."""
+The uploaded file lives in ``$QIANGCUN_HOME/uploads/<job id>.xlsx`` (``.docx`` for a Word file, which
+only 一村一策 takes) until the import is done or refused; files older than a day are swept away."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
 from qiangcun.core.scope import Action
+from qiangcun.core.word import inspect_docx, is_word_file
 from qiangcun.imports.lookups import (
     campaign_years,
     import_townships,
@@ -53,6 +54,8 @@ KINDS = {
     "people": "人员账号",
     "plans": "一村一策",
 }
+#: The kinds that also read a Word (.docx) file; every other kind takes .xlsx only.
+WORD_KINDS = {"plans"}
 STALE_SECONDS = 24 * 3600
 MAX_LISTED_ERRORS = 200
 
@@ -61,14 +64,14 @@ def uploads() -> Path:
     folder = Path(settings.HOME) / "uploads"
     folder.mkdir(exist_ok=True)
     now = time.time()
-    for old in folder.glob("*.xlsx"):
+    for old in [*folder.glob("*.xlsx"), *folder.glob("*.docx")]:
         if now - old.stat().st_mtime > STALE_SECONDS:
             old.unlink(missing_ok=True)
     return folder
 
 
 def upload_path(job: ImportJob) -> Path:
-    return uploads() / f"{job.pk}.xlsx"
+    return uploads() / f"{job.pk}.{'docx' if is_word_file(job.file_name) else 'xlsx'}"
 
 
 def report_path(job: ImportJob) -> Path:
@@ -106,7 +109,15 @@ def job_create(*, user: User, kind: str, upload: UploadedFile | None, options: d
     if kind not in allowed_kinds(user):
         raise ServiceError("您没有导入这类数据的权限", code="forbidden")
     if upload is None:
-        raise ServiceError("请选择要导入的 .xlsx 文件", field="file")
+        raise ServiceError(
+            "请选择要导入的 .xlsx 或 .docx 文件" if kind in WORD_KINDS else "请选择要导入的 .xlsx 文件",
+            field="file",
+        )
+    if is_word_file(upload.name or "") and kind not in WORD_KINDS:
+        raise ServiceError(
+            f"{KINDS[kind]}只能从 Excel 表（.xlsx）导入，Word 文件不行；请把表格复制到 Excel 中另存为 .xlsx",
+            field="file",
+        )
     if upload.size and upload.size > settings.IMPORT_MAX_BYTES:
         raise ServiceError(
             f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限 {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB；请拆分后分批导入",
@@ -217,13 +228,20 @@ def job_run(job_id: str) -> None:
 def _errors(
     job: ImportJob, path: Path, table: Table | list[Table] | None, errors: list[RowError]
 ) -> dict[str, Any]:
-    report = bool(table)
-    if table:
+    report = bool(table) and not is_word_file(job.file_name)  # the red-marked report is a workbook
+    if report and table:
         report_path(job).write_bytes(error_report(path, table, errors))
     return {
         "ok": False,
         "errors": [
-            {"row": e.row, "column": e.column, "header": e.header, "reason": e.reason, "sheet": e.sheet}
+            {
+                "row": e.row,
+                "column": e.column,
+                "header": e.header,
+                "reason": e.reason,
+                "sheet": e.sheet,
+                "place": e.place,
+            }
             for e in errors[:MAX_LISTED_ERRORS]
         ],
         "error_count": len(errors),
@@ -236,7 +254,10 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
     user: User = job.user
     options, kind, name = job.options, job.kind, job.file_name
     try:
-        ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect_xlsx(path, name=name))
+        if is_word_file(name) and kind not in WORD_KINDS:
+            return {"ok": False, "refused": f"{KINDS.get(kind, kind)}只能从 Excel 表（.xlsx）导入"}
+        inspect = inspect_docx if is_word_file(name) else inspect_xlsx
+        ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect(path, name=name))
         if kind == "ledger":
             villages = import_villages(user)
             year = import_year(

@@ -1,10 +1,11 @@
 """Read 一村一策 from the lists townships already keep, and import them whole or not at all.
 
-Two layouts are recognised, sheet by sheet, by what the sheet holds (its name does not matter, and one
-workbook may mix them). Header words are matched as the ledger import matches them: width, spaces and
-a unit in brackets do not matter (``预计收入（万元）`` counts in 万元, as does a ``单位：万元`` line above
-the header); title rows above the header, 合计/小计 rows, blank rows and signature lines are skipped;
-a merged cell counts for every row it covers.
+Two layouts are recognised in a workbook (.xlsx) and in a Word document (.docx, see (c)), sheet by
+sheet, by what the sheet holds (its name does not matter, and one workbook may mix them). Header
+words are matched as the ledger import matches them: width, spaces and a unit in brackets do not
+matter (``预计收入（万元）`` counts in 万元, as does a ``单位：万元`` line above the header); title rows
+above the header, 合计/小计 rows, blank rows and signature lines are skipped; a merged cell counts for
+every row it covers.
 
 (a) 按行填 — one long sheet, one row per measure, under a header row (within the first 30 rows) that
     names the village and at least one more column::
@@ -34,6 +35,23 @@ a merged cell counts for every row it covers.
 
     A line ``方案概述：……`` (or 发展思路) anywhere gives the plan's summary.
 
+(c) A Word document (.docx), read as the sheets above: its body in order, a paragraph as a row of one
+    cell, a table as its rows of cell texts (a merged cell repeats its text over the columns and rows
+    it covers, as a merged cell of a sheet counts for every row). The body is cut into parts, each
+    read as one sheet:
+
+    * a part per village (as (b)): a paragraph ``村名：孙庄村``, or a short title naming one village
+      (``孙庄村一村一策``, ``2020年孙庄村一村一策``, ``孙庄村……方案``), opens the village's part;
+      then ``一、资源清单`` / ``二、增收方案`` / ``三、措施`` each followed by its table (the list may
+      also be paragraphs ``闲置资产：旧小学校舍``), and ``方案概述：……`` as a paragraph. A
+      ``单位：万元`` paragraph before the first village counts for every part.
+    * a table whose header (in its first three rows) is a long header (as (a)) is a part of its own,
+      with the paragraphs just above it when they open no village (a title, ``单位：万元``).
+
+    Errors name their place as Word shows it: ``第 2 个表格第 3 行，“责任人”列``, ``第 4 段“村名：王家村”``
+    (``ParsedPlans.places``; tables and non-blank paragraphs counted from the top). Word files get no
+    red-marked report: the errors are listed.
+
 Values: 增收路子 as the ledger names them, with the ledger's aliases and the article's model words
 (领办实体 → 合作社, 提供服务 → 有偿服务); 责任人 by name or account among the people who may own a
 measure of the village (``owner_candidates``), ``张伟（zhangwei）`` when two share a name; 完成时限 as a
@@ -58,7 +76,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -83,6 +101,8 @@ from qiangcun.core.excel import (
 from qiangcun.core.money import FEN
 from qiangcun.core.scope import Action, Actor
 from qiangcun.core.text import text_problem
+from qiangcun.core.word import Paragraph, docx_body, inspect_docx, is_word_file
+from qiangcun.core.word import Table as WordTable
 from qiangcun.ledger.importing.ledger import SIGNATURE_WORDS
 from qiangcun.ledger.importing.names import PATH_SYNONYMS
 from qiangcun.ledger.models import DevelopmentPath
@@ -256,6 +276,7 @@ def parse_money(value: Any, *, wan: bool, label: str) -> Decimal:
     return parse_amount_cell(value, wan=wan)
 
 
+_NUMBER_TEXT = re.compile(r"\d+(?:\.\d+)?")
 _AREA_TEXT = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?:亩)?$")
 _LAND_TEXT = re.compile(r"^(?P<name>.*?)[:：]?(?P<n>\d+(?:\.\d+)?)亩(?P<rest>.*)$")
 
@@ -471,6 +492,14 @@ class ParsedPlans:
     drafts: dict[int, VillageDraft] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     skipped: int = 0
+    #: A Word file's places (“第 2 个表格第 5 行”) by the row numbers its errors carry; None for a workbook.
+    places: dict[int, str] | None = None
+
+    def locate(self, errors: list[RowError]) -> list[RowError]:
+        """The errors with their place in a Word file named (a workbook's are left as they are)."""
+        if self.places is None:
+            return errors
+        return [replace(e, place=self.places.get(e.row, f"第 {e.row} 处")) for e in errors]
 
 
 def plan_villages(actor: Any) -> tuple[list[OrgUnit], set[int]]:
@@ -494,6 +523,7 @@ def plan_villages(actor: Any) -> tuple[list[OrgUnit], set[int]]:
 
 class _Reader:
     def __init__(self, *, year: int, villages: list[OrgUnit], plannable: set[int], result: ParsedPlans):
+        self.places: dict[int, str] | None = None  # a Word file's, see ParsedPlans.places
         self.year = year
         self.result = result
         self.villages = villages
@@ -510,6 +540,13 @@ class _Reader:
         self.troubled: set[int] = set()
 
     # -- helpers
+    def where(self, ref: Ref, here: Ref) -> str:
+        """Where ``ref`` is, for a message about a row at ``here``: 第 3 行 (工作表“刘道”第 3 行 on
+        another sheet), or in a Word file 第 2 个表格第 3 行."""
+        if self.places is not None:
+            return self.places.get(ref.row, f"第 {ref.row} 处")
+        return ("" if ref.sheet == here.sheet else f"工作表“{ref.sheet}”") + f"第 {ref.row} 行"
+
     def fail(self, error: RowError) -> None:
         self.result.errors.append(error)
 
@@ -578,7 +615,12 @@ class _Reader:
             d.summary, d.summary_ref = text, ref
         elif normalize_text(d.summary) != normalize_text(text) and d.summary_ref is not None:
             where = d.summary_ref
-            self.fail(ref.error(f"与工作表“{where.sheet}”第 {where.row} 行的方案概述不一致"))
+            place = (
+                self.where(where, ref)
+                if self.places is not None
+                else f"工作表“{where.sheet}”第 {where.row} 行"
+            )
+            self.fail(ref.error(f"与{place}的方案概述不一致"))
 
     def _resources(
         self,
@@ -626,7 +668,8 @@ class _Reader:
                 d.resources = d.resources if d.resources is not None else []
                 continue
             column = cols[key]
-            if kind == "land" and isinstance(raw, int | float) and not isinstance(raw, bool):
+            bare = isinstance(raw, str) and _NUMBER_TEXT.fullmatch(normalize_text(raw)) is not None
+            if kind == "land" and (bare or (isinstance(raw, int | float) and not isinstance(raw, bool))):
                 try:
                     area = parse_area(raw)
                 except CellError as exc:
@@ -702,7 +745,7 @@ class _Reader:
                 first = self.path_expected_at[(d.village.pk, path.pk)]
                 errors.append(
                     ref.error(
-                        f"{d.village.name}“{path.name}”的预计收入 {expected:,.2f} 元与第 {first.row} 行的 "
+                        f"{d.village.name}“{path.name}”的预计收入 {expected:,.2f} 元与{self.where(first, first)}的 "
                         f"{chosen.expected:,.2f} 元不一致（一条路子只有一个预计收入）",
                         expected_col,
                     )
@@ -759,8 +802,7 @@ class _Reader:
         if first is not None:
             errors.append(
                 ref.error(
-                    f"与{'' if first.sheet == ref.sheet else f'工作表“{first.sheet}”'}第 {first.row} 行的措施重复"
-                    "（同一村的措施不能同名）",
+                    f"与{self.where(first, ref)}的措施重复（同一村的措施不能同名）",
                     cols["measure"],
                 )
             )
@@ -980,6 +1022,19 @@ class _Reader:
 
     def _decide(self, name: str, rows: list[tuple[int, list[Any]]]) -> tuple[OrgUnit | None, bool]:
         found = self._sheet_village(name, rows)
+        if found is None and self.places is not None:
+            places = self.places
+            first = next((n for n, _ in rows if "表格" in places.get(n, "")), rows[0][0] if rows else 1)
+            self.fail(
+                RowError(
+                    first,
+                    "",
+                    "",
+                    "这一部分没有写是哪个村：请在它的表格前面写一段“村名：XX村”（或以“XX村一村一策”为标题）",
+                    sheet=name,
+                )
+            )
+            return None, True
         if found is None:
             self.fail(
                 RowError(
@@ -1060,6 +1115,135 @@ class _Reader:
                 )
 
 
+@dataclass
+class _Section:
+    """A part of a Word file read as one sheet: a village's part, or a table with a 村名 column."""
+
+    name: str
+    rows: list[tuple[int, list[Any]]] = field(default_factory=list)
+    village: int | None = None  # the village its title names
+    blocks: bool = False  # it has a table or a line such as 一、资源清单
+
+
+class _WordSections:
+    """Cut a Word file's body into the sheets :class:`_Reader` reads (see the module's docstring)."""
+
+    def __init__(self, villages: list[OrgUnit]) -> None:
+        self.villages = villages
+        self.names = sorted(
+            {(normalize_text(v.name), v.pk) for v in villages}
+            | {(VillageMatcher.key(v.name), v.pk) for v in villages if len(VillageMatcher.key(v.name)) >= 2},
+            key=lambda item: -len(item[0]),
+        )
+        self.places: dict[int, str] = {}
+        self.sections: list[_Section] = []
+        self.carry: list[tuple[int, list[Any]]] = []  # a 单位：万元 line above every village's part
+        self.number = 0
+
+    def title(self, text: str) -> tuple[int, str] | None:
+        """The village a paragraph opens a part for: ``村名：孙庄村``, or a short title naming one village
+        (``孙庄村一村一策``, ``2020年孙庄村一村一策``, ``孙庄村发展村级集体经济方案``)."""
+        norm = normalize_text(text)
+        if not norm or _marker(norm) is not None or _SUMMARY_LINE.fullmatch(norm):
+            return None
+        if m := _VILLAGE_LINE.fullmatch(norm):
+            return self.named(m["rest"])
+        if len(norm) > 40:
+            return None
+        hits: dict[int, str] = {}
+        taken: list[tuple[int, int]] = []
+        for name, pk in self.names:  # longest names first: 大王庄村 is not also 王庄
+            start = norm.find(name)
+            if start < 0 or any(a <= start < b for a, b in taken):
+                continue
+            taken.append((start, start + len(name)))
+            hits.setdefault(pk, name)
+        if len(hits) != 1:
+            return None
+        pk, name = next(iter(hits.items()))
+        numbered = _MARKER_RE.fullmatch(norm)
+        body = numbered["text"] if numbered else norm  # 一、孙庄村 / （一）孙庄村
+        if body.startswith(name) or any(w in norm for w in ("一村一策", "方案", "村名")):
+            return pk, name
+        return None
+
+    def named(self, raw: str) -> tuple[int, str] | None:
+        """The village a 村名 line names (-1 for one the reader will refuse as unknown or ambiguous)."""
+        if not raw:
+            return None
+        keys = {normalize_text(raw), VillageMatcher.key(raw)}
+        found = {pk for name, pk in self.names if name in keys}
+        return (found.pop() if len(found) == 1 else -1), raw
+
+    def table_title(self, rows: list[list[str]]) -> tuple[int, str] | None:
+        """The village a table's first rows name: a cell ``村名：孙庄村``, or ``村名`` | ``孙庄村``."""
+        for cells in rows[:2]:
+            for position, cell in enumerate(cells):
+                text = normalize_text(cell)
+                if m := _VILLAGE_LINE.fullmatch(text):
+                    if m["rest"]:
+                        return self.named(m["rest"])
+                    text = m[1]
+                if text in ("村名", "村名称", "行政村", "村庄"):
+                    following = next(
+                        (c for c in cells[position + 1 :] if normalize_text(c) not in ("", text, text + ":")),
+                        "",
+                    )
+                    found = self.named(following)
+                    if found is not None and found[0] != -1:
+                        return found
+        return None
+
+    def add(self, place: str, cells: list[Any]) -> tuple[int, list[Any]]:
+        self.number += 1
+        self.places[self.number] = place
+        return self.number, cells
+
+    def open(self, name: str, village: int | None = None) -> _Section:
+        section = _Section(name=name, rows=list(self.carry), village=village)
+        self.sections.append(section)
+        return section
+
+    def cut(self, body: Iterable[Paragraph | WordTable]) -> list[_Section]:
+        current = self.open("正文开头")
+        for item in body:
+            if isinstance(item, Paragraph):
+                shown = item.text if len(item.text) <= 16 else item.text[:15] + "…"
+                titled = self.title(item.text)
+                if (
+                    titled is not None
+                    and titled[0] != current.village
+                    and (current.blocks or current.village)
+                ):
+                    current = self.open(titled[1], titled[0])
+                elif titled is not None and current.village is None:
+                    current.village, current.name = titled
+                if _marker(normalize_text(item.text)) is not None:
+                    current.blocks = True
+                row = self.add(f"第 {item.number} 段“{shown}”", [item.text])
+                current.rows.append(row)
+                norm = normalize_text(item.text)
+                if not current.blocks and current.village is None and "单位" in norm and "万元" in norm:
+                    self.carry.append(row)  # above every part: 单位：万元 for the whole file
+                continue
+            long = any(
+                _is_long_header(header_columns(row, LONG_LOOKUP, col_offset=0)) for row in item.rows[:3]
+            )
+            titled = None if long else self.table_title(item.rows)
+            if long and (current.blocks or current.village is not None):
+                current = self.open(f"第 {item.number} 个表格")
+            elif titled is not None and titled[0] != current.village and (current.blocks or current.village):
+                current = self.open(titled[1], titled[0])
+            elif titled is not None and current.village is None:
+                current.village, current.name = titled
+            current.blocks = True
+            for r, cells in enumerate(item.rows, start=1):
+                current.rows.append(self.add(f"第 {item.number} 个表格第 {r} 行", list(cells)))
+            if long:
+                current = self.open(f"第 {item.number} 个表格之后")
+        return [s for s in self.sections if s.blocks]
+
+
 def _chain(
     head: list[tuple[int, list[Any]]], rest: Iterable[tuple[int, list[Any]]]
 ) -> Iterable[tuple[int, list[Any]]]:
@@ -1090,8 +1274,8 @@ def _marker(text: str) -> str | None:
     if m is None:
         return None
     body = m["text"]
-    if not m["enum"] and len(body) > 10:
-        return None
+    if not m["enum"] and (len(body) > 10 or re.search("[:：].", body)):
+        return None  # a sentence, or a list line written in one cell (闲置资产：老村委大院)
     if len(body) > 40:
         return None
     if "措施" in body:
@@ -1115,20 +1299,38 @@ def parse_plans_file(
     plannable: set[int],
     progress: Callable[[int, int], None] | None = None,
 ) -> ParsedPlans:
-    """Check the file's safety and read every sheet it has. Never writes anything."""
-    total = inspect_xlsx(path, name=name)
+    """Check the file's safety and read every sheet it has (every part of a Word file). Never writes
+    anything."""
+    word = is_word_file(name)
+    total = inspect_docx(path, name=name) if word else inspect_xlsx(path, name=name)
     result = ParsedPlans(name=name, year=year)
     reader = _Reader(year=year, villages=villages, plannable=plannable, result=result)
-    for sheet_name, col_offset, rows in iter_sheets(path):
+    sheets: Iterable[tuple[str, int, Iterable[tuple[int, list[Any]]]]]
+    if word:
+        cutter = _WordSections(villages)
+        sections = cutter.cut(docx_body(path))
+        result.places = reader.places = cutter.places
+        total = cutter.number
+        sheets = [(s.name, 0, s.rows) for s in sections]
+    else:
+        sheets = iter_sheets(path)
+    for sheet_name, col_offset, rows in sheets:
         reader.sheet(sheet_name, col_offset, rows)
         if progress is not None:
             progress(max((t.header_row for t in result.tables), default=0), total)
     if not result.drafts and not result.errors:
+        if word:
+            raise WorkbookRefused(
+                "没有找到一村一策：Word 文件里需要一个按行填的表格（表头写有“村名”“增收路子”“措施”“责任人”"
+                "“完成时限”等列），或按村分段（每村先写“村名：XX村”或“XX村一村一策”，再写“一、资源清单”"
+                "“二、增收方案”“三、措施”，各接一个表格）。可下载模板对照"
+            )
         raise WorkbookRefused(
             "没有找到一村一策：需要一张按行填的表（表头写有“村名”“增收路子”“措施”“责任人”“完成时限”等列），"
             "或按村一页的表（写有“一、资源清单”“二、增收方案”“三、措施”）。可下载模板对照"
         )
     reader.finish()
+    result.errors = result.locate(result.errors)
     return result
 
 
@@ -1285,4 +1487,5 @@ def plans_import(*, actor: Actor, parsed: ParsedPlans, dry_run: bool) -> PlansIm
                     outcome.errors.append(m.ref.error(exc.message))
         if dry_run or outcome.errors:
             transaction.set_rollback(True)
+    outcome.errors = parsed.locate(outcome.errors)
     return outcome
