@@ -194,10 +194,10 @@ def _settle() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        # (a bare "TRUNCATE ledger_entry" PostgreSQL refuses itself: ledger_evidence and ledger_requestkey
-        # reference it)
-        "TRUNCATE ledger_evidence, ledger_requestkey, ledger_entry",
-        "TRUNCATE TABLE ONLY ledger_entry, ledger_evidence, ledger_requestkey RESTART IDENTITY",
+        # (a bare "TRUNCATE ledger_entry" PostgreSQL refuses itself: ledger_evidence, ledger_requestkey and
+        # plans_measureentry reference it)
+        "TRUNCATE ledger_evidence, ledger_requestkey, plans_measureentry, ledger_entry",
+        "TRUNCATE TABLE ONLY ledger_entry, ledger_evidence, ledger_requestkey, plans_measureentry RESTART IDENTITY",
         "TRUNCATE ledger_entry CASCADE",
         "TRUNCATE ledger_importbatch CASCADE",
         "TRUNCATE ledger_category CASCADE",

@@ -16,7 +16,7 @@ from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
-from qiangcun.core.params import date_param, year_param
+from qiangcun.core.params import date_param, text_param, year_param
 from qiangcun.core.scope import Action, allowed
 from qiangcun.core.text import text_problem
 from qiangcun.core.web import require
@@ -70,7 +70,7 @@ def _as_of(request: AuthedRequest, year: int) -> datetime.date:
 @require_GET
 def plans_page(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    unit = unit_for(user, request.GET.get("unit") or None)
+    unit = unit_for(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     year = board_year(user, request.GET.get("year"))
     as_of = _as_of(request, year)
     table = selectors.plan_table(user, unit, year, as_of)
