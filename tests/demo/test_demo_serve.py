@@ -165,3 +165,36 @@ def test_when_the_worker_dies_the_server_is_stopped_too(serve, built):
     os.kill(children["db_worker"], signal.SIGKILL)
     assert proc.wait(timeout=STOP_TIMEOUT) != 0
     assert _wait_until_gone(built) == {}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
+def test_a_pid_file_left_by_a_killed_server_does_not_stop_the_next_demo(built, tmp_path):
+    """A server killed with SIGKILL leaves gunicorn.pid; while its pid is an unreaped zombie (or a
+    reused pid), gunicorn alone would refuse to start ("Already running")."""
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child never ended"
+        time.sleep(0.05)
+    (built / "run").mkdir(exist_ok=True)
+    (built / "run" / "gunicorn.pid").write_text(f"{zombie.pid}\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qiangcun", "demo", "--port", str(port), "--workers", "1"],
+        env=_env(built, home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_until_serving(proc, port)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=STOP_TIMEOUT) == 0
+    finally:
+        zombie.wait()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=STOP_TIMEOUT)
+        _kill_all(built)

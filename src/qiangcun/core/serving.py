@@ -123,6 +123,47 @@ class Supervisor:
         return first_dead
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (not a zombie left unreaped by a killed parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():  # not Linux: os.kill is the best answer there is
+        return True
+    try:
+        state = stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def clear_stale_pidfile(pidfile: Path) -> bool:
+    """Remove gunicorn's pid file when no gunicorn runs under that pid any more; True if removed.
+
+    A server killed with SIGKILL (or a machine that lost power) leaves its pid file behind, and gunicorn
+    refuses to start while the pid in it answers ``kill(pid, 0)`` — which a zombie does, and so does an
+    unrelated process that was given the same pid later. Only a live gunicorn keeps its file."""
+    try:
+        pid = int(pidfile.read_text().strip() or 0)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        pid = 0
+    if pid > 0 and _alive(pid):
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        try:
+            if not cmdline.exists() or b"gunicorn" in cmdline.read_bytes():
+                return False
+        except OSError:
+            return False
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
 def worker_argv() -> list[str]:
     """The background worker for large imports (django-tasks' database backend)."""
     return [sys.executable, "-m", "qiangcun", "db_worker", "--no-reload", "--verbosity", "0"]
@@ -131,6 +172,7 @@ def worker_argv() -> list[str]:
 def serve(*, host: str, port: int, workers: int, run_dir: Path, env: dict[str, str]) -> str | None:
     """Run the server and the worker until stopped; the name of a child that died on its own, or None."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    clear_stale_pidfile(run_dir / "gunicorn.pid")
     env = dict(env)
     env.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
     supervisor = Supervisor(
