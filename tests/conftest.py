@@ -23,6 +23,15 @@ PASSWORD = "test-pass-12345"
 
 
 @pytest.fixture(autouse=True)
+def _second_factor_off(request: pytest.FixtureRequest, settings) -> None:
+    """The township admin and the 三员 must bind an authenticator before any page opens. Tests about
+    something else sign those personas in with the password only; tests of the requirement itself are
+    marked ``@pytest.mark.otp_required`` (tests/accounts/test_security.py)."""
+    if request.node.get_closest_marker("otp_required") is None:
+        settings.OTP_REQUIRED_ROLES = []
+
+
+@pytest.fixture(autouse=True)
 def _freeze_triggers(request: pytest.FixtureRequest):
     """Verified rows are frozen by database triggers. Tests that flush tables (transactional and browser
     tests: DELETE on SQLite, TRUNCATE on PostgreSQL, both refused while a verified row exists) drop the

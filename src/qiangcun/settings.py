@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "ninja",
@@ -118,10 +121,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "qiangcun.accounts.middleware.SessionLimitsMiddleware",
     "qiangcun.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "qiangcun.urls"
@@ -160,23 +166,71 @@ elif DATABASES["default"]["ENGINE"] not in {"django.db.backends.postgresql"}:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["qiangcun.accounts.backends.CaseInsensitiveModelBackend"]
+# --- signing in (等保 2.0): every default below can be set from the environment -------------------------
+# The lockout (django-axes) sits in front of the project's own backend: after QIANGCUN_LOCKOUT_FAILURES
+# wrong passwords for one account, or from one address, that account (or address) is refused for
+# QIANGCUN_LOCKOUT_MINUTES, even with the right password. Bad API tokens count against the address.
+AUTHENTICATION_BACKENDS = [
+    "qiangcun.accounts.backends.LockoutBackend",
+    "qiangcun.accounts.backends.CaseInsensitiveModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("QIANGCUN_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("QIANGCUN_LOCKOUT_MINUTES", 10))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: the account, and the address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lockout ends when it says it ends
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "qiangcun.accounts.signin.username_key"
+AXES_CLIENT_IP_CALLABLE = "qiangcun.accounts.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "qiangcun.accounts.signin.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_AGE = 60 * 60 * 12
+# A session ends after QIANGCUN_IDLE_MINUTES without a request, and QIANGCUN_SESSION_HOURS after sign-in
+# whatever happens (accounts.middleware.SessionLimitsMiddleware); signing out deletes it on the server.
+SESSION_IDLE_SECONDS = env_int("QIANGCUN_IDLE_MINUTES", 30) * 60
+SESSION_ABSOLUTE_SECONDS = env_int("QIANGCUN_SESSION_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# Re-enter the password (and the authenticator code, where one is set up) before a sensitive action
+# when the last such check is older than this.
+REAUTH_SECONDS = env_int("QIANGCUN_REAUTH_MINUTES", 5) * 60
 
+# Passwords: length, character classes (of upper case, lower case, digits, other), no reuse of the last
+# few, and for admins (镇党建办 and the 三员) a change every QIANGCUN_PASSWORD_MAX_AGE_DAYS (0: never).
+PASSWORD_MIN_LENGTH = env_int("QIANGCUN_PASSWORD_MIN_LENGTH", 8)
+PASSWORD_MIN_CLASSES = env_int("QIANGCUN_PASSWORD_CLASSES", 3)
+PASSWORD_HISTORY = env_int("QIANGCUN_PASSWORD_HISTORY", 3)
+PASSWORD_MAX_AGE_DAYS = env_int("QIANGCUN_PASSWORD_MAX_AGE_DAYS", 90)
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "qiangcun.accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "qiangcun.accounts.validators.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {
+        "NAME": "qiangcun.accounts.validators.CharacterClassesValidator",
+        "OPTIONS": {"min_classes": PASSWORD_MIN_CLASSES},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
         "OPTIONS": {"user_attributes": ("username", "display_name", "phone")},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "qiangcun.accounts.validators.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "qiangcun.accounts.validators.HistoryValidator", "OPTIONS": {"count": PASSWORD_HISTORY}},
 ]
+
+# A second factor (TOTP, any authenticator app): required for the township admin and the 三员, open to
+# everyone (django-otp). The demo waives the requirement so its accounts still sign in with a password.
+OTP_TOTP_ISSUER = env_str("QIANGCUN_OTP_ISSUER", "强村")
+OTP_REQUIRED_ROLES = env_list(
+    "QIANGCUN_OTP_REQUIRED_ROLES", "township_admin,system_admin,security_admin,auditor"
+)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

@@ -1,6 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from qiangcun.accounts import security
 from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
@@ -23,7 +24,10 @@ urlpatterns = [
     path("", web.home, name="home"),
     path("login/", QiangcunLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("login/verify/", security.otp_verify, name="otp_verify"),
     path("password/", accounts.password_change, name="password_change"),
+    path("account/security/", security.otp_setup, name="otp_setup"),
+    path("account/security/remove/", security.otp_remove, name="otp_remove"),
     path("people/", accounts.people_page, name="people"),
     path("people/new/", accounts.person_new, name="person_new"),
     path("people/<int:pk>/", accounts.person_page, name="person"),

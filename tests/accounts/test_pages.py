@@ -127,7 +127,7 @@ def test_one_time_password_holder_must_change_it_first(tree, personas):
     api = client.get("/api/v1/units")
     assert api.status_code == 403 and "一次性密码" in api.json()["detail"]
     page = client.get(reverse("password_change")).content.decode()
-    assert "一次性密码" in page and "至少 10 位" in page
+    assert "一次性密码" in page and "至少 8 位" in page
     same = client.post(
         reverse("password_change"),
         {"old_password": password, "new_password1": password, "new_password2": password},

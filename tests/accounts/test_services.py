@@ -136,7 +136,7 @@ def test_reset_then_change_password(tree, personas):
         password_change(user=clerk, old="wrong", new="Quite-new-2020")
     with pytest.raises(ServiceError, match="不能与原密码"):
         password_change(user=clerk, old=otp, new=otp)
-    with pytest.raises(ServiceError, match="太短：至少 10 位"):
+    with pytest.raises(ServiceError, match="太短：至少 8 位"):
         password_change(user=clerk, old=otp, new="short1")
     with pytest.raises(ServiceError, match="只包含数字"):
         password_change(user=clerk, old=otp, new="73925816402")

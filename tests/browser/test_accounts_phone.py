@@ -55,7 +55,7 @@ def test_system_admin_on_a_phone(live_server, tree, personas, page: Page) -> Non
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{base}/password/")
-    expect(page.locator("main")).to_contain_text("至少 10 位")
+    expect(page.locator("main")).to_contain_text("至少 8 位")
     no_sideways_scroll(page)
     shoot(page, "password")
     page.fill("input[name=old_password]", password)

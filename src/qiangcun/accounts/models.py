@@ -6,17 +6,20 @@ import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiangcun.core.scope import Action
 from qiangcun.orgs.models import Level, OrgUnit
 
 __all__ = [
+    "ADMIN_ROLES",
     "ROLE_ACTIONS",
     "ROLE_LEVELS",
     "SYSTEM_ROLES",
     "Action",
     "ApiToken",
+    "PasswordHistory",
     "Role",
     "RoleGrant",
     "User",
@@ -65,6 +68,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 #: The three system roles (三员): whoever holds one holds no other role, and none of them reads the business.
 SYSTEM_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
 
+#: The admins: their passwords expire (``PASSWORD_MAX_AGE_DAYS``) and, by default, they need a second factor.
+ADMIN_ROLES: frozenset[str] = frozenset({Role.TOWNSHIP_ADMIN, *SYSTEM_ROLES})
+
 #: On which levels of the tree each role is granted in the pages (a county may hold the township roles).
 ROLE_LEVELS: dict[str, frozenset[str]] = {
     Role.TOWNSHIP_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
@@ -97,6 +103,12 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(
         _("须修改密码"), default=False, help_text=_("一次性密码登录后，改密码之前什么都不能做")
     )
+    password_changed_at = models.DateTimeField(
+        _("密码修改时间"),
+        null=True,
+        blank=True,
+        help_text=_("本人上次设定密码的时间（管理员的密码按期更换）"),
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -104,6 +116,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Also notes when: an admin's password expires ``PASSWORD_MAX_AGE_DAYS`` after it was set (by
+        the pages, ``qiangcun changepassword`` or a reset)."""
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     def _scope_cache(self) -> dict[str, tuple[str, ...]]:
         cache: dict[str, tuple[str, ...]] | None = getattr(self, "_scope_paths_cache", None)
@@ -131,6 +149,15 @@ class User(AbstractUser):
 
     def forget_scope(self) -> None:
         self.__dict__.pop("_scope_paths_cache", None)
+        self.__dict__.pop("_roles_cache", None)
+
+    def roles(self) -> frozenset[str]:
+        """The roles this user holds anywhere (cached for the request)."""
+        cached: frozenset[str] | None = getattr(self, "_roles_cache", None)
+        if cached is None:
+            cached = frozenset(RoleGrant.objects.filter(user=self).values_list("role", flat=True))
+            self._roles_cache = cached
+        return cached
 
 
 class RoleGrant(models.Model):
@@ -172,3 +199,21 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class PasswordHistory(models.Model):
+    """A password the user chose before (its hash only), so that the last few are not used again."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="password_history"
+    )
+    password = models.CharField(_("密码摘要"), max_length=128)
+    at = models.DateTimeField(_("停用时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.at:%Y-%m-%d}"

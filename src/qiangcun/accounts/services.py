@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -20,7 +21,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qiangcun.accounts.models import ROLE_LEVELS, SYSTEM_ROLES, ApiToken, Role, RoleGrant, User, hash_token
+from qiangcun.accounts.models import (
+    ROLE_LEVELS,
+    SYSTEM_ROLES,
+    ApiToken,
+    PasswordHistory,
+    Role,
+    RoleGrant,
+    User,
+    hash_token,
+)
 from qiangcun.accounts.selectors import above_own_township, grant_refusal, manageable_users
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
@@ -240,7 +250,7 @@ def password_reset(*, actor: User, user: User) -> str:
     password = one_time_password()
     user.set_password(password)
     user.must_change_password = True
-    user.save(update_fields=["password", "must_change_password"])
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
     audit.record(
         actor=actor,
         action="user.password_reset",
@@ -252,13 +262,23 @@ def password_reset(*, actor: User, user: User) -> str:
     return password
 
 
-PASSWORD_RULES = "至少 10 位；不能全是数字；不能是常见密码；不能与账号、姓名太像；不能与原密码相同"
+def password_rules() -> str:
+    """The password rules in force, as the password page states them (from the settings)."""
+    return "；".join(
+        [
+            f"至少 {settings.PASSWORD_MIN_LENGTH} 位",
+            f"含大写字母、小写字母、数字、符号中的至少 {settings.PASSWORD_MIN_CLASSES} 类",
+            "不能是常见密码",
+            "不能与账号、姓名、手机号太像",
+            f"不能与最近 {max(settings.PASSWORD_HISTORY, 1)} 次用过的密码相同",
+        ]
+    )
 
 
 @transaction.atomic
 def password_change(*, user: User, old: str, new: str) -> User:
     """The user's own new password. The old one (the one-time password, after a reset) must be right;
-    the new one must differ from it and meet the rules in :data:`PASSWORD_RULES`."""
+    the new one must differ from it and meet the rules of :func:`password_rules`."""
     user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
     if not user.check_password(old):
         raise ServiceError("原密码不正确", field="old_password")
@@ -269,9 +289,14 @@ def password_change(*, user: User, old: str, new: str) -> User:
     except ValidationError as exc:
         raise ServiceError("；".join(exc.messages), field="new_password1") from exc
     was_forced = user.must_change_password
+    if not was_forced and user.has_usable_password():  # one-time passwords are not kept
+        PasswordHistory.objects.create(user=user, password=user.password)
+        keep = max(settings.PASSWORD_HISTORY - 1, 0)
+        stale = list(PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[keep:])
+        PasswordHistory.objects.filter(pk__in=stale).delete()
     user.set_password(new)
     user.must_change_password = False
-    user.save(update_fields=["password", "must_change_password"])
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
     audit.record(
         actor=user,
         action="user.password_change",
@@ -472,7 +497,8 @@ def _account_create_hashed(
         must_change_password=True,
     )
     user.password = encoded
-    user.save(update_fields=["password"])
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password", "password_changed_at"])
     return user
 
 

@@ -22,6 +22,8 @@ from qiangcun.accounts import selectors, services
 from qiangcun.accounts.forms import GrantForm, PasswordChangeForm, PersonEditForm, PersonForm
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.accounts.models import Role, RoleGrant, User
+from qiangcun.accounts.security import reauth_required
+from qiangcun.accounts.signin import password_expired
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import choice_param, text_param
 from qiangcun.core.scope import Action
@@ -46,6 +48,10 @@ class QiangcunLoginView(LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["first_run"] = not OrgUnit.objects.exists()
+        expired = self.request.GET.get("expired", "")
+        context["expired"] = expired if expired in ("idle", "absolute") else ""
+        context["idle_minutes"] = settings.SESSION_IDLE_SECONDS // 60
+        context["session_hours"] = settings.SESSION_ABSOLUTE_SECONDS // 3600
         if settings.DEMO:
             # Demo mode only: the demo's accounts (named demo-…) with their roles, read from the database.
             grants = RoleGrant.objects.filter(
@@ -88,7 +94,13 @@ def password_change(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "accounts/password_change.html",
-        {"form": form, "rules": services.PASSWORD_RULES, "forced": request.user.must_change_password},
+        {
+            "form": form,
+            "rules": services.password_rules(),
+            "forced": request.user.must_change_password,
+            "expired": password_expired(request.user),
+            "max_age": settings.PASSWORD_MAX_AGE_DAYS,
+        },
     )
 
 
@@ -301,6 +313,8 @@ def person_enable(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require(Action.MANAGE_USERS)
 @require_POST
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
+@reauth_required()
 def person_reset(request: AuthedRequest, pk: int) -> HttpResponse:
     """A new one-time password, shown once."""
     person = _person(request, pk)
@@ -314,6 +328,8 @@ def person_reset(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require(Action.GRANT_ROLES)
 @require_POST
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
+@reauth_required()
 def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
     person = _person(request, pk)
     units = list(selectors.grant_units(request.user))
@@ -335,6 +351,8 @@ def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require(Action.GRANT_ROLES)
 @require_POST
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
+@reauth_required()
 def grant_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = (
         RoleGrant.objects.filter(user__in=selectors.people(request.user))

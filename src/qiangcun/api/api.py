@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -14,6 +16,7 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, django_auth
 
 from qiangcun.accounts.services import token_authenticate
+from qiangcun.accounts.signin import client_address, lockout_message
 from qiangcun.api.ledger import router as ledger_router
 from qiangcun.api.orgs import router as orgs_router
 from qiangcun.api.plans import router as plans_router
@@ -32,11 +35,23 @@ class UTF8Renderer(JSONRenderer):
         return json.dumps(data, cls=self.encoder_class, **self.json_dumps_params)
 
 
+class TokenLockedOut(Exception):
+    """Too many bad tokens from this address: refused for the lockout period, good token or not."""
+
+
 class BearerToken(HttpBearer):
+    """A bearer token. Bad tokens count against the caller's address like wrong passwords do (django-axes):
+    after ``AXES_FAILURE_LIMIT`` of them the address is answered 429 until the lockout ends."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        credentials = {"username": f"api-token@{client_address(request)}"}
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            raise TokenLockedOut
         user = token_authenticate(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            user_login_failed.send(sender=BearerToken, credentials=credentials, request=request)
+            return None
+        request.user = user
         return user
 
 
@@ -74,6 +89,11 @@ def _forbidden(request: HttpRequest, exc: PermissionDeniedError) -> HttpResponse
 @api.exception_handler(ServiceError)
 def _invalid(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message, "field": exc.field}, status=400)
+
+
+@api.exception_handler(TokenLockedOut)
+def _locked_out(request: HttpRequest, exc: TokenLockedOut) -> HttpResponse:
+    return api.create_response(request, {"detail": lockout_message()}, status=429)
 
 
 @api.exception_handler(AuthenticationError)

@@ -234,7 +234,7 @@ def build(*, stdout: Any = None) -> bool:
     def make_user(username: str, display: str) -> User:
         user = user_create(actor=None, username=username, password=None, display_name=display)
         user.password = password_hash
-        user.save(update_fields=["password"])
+        user.save(update_fields=["password", "password_changed_at"])
         return user
 
     def unit_for(spec: str) -> OrgUnit:

@@ -10,12 +10,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
+from qiangcun.accounts.security import reauth_required
 from qiangcun.core.cells import CellError, is_blank, parse_amount_cell
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
@@ -307,8 +309,14 @@ def entry_reverse(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect(_village_url(entry))
 
 
+def _verifying_many(request: HttpRequest) -> bool:
+    return request.POST.get("action") == "verify" and len(request.POST.getlist("ids")) > 1
+
+
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
 @require(Action.VERIFY)
 @require_http_methods(["GET", "POST"])
+@reauth_required(when=_verifying_many)
 def review(request: AuthedRequest) -> HttpResponse:
     queue = entries_for_review(user=request.user)
     if request.method == "POST":
