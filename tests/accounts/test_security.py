@@ -5,6 +5,7 @@ re-authentication before sensitive actions."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from binascii import unhexlify
 
 import pytest
@@ -67,7 +68,7 @@ def test_chinese_characters_count_as_symbols(personas):
 def test_the_last_three_passwords_are_not_used_again(personas):
     clerk = personas["village_clerk"]
     chain = [PASSWORD, "First-pass-1", "Second-pass-2", "Third-pass-3"]
-    for old, new in zip(chain, chain[1:], strict=False):
+    for old, new in itertools.pairwise(chain):
         password_change(user=clerk, old=old, new=new)
         clerk.refresh_from_db()
     # Now the current one and the two before it are refused; the oldest is allowed again.
