@@ -7,6 +7,7 @@ import datetime
 import io
 import re
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -19,7 +20,7 @@ from qiangcun.ledger.importing.ledger import ParsedRow
 from qiangcun.ledger.models import Category, DevelopmentPath
 from qiangcun.ledger.services import entries_import, entry_update
 
-from ..conftest import _user
+from ..conftest import _clerk_for, _user
 
 AUDIT = "/audit/"
 EXPORT = "/audit/export.xlsx"
@@ -206,10 +207,11 @@ def test_fen_and_string_amounts_both_read_as_yuan(client, personas, tree):
 def test_filter_by_person_unit_action_and_date(client, personas, tree, make_entry):
     make_entry(tree.sunzhuang, "1111.00")
     make_entry(tree.yanglaotou, "3333.00")
-    last = make_entry(tree.liudao, "2222.00")
-    ChangeRecord.objects.filter(object_pk=str(last.pk), model="ledger.entry").update(
-        at=timezone.make_aware(datetime.datetime(2020, 4, 17, 9, 0))
-    )
+    # a record of 17 April (records are append-only: written with that time, not moved to it)
+    day = timezone.make_aware(datetime.datetime(2020, 4, 17, 9, 0))
+    clerk = _clerk_for(tree.liudao)
+    with mock.patch("django.utils.timezone.now", return_value=day):
+        make_entry(tree.liudao, "2222.00", clerk=clerk)
     auditor = personas["auditor"]
     clerk = User.objects.get(username=f"clerk-{tree.sunzhuang.code}")
     text = _log(client, auditor, f"?actor={clerk.pk}")
