@@ -125,3 +125,66 @@ def test_an_event_inside_a_transaction_goes_with_it(personas):
 def test_a_channel_outside_the_list_is_refused():
     with pytest.raises(ValueError), audit.origin(channel="email"):
         pass
+
+
+# --- the auditor reads, filters and exports them --------------------------------------------------------
+
+
+def test_the_log_shows_and_filters_address_channel_and_result(client, personas, tree):
+    clerk = personas["village_clerk"]
+    with audit.origin(address="10.1.2.3", channel="web"):
+        audit.event(actor=clerk, action="ledger.create", model="ledger.entry", object_pk="1", note="网页")
+    with audit.origin(address="10.1.9.9", channel="api"):
+        audit.event(
+            actor=clerk, action="ledger.create", model="ledger.entry", object_pk="2", note="接口", ok=False
+        )
+    client.force_login(personas["auditor"])
+
+    def notes(query: str) -> set[str]:
+        response = client.get("/audit/" + query)
+        assert response.status_code == 200
+        text = response.content.decode()
+        return {n for n in ("网页", "接口") if f'<td class="note">{n}</td>' in text}
+
+    page = client.get("/audit/?action=ledger.create").content.decode()
+    assert "10.1.2.3" in page and "✕ 失败" in page and '<span class="channel">接口</span>' in page
+    assert notes("?action=ledger.create&address=10.1.2.3") == {"网页"}
+    assert notes("?action=ledger.create&address=10.1.") == {"网页", "接口"}
+    assert notes("?action=ledger.create&address=10.1.2.") == {"网页"}
+    assert notes("?action=ledger.create&channel=api") == {"接口"}
+    assert notes("?action=ledger.create&ok=0") == {"接口"}
+    assert notes("?action=ledger.create&ok=1") == {"网页"}
+    for bad in ("?address=10.1.2.3;drop", "?ok=2", "?channel=email", "?address=" + "1" * 46):
+        assert client.get("/audit/" + bad).status_code == 400
+
+
+def test_the_export_carries_the_new_columns_and_is_itself_recorded(client, personas, tree):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    clerk = personas["village_clerk"]
+    with audit.origin(address="10.1.2.3", channel="web"):
+        audit.event(actor=clerk, action="ledger.create", model="ledger.entry", object_pk="1", ok=False)
+    auditor = personas["auditor"]
+    client.force_login(auditor)
+    response = client.get("/audit/export.xlsx?ok=0", REMOTE_ADDR="10.9.9.9")
+    assert response.status_code == 200
+    rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[2][-3:] == ("来源地址", "渠道", "结果")
+    assert [r[-3:] for r in rows[3:]] == [("10.1.2.3", "网页", "失败")]
+    rec = ChangeRecord.objects.get(action="audit.export")
+    assert (rec.actor, rec.address, rec.channel, rec.ok) == (auditor, "10.9.9.9", "web", True)
+    assert rec.note == "导出审计日志：结果：失败"
+    page = client.get("/audit/?action=audit.export").content.decode()
+    assert "导出审计日志" in page and "auditor" in page
+    assert audit.verify().ok
+
+
+def test_only_the_auditor_exports(client, personas):
+    for name, user in personas.items():
+        if user is None or name == "auditor":
+            continue
+        client.force_login(user)
+        assert client.get("/audit/export.xlsx").status_code in (403, 404)
+    assert not ChangeRecord.objects.filter(action="audit.export").exists()
