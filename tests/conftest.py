@@ -1,4 +1,5 @@
-"""Shared fixtures: a small township tree, one persona per role, and the freeze triggers."""
+"""Shared fixtures: a small township tree, one persona per role, the freeze triggers and the change log's
+append-only triggers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import connection
 
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
+from qiangcun.core import guard
 from qiangcun.ledger import freeze
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.ledger.services import entry_create, entry_submit, entry_verify
@@ -33,7 +35,8 @@ def _second_factor_off(request: pytest.FixtureRequest, settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _freeze_triggers(request: pytest.FixtureRequest):
-    """Verified rows are frozen by database triggers. Tests that flush tables (transactional and browser
+    """Verified rows are frozen by database triggers, and change records are append-only (core/guard.py).
+    Tests that flush tables (transactional and browser
     tests: DELETE on SQLite, TRUNCATE on PostgreSQL, both refused while a verified row exists) drop the
     triggers just before the flush; every database test (re)creates them."""
     names = set(request.fixturenames)
@@ -49,10 +52,12 @@ def _freeze_triggers(request: pytest.FixtureRequest):
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
     freeze.install(connection)
+    guard.install(connection)
     _ensure_defaults()
     yield
     if transactional:
         freeze.uninstall(connection)
+        guard.uninstall(connection)
 
 
 def _ensure_defaults() -> None:

@@ -2,8 +2,9 @@
 
 Variables: ``QIANGCUN_HOME`` (data folder, default ``./var``), ``DATABASE_URL`` (default: SQLite file
 ``qiangcun.sqlite3`` in ``QIANGCUN_HOME``), ``SECRET_KEY`` (generated into ``QIANGCUN_HOME`` when absent),
-``DEBUG``, ``ALLOWED_HOSTS``, ``QIANGCUN_DEMO`` (show the demo accounts on the login page) and
-``QIANGCUN_TODAY`` (pin "today", used by the demo to stand on 2020-04-17).
+``DEBUG``, ``ALLOWED_HOSTS``, ``QIANGCUN_DEMO`` (show the demo accounts on the login page),
+``QIANGCUN_TODAY`` (pin "today", used by the demo to stand on 2020-04-17) and ``QIANGCUN_TRUSTED_PROXY``
+(behind a reverse proxy: the audit log reads the client's address from ``X-Forwarded-For``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 DEMO = env_bool("QIANGCUN_DEMO")
 DEMO_PASSWORD = env_str("QIANGCUN_DEMO_PASSWORD")
 TODAY = env_date("QIANGCUN_TODAY")
+# Behind a reverse proxy we trust: the audit log takes the client's address from X-Forwarded-For.
+QIANGCUN_TRUSTED_PROXY = env_bool("QIANGCUN_TRUSTED_PROXY")
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
@@ -115,6 +118,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "qiangcun.core.middleware.AuditOriginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -42,5 +42,7 @@ def test_audit_log_fits_the_screen(
     assert boxes == [], f"boxes that scroll sideways at {width}px: {boxes}"
     page.select_option("select[name=action]", "ledger.import")
     page.click("form.audit-filters button[type=submit]")
-    expect(page).to_have_url(f"{live_server.url}/audit/?actor=&unit=&action=ledger.import&from=&to=")
+    expect(page).to_have_url(
+        f"{live_server.url}/audit/?actor=&unit=&action=ledger.import&from=&to=&address=&channel=&ok="
+    )
     expect(page.locator("table.audit > tbody > tr")).to_have_count(1)

@@ -2,9 +2,11 @@
 
 from django_tasks import task
 
+from qiangcun.core import audit
 from qiangcun.imports.services import job_run
 
 
 @task()
 def run_import_job(job_id: str) -> None:
-    job_run(job_id)
+    with audit.origin(channel=audit.Channel.JOB):
+        job_run(job_id)

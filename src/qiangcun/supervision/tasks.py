@@ -8,6 +8,7 @@ import datetime
 from django.utils import timezone
 from django_tasks import task, task_backends
 
+from qiangcun.core import audit
 from qiangcun.supervision.services import bulletins_issue_due, next_moment
 
 TICK = datetime.timedelta(hours=1)
@@ -16,7 +17,8 @@ TICK = datetime.timedelta(hours=1)
 @task()
 def issue_due_bulletins() -> int:
     try:
-        return len(bulletins_issue_due())
+        with audit.origin(channel=audit.Channel.JOB):
+            return len(bulletins_issue_due())
     finally:  # whatever happened, the schedule goes on
         ensure_tick()
 

@@ -22,9 +22,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from qiangcun.accounts.models import ApiToken, RoleGrant, User
-from qiangcun.core.audit import ChangeRecord
+from qiangcun.core.audit import ChangeRecord, Channel
 from qiangcun.core.money import MoneyField, fmt_yuan, from_fen
-from qiangcun.core.params import ParamError, choice_param, date_param
+from qiangcun.core.params import ParamError, choice_param, date_param, text_param
 from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.orgs.models import OrgUnit
@@ -94,6 +94,7 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("interview.follow_up", "记录约谈跟进"),
         ],
     ),
+    ("审计", [("audit.export", "导出审计日志")]),
     (
         "一村一策",
         [
@@ -108,6 +109,12 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ),
 ]
 ACTION_LABELS: dict[str, str] = {code: label for _, items in ACTION_GROUPS for code, label in items}
+
+#: The result filter's choices: ``ok=1`` the writes that succeeded, ``ok=0`` those that failed.
+RESULTS = {"1": "成功", "0": "失败"}
+CHANNELS: dict[str, str] = {str(value): str(label) for value, label in Channel.choices}
+#: An address or the start of one ("10.1.2." a subnet): digits, hex letters, dots and colons.
+ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:")
 
 #: Keys a record writes that are not the model's field names, mapped to the field they describe.
 FIELD_ALIASES: dict[str, dict[str, str]] = {
@@ -182,6 +189,9 @@ class Filters:
     action: str = ""
     start: datetime.date | None = None
     end: datetime.date | None = None
+    address: str = ""
+    channel: str = ""
+    ok: str = ""  # "", "1" or "0"
     actors: list[User] = field(default_factory=list)
     units: list[OrgUnit] = field(default_factory=list)
 
@@ -196,6 +206,15 @@ class Filters:
             rows = rows.filter(at__date__gte=self.start)
         if self.end is not None:
             rows = rows.filter(at__date__lte=self.end)
+        if self.address:  # an address, or the start of one when it ends in . or :
+            if self.address.endswith((".", ":")):
+                rows = rows.filter(address__startswith=self.address)
+            else:
+                rows = rows.filter(address=self.address)
+        if self.channel:
+            rows = rows.filter(channel=self.channel)
+        if self.ok:
+            rows = rows.filter(ok=self.ok == "1")
         return rows
 
     @property
@@ -217,12 +236,19 @@ class Filters:
             start = self.start.isoformat() if self.start else "最早"
             end = self.end.isoformat() if self.end else "今天"
             parts.append(f"日期：{start} 至 {end}")
+        if self.address:
+            parts.append(f"来源地址：{self.address}")
+        if self.channel:
+            parts.append(f"渠道：{CHANNELS[self.channel]}")
+        if self.ok:
+            parts.append(f"结果：{RESULTS[self.ok]}")
         return "，".join(parts)
 
 
 def parse_filters(user: Any, query: Mapping[str, Any], visible: QuerySet[ChangeRecord]) -> Filters:
     """Read ``actor`` (a user id), ``unit`` (a unit code within the audit scope), ``action``, ``from`` and
-    ``to`` (dates) from the query string; anything else is a :class:`ParamError` in Chinese."""
+    ``to`` (dates), ``address`` (an IP address, or its start ending in ``.`` or ``:``), ``channel`` and ``ok``
+    (1 成功, 0 失败) from the query string; anything else is a :class:`ParamError` in Chinese."""
     actors = list(User.objects.filter(pk__in=visible.values("actor_id")).order_by("username"))
     units = list(OrgUnit.objects.restrict(user, AUDIT).order_by("path"))
     by_id = {str(u.pk): u for u in actors}
@@ -234,12 +260,20 @@ def parse_filters(user: Any, query: Mapping[str, Any], visible: QuerySet[ChangeR
     end = date_param(query.get("to"), field="to", label="截止日期")
     if start and end and start > end:
         raise ParamError(f"起始日期 {start.isoformat()} 晚于截止日期 {end.isoformat()}，不对", field="from")
+    address = text_param(query.get("address"), field="address", label="来源地址", max_length=45).strip()
+    if address and not set(address) <= ADDRESS_CHARS:
+        raise ParamError(f"来源地址“{address}”不对：应为 IP 地址，或其开头（如 10.1.2.）", field="address")
+    channel = choice_param(query.get("channel"), CHANNELS, field="channel", label="渠道")
+    ok = choice_param(query.get("ok"), RESULTS, field="ok", label="结果")
     return Filters(
         actor=by_id.get(actor),
         unit=by_code.get(unit),
         action=action,
         start=start,
         end=end,
+        address=address,
+        channel=channel,
+        ok=ok,
         actors=actors,
         units=units,
     )
@@ -275,6 +309,13 @@ class Line:
     subject: str
     changes: list[Change]
     note: str
+    address: str = ""
+    channel: str = ""  # as said: 网页, 接口, 命令行, 后台任务 ("" unknown: written before it was recorded)
+    ok: bool = True
+
+    @property
+    def result(self) -> str:
+        return "成功" if self.ok else "失败"
 
     @property
     def inline(self) -> bool:
@@ -541,12 +582,15 @@ def present(records: Iterable[ChangeRecord]) -> list[Line]:
         lines.append(
             Line(
                 at=timezone.localtime(rec.at),
-                actor=_person(rec.actor) if rec.actor_id else "系统",
+                actor=_person(rec.actor) if rec.actor_id else (rec.username or "系统"),
                 action=ACTION_LABELS.get(rec.action, rec.action),
                 unit=unit.name if unit else "—",
                 subject=_subject(rec.model, {**(before or {}), **(after or {})}, names, model),
                 changes=changes,
                 note=rec.note,
+                address=rec.address,
+                channel=CHANNELS.get(rec.channel, rec.channel),
+                ok=rec.ok,
             )
         )
     return lines

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from qiangcun.accounts.http import AuthedRequest
+from qiangcun.core import audit as change_log
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.orgs.models import OrgUnit
@@ -61,6 +62,8 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
             "lines": audit.present(page.object_list),
             "filters": filters,
             "action_groups": audit.ACTION_GROUPS,
+            "channels": audit.CHANNELS,
+            "results": audit.RESULTS,
         },
     )
 
@@ -73,15 +76,24 @@ AUDIT_COLUMNS = [
     Column("对象", "text", 36),
     Column("变更内容", "text", 60),
     Column("说明", "text", 30),
+    Column("来源地址", "text", 18),
+    Column("渠道", "text", 10),
+    Column("结果", "text", 8),
 ]
 
 
 @require(Action.AUDIT)
 def audit_export(request: AuthedRequest) -> HttpResponse:
-    """The log as filtered, every record of it, to Excel."""
+    """The log as filtered, every record of it, to Excel. The export is itself recorded (导出审计日志)."""
     visible = audit.records_visible(request.user)
     filters = audit.parse_filters(request.user, request.GET, visible)
     rows = filters.apply(visible).select_related("actor").order_by("-at", "-id")
+    change_log.event(
+        actor=request.user,
+        action="audit.export",
+        model="core.changerecord",
+        note=f"导出审计日志：{filters.describe() or '全部记录'}",
+    )
 
     def lines() -> Iterator[tuple[str, ...]]:
         for chunk in _chunks(rows.iterator(chunk_size=2000), 2000):
@@ -94,6 +106,9 @@ def audit_export(request: AuthedRequest) -> HttpResponse:
                     line.subject,
                     line.changes_text,
                     line.note,
+                    line.address,
+                    line.channel,
+                    line.result,
                 )
 
     scope = "、".join(u.name for u in widest_units(request.user, Action.AUDIT))
