@@ -114,7 +114,13 @@ def test_a_clerk_password_does_not_expire(personas):
 def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(personas):
     clerk = personas["village_clerk"]
     client = Client()
-    spellings = [clerk.username, clerk.username.upper(), clerk.username, clerk.username.title(), clerk.username]
+    spellings = [
+        clerk.username,
+        clerk.username.upper(),
+        clerk.username,
+        clerk.username.title(),
+        clerk.username,
+    ]
     for spelling in spellings[:4]:
         assert _login(client, spelling, "wrong-password").status_code == 200
     fifth = _login(client, spellings[4], "wrong-password")
@@ -128,7 +134,8 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(person
     failures = ChangeRecord.objects.filter(action="signin.failed", actor=clerk)
     assert failures.count() == 7  # five wrong, then two refused while locked
     assert ChangeRecord.objects.filter(action="signin.locked", actor=clerk).exists()
-    assert all(r.after["address"] in ("10.0.0.1", "10.9.9.9") for r in failures)
+    assert {r.address for r in failures} == {"10.0.0.1", "10.9.9.9"}
+    assert not any(r.ok for r in failures) and all(r.channel == "web" for r in failures)
 
 
 def test_the_lock_ends_after_ten_minutes(personas):
@@ -287,14 +294,10 @@ def test_anyone_may_bind_one_and_removing_it_asks_for_password_and_code(personas
     asked = client.post(reverse("otp_remove"))
     assert asked.status_code == 200 and "确认是您本人" in asked.content.decode()
     assert TOTPDevice.objects.filter(user=clerk).count() == 1
-    refused = client.post(
-        reverse("otp_remove"), {"_reauth_password": PASSWORD, "_reauth_otp": "000000"}
-    )
+    refused = client.post(reverse("otp_remove"), {"_reauth_password": PASSWORD, "_reauth_otp": "000000"})
     assert refused.status_code == 403 and TOTPDevice.objects.filter(user=clerk).count() == 1
     _unthrottle()
-    done = client.post(
-        reverse("otp_remove"), {"_reauth_password": PASSWORD, "_reauth_otp": _code(key, 30)}
-    )
+    done = client.post(reverse("otp_remove"), {"_reauth_password": PASSWORD, "_reauth_otp": _code(key, 30)})
     assert done.status_code == 302 and not TOTPDevice.objects.filter(user=clerk).exists()
     assert ChangeRecord.objects.filter(action="otp.remove", actor=clerk).count() == 1
 
@@ -346,3 +349,16 @@ def test_granting_a_role_asks_for_the_password_again(personas, tree):
     assert not person.grants.exists()
     client.post(reverse("person_grant", args=[person.pk]), {**data, "_reauth_password": PASSWORD})
     assert person.grants.filter(role="village_secretary").count() == 1
+
+
+def test_the_auditor_reads_every_failed_sign_in_and_the_sysadmin_none(personas):
+    clerk = personas["village_clerk"]
+    _login(Client(), clerk.username, "wrong-password", address="10.3.3.3")
+    _login(Client(), "no-such-name", "guess", address="10.3.3.4")
+    auditor = Client()
+    auditor.force_login(personas["auditor"])
+    page = auditor.get("/audit/?action=signin.failed").content.decode()
+    assert "10.3.3.3" in page and "10.3.3.4" in page and "no-such-name" in page
+    sysadmin = Client()
+    sysadmin.force_login(personas["system_admin"])
+    assert sysadmin.get("/audit/").status_code == 403

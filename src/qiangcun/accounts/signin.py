@@ -16,14 +16,14 @@ from typing import Any
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from qiangcun.accounts.models import ADMIN_ROLES, User
-from qiangcun.core.audit import ChangeRecord
+from qiangcun.core import audit
+from qiangcun.core.middleware import client_address as core_client_address
 
 
 def username_key(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
@@ -37,14 +37,8 @@ def username_key(request: HttpRequest | None, credentials: dict[str, Any] | None
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address a request came from: ``REMOTE_ADDR``, or behind the proxy that
-    ``QIANGCUN_TRUSTED_PROXY`` names, the first address of ``X-Forwarded-For``."""
-    if getattr(settings, "QIANGCUN_TRUSTED_PROXY", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:45]
-    return str(request.META.get("REMOTE_ADDR") or "")[:45]
+    """The address a request came from, as the audit log records it (``core.middleware``)."""
+    return core_client_address(request)
 
 
 def lockout_minutes() -> int:
@@ -85,18 +79,16 @@ def locked_out(
 def sign_in_event(
     request: HttpRequest | None, *, action: str, user: User | None, username: str, ok: bool
 ) -> None:
-    """One record of a sign-in event, in its own transaction (a failure is kept even though nothing
-    else is written)."""
-    address = client_address(request) if request is not None else ""
-    with transaction.atomic():
-        ChangeRecord.objects.create(
-            actor_id=getattr(user, "pk", None),
-            action=action,
-            model="accounts.user",
-            object_pk=str(user.pk) if user is not None else "",
-            after={"username": username, "address": address, "ok": ok},
-            note=address,
-        )
+    """One record of a sign-in event (address and channel from the request, by the audit middleware); a
+    failure is kept even though nothing else is written."""
+    audit.event(
+        actor=user,
+        action=action,
+        model="accounts.user",
+        object_pk=str(user.pk) if user is not None else "",
+        username=username,
+        ok=ok,
+    )
 
 
 @receiver(user_logged_in, dispatch_uid="qiangcun-signin-ok")

@@ -74,6 +74,22 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("rolegrant.delete", "撤销角色"),
             ("apitoken.create", "发放接口令牌"),
             ("import.passwords_taken", "下载一次性密码表"),
+            ("otp.enrol", "绑定手机验证器"),
+            ("otp.remove", "解除手机验证器"),
+            ("otp.reset", "重置双因素认证"),
+        ],
+    ),
+    (
+        "登录",
+        [
+            ("signin.ok", "登录"),
+            ("signin.failed", "登录失败"),
+            ("signin.locked", "锁定账号或地址"),
+            ("signin.otp", "动态口令验证通过"),
+            ("signin.otp_failed", "动态口令错误"),
+            ("signin.out", "退出登录"),
+            ("reauth.ok", "重要操作前确认身份"),
+            ("reauth.failed", "确认身份失败"),
         ],
     ),
     (
@@ -164,7 +180,8 @@ def people_of(paths: Sequence[str]) -> QuerySet[User]:
 def records_visible(user: Any) -> QuerySet[ChangeRecord]:
     """The change records ``user`` may audit: those whose unit lies under the user's audit scope, and of
     the records without a unit (accounts, tokens) those about a person who belongs there — the account
-    created, the token's owner, otherwise the actor. Nothing when the user may not audit."""
+    created, the token's owner, otherwise the actor — and failed sign-ins under no known account. Nothing
+    when the user may not audit."""
     paths = scope_paths(user, AUDIT)
     if not paths:
         return ChangeRecord.objects.none()
@@ -173,6 +190,9 @@ def records_visible(user: Any) -> QuerySet[ChangeRecord]:
         Q(model="accounts.user", object_pk__in=_as_text(people))
         | Q(model="accounts.apitoken", object_pk__in=_as_text(ApiToken.objects.filter(user__in=people)))
         | (~Q(model__in=["accounts.user", "accounts.apitoken"]) & Q(actor__in=people))
+        # Failed sign-ins under a name that is nobody's account (guessing, API tokens): every auditor sees
+        # them — they hold only the name typed and the address it came from.
+        | Q(model="accounts.user", object_pk="", action__startswith="signin.")
     )
     return ChangeRecord.objects.filter(path_q("unit_path", paths) | (Q(unit_path="") & about_people))
 
