@@ -34,6 +34,7 @@ urlpatterns = [
     path("people/<int:pk>/disable/", accounts.person_disable, name="person_disable"),
     path("people/<int:pk>/enable/", accounts.person_enable, name="person_enable"),
     path("people/<int:pk>/reset-password/", accounts.person_reset, name="person_reset"),
+    path("people/<int:pk>/reset-otp/", accounts.person_otp_reset, name="person_otp_reset"),
     path("people/<int:pk>/grant/", accounts.person_grant, name="person_grant"),
     path("grants/<int:pk>/withdraw/", accounts.grant_withdraw, name="grant_withdraw"),
     path("roles/", accounts.roles_page, name="roles"),

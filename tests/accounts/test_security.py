@@ -362,3 +362,19 @@ def test_the_auditor_reads_every_failed_sign_in_and_the_sysadmin_none(personas):
     sysadmin = Client()
     sysadmin.force_login(personas["system_admin"])
     assert sysadmin.get("/audit/").status_code == 403
+
+
+def test_the_system_admin_resets_a_lost_authenticator(personas, tree):
+    sysadmin = personas["system_admin"]
+    person, _ = account_create(
+        actor=sysadmin, username="lostphone", display_name="丢手机", unit=tree.sunzhuang
+    )
+    TOTPDevice.objects.create(user=person, name="手机验证器", confirmed=True)
+    client = _signed_in(sysadmin)
+    page = client.get(reverse("person", args=[person.pk])).content.decode()
+    assert "重置双因素认证" in page
+    client.post(reverse("person_otp_reset", args=[person.pk]))
+    assert not TOTPDevice.objects.filter(user=person).exists()
+    assert (
+        ChangeRecord.objects.filter(action="otp.reset", actor=sysadmin, object_pk=str(person.pk)).count() == 1
+    )

@@ -95,6 +95,7 @@ person                    POST    403  403  403  403  403  403  403  403  Pe   4
 person_disable            POST    403  403  403  403  403  403  403  403  Pe   403  403  L
 person_enable             POST    403  403  403  403  403  403  403  403  Pe   403  403  L
 person_reset              POST    403  403  403  403  403  403  403  403  200  403  403  L
+person_otp_reset          POST    403  403  403  403  403  403  403  403  Pe   403  403  L
 person_grant              POST    403  403  403  403  403  403  403  403  Pe   403  403  L
 grant_withdraw            POST    403  403  403  403  403  403  403  403  Pe   403  403  L
 otp_verify                GET     S    S    S    S    S    S    S    S    S    S    S    L
@@ -688,6 +689,16 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return ctx.on_person(name, {})
         case "person_enable":
             return ctx.on_person(name, {}, active=False)
+        case "person_otp_reset":  # a person with an authenticator bound; the reset unbinds it
+            from django_otp.plugins.otp_totp.models import TOTPDevice
+
+            person = ctx.person()
+            TOTPDevice.objects.create(user=person, name="手机验证器", confirmed=True)
+            return Req(
+                reverse(name, args=[person.pk]),
+                {},
+                state=lambda: TOTPDevice.objects.filter(user=person).count(),
+            )
         case "person_grant":
             return ctx.on_person(name, {"role": Role.VILLAGE_SECRETARY, "unit": t.sunzhuang.code})
         case "grant_withdraw":

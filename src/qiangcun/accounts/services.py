@@ -262,6 +262,27 @@ def password_reset(*, actor: User, user: User) -> str:
     return password
 
 
+@transaction.atomic
+def otp_reset(*, actor: User, user: User) -> int:
+    """Remove a person's authenticators (a lost or changed phone): they bind a new one at the next
+    sign-in, where their role requires one. Returns how many were removed."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.select_for_update(of=("self",)).select_related("unit").get(pk=user.pk)
+    _may_manage(actor, user)
+    removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    if removed:
+        audit.record(
+            actor=actor,
+            action="otp.reset",
+            obj=user,
+            before={"username": user.username, "devices": removed},
+            after={"username": user.username, "devices": 0},
+            unit_path=_person_path(user),
+        )
+    return int(removed)
+
+
 def password_rules() -> str:
     """The password rules in force, as the password page states them (from the settings)."""
     return "；".join(

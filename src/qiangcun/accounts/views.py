@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import user_has_device
 
 from qiangcun.accounts import selectors, services
 from qiangcun.accounts.forms import GrantForm, PasswordChangeForm, PersonEditForm, PersonForm
@@ -256,6 +257,7 @@ def person_page(request: AuthedRequest, pk: int) -> HttpResponse:
             if grant_units and person.pk != user.pk
             else None,
             "grant_note": "" if grant_units else _grant_note(user),
+            "has_otp": user_has_device(person, confirmed=True),
         },
     )
 
@@ -308,6 +310,20 @@ def person_disable(request: AuthedRequest, pk: int) -> HttpResponse:
 def person_enable(request: AuthedRequest, pk: int) -> HttpResponse:
     return _person_action(
         request, pk, lambda p: services.account_enable(actor=request.user, user=p), "已启用{person}的账号"
+    )
+
+
+@require(Action.MANAGE_USERS)
+@require_POST
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
+@reauth_required()
+def person_otp_reset(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Unbind a person's authenticator (lost or changed phone); they bind a new one at the next sign-in."""
+    return _person_action(
+        request,
+        pk,
+        lambda p: services.otp_reset(actor=request.user, user=p),
+        "已重置{person}的双因素认证：下次登录时重新绑定手机验证器",
     )
 
 
