@@ -66,6 +66,9 @@ class SessionLimitsMiddleware:
         return self.get_response(request)
 
 
+#: The session key that says this sign-in has no step left (its value: the sign-in's ``auth_at``).
+CLEARED = "steps_done_for"
+
 #: Where a person with a step to take may still go, whatever the step.
 ALWAYS_OPEN = ("logout",)
 STEP_PAGES = {
@@ -110,7 +113,13 @@ class PasswordChangeRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            step = pending_step(request)
+            session = getattr(request, "session", None)
+            cleared = session is not None and session.get(CLEARED) == session.get("auth_at") is not None
+            step = "password" if user.must_change_password else (None if cleared else pending_step(request))
+            if step is None and session is not None:
+                # Nothing to do for this sign-in: later requests skip the queries (a role granted meanwhile
+                # asks for its second factor at the next sign-in; a session lasts 12 hours at most).
+                session[CLEARED] = session.get("auth_at")
             if step is not None:
                 allowed = {reverse(name) for name in (*ALWAYS_OPEN, *STEP_PAGES[step])}
                 path = request.path_info
