@@ -4,6 +4,15 @@ Variables: ``QIANGCUN_HOME`` (data folder, default ``./var``), ``DATABASE_URL`` 
 ``qiangcun.sqlite3`` in ``QIANGCUN_HOME``), ``SECRET_KEY`` (generated into ``QIANGCUN_HOME`` when absent),
 ``DEBUG``, ``ALLOWED_HOSTS``, ``QIANGCUN_DEMO`` (show the demo accounts on the login page) and
 ``QIANGCUN_TODAY`` (pin "today", used by the demo to stand on 2020-04-17).
+
+Production behind an HTTPS reverse proxy (docs/deploy.md):
+
+- ``QIANGCUN_HTTPS=1`` — secure session and CSRF cookies, redirect http to https, HSTS for one year,
+  trust the proxy's ``X-Forwarded-Proto: https``, ``CSRF_TRUSTED_ORIGINS`` = ``https://`` + each of
+  ``ALLOWED_HOSTS``. Off by default: the demo and a PC on the office network serve plain http.
+- ``QIANGCUN_HSTS_SUBDOMAINS=0`` — HSTS without ``includeSubDomains`` (default on with QIANGCUN_HTTPS).
+- ``QIANGCUN_HSTS_PRELOAD=0|1`` — the ``preload`` directive (default: as QIANGCUN_HSTS_SUBDOMAINS). The
+  directive only consents; a domain enters browsers' lists when someone submits it to hstspreload.org.
 """
 
 from __future__ import annotations
@@ -216,8 +225,29 @@ IMPORT_MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 IMPORT_MAX_RATIO = 200
 IMPORT_MAX_ENTRIES = 500
 
+# --- Security: HTTPS behind a proxy, headers ------------------------------------------------------------
+# QIANGCUN_HTTPS=1: the site is served over HTTPS by a reverse proxy (nginx) that sets X-Forwarded-Proto.
+# Cookies are sent over HTTPS only, plain HTTP is redirected, HSTS asks browsers to keep to HTTPS for a
+# year (with subdomains unless QIANGCUN_HSTS_SUBDOMAINS=0; the preload directive follows
+# QIANGCUN_HSTS_PRELOAD, by default on together with subdomains), and the origins in ALLOWED_HOSTS are
+# trusted for CSRF as https://host. Without it (the demo, a PC on the office network) all of this is off
+# and the site works over plain http.
+HTTPS = env_bool("QIANGCUN_HTTPS")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("QIANGCUN_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("QIANGCUN_HSTS_PRELOAD", SECURE_HSTS_INCLUDE_SUBDOMAINS)
+    CSRF_TRUSTED_ORIGINS = [
+        "https://" + ("*" + host if host.startswith(".") else host) for host in ALLOWED_HOSTS if host != "*"
+    ]
 
 LOGGING = {
     "version": 1,
