@@ -13,6 +13,9 @@ Production behind an HTTPS reverse proxy (docs/deploy.md):
 - ``QIANGCUN_HSTS_SUBDOMAINS=0`` — HSTS without ``includeSubDomains`` (default on with QIANGCUN_HTTPS).
 - ``QIANGCUN_HSTS_PRELOAD=0|1`` — the ``preload`` directive (default: as QIANGCUN_HSTS_SUBDOMAINS). The
   directive only consents; a domain enters browsers' lists when someone submits it to hstspreload.org.
+
+Every response carries a Content-Security-Policy (django-csp, ``CONTENT_SECURITY_POLICY`` below): scripts,
+styles, fonts, images and requests come from the app itself only; no inline script, style or handler.
 """
 
 from __future__ import annotations
@@ -121,6 +124,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -237,6 +241,22 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy on every response (django-csp): everything from the app itself, no inline script
+# or style, no plugins, never framed. Evidence files keep their own stricter, sandboxed policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
