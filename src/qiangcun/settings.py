@@ -13,6 +13,8 @@ Production behind an HTTPS reverse proxy (docs/deploy.md):
 - ``QIANGCUN_HSTS_SUBDOMAINS=0`` — HSTS without ``includeSubDomains`` (default on with QIANGCUN_HTTPS).
 - ``QIANGCUN_HSTS_PRELOAD=0|1`` — the ``preload`` directive (default: as QIANGCUN_HSTS_SUBDOMAINS). The
   directive only consents; a domain enters browsers' lists when someone submits it to hstspreload.org.
+- ``QIANGCUN_SERVER=gunicorn|waitress`` — the web server ``qiangcun serve`` runs (read by core/serving.py;
+  default gunicorn, waitress on Windows where gunicorn does not run).
 
 Every response carries a Content-Security-Policy (django-csp, ``CONTENT_SECURITY_POLICY`` below): scripts,
 styles, fonts, images and requests come from the app itself only; no inline script, style or handler.
