@@ -5,6 +5,20 @@ Variables: ``QIANGCUN_HOME`` (data folder, default ``./var``), ``DATABASE_URL`` 
 ``DEBUG``, ``ALLOWED_HOSTS``, ``QIANGCUN_DEMO`` (show the demo accounts on the login page),
 ``QIANGCUN_TODAY`` (pin "today", used by the demo to stand on 2020-04-17) and ``QIANGCUN_TRUSTED_PROXY``
 (behind a reverse proxy: the audit log reads the client's address from ``X-Forwarded-For``).
+
+Production behind an HTTPS reverse proxy (docs/deploy.md):
+
+- ``QIANGCUN_HTTPS=1`` — secure session and CSRF cookies, redirect http to https, HSTS for one year,
+  trust the proxy's ``X-Forwarded-Proto: https``, ``CSRF_TRUSTED_ORIGINS`` = ``https://`` + each of
+  ``ALLOWED_HOSTS``. Off by default: the demo and a PC on the office network serve plain http.
+- ``QIANGCUN_HSTS_SUBDOMAINS=0`` — HSTS without ``includeSubDomains`` (default on with QIANGCUN_HTTPS).
+- ``QIANGCUN_HSTS_PRELOAD=0|1`` — the ``preload`` directive (default: as QIANGCUN_HSTS_SUBDOMAINS). The
+  directive only consents; a domain enters browsers' lists when someone submits it to hstspreload.org.
+- ``QIANGCUN_SERVER=gunicorn|waitress`` — the web server ``qiangcun serve`` runs (read by core/serving.py;
+  default gunicorn, waitress on Windows where gunicorn does not run).
+
+Every response carries a Content-Security-Policy (django-csp, ``CONTENT_SECURITY_POLICY`` below): scripts,
+styles, fonts, images and requests come from the app itself only; no inline script, style or handler.
 """
 
 from __future__ import annotations
@@ -119,6 +133,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "qiangcun.core.middleware.AuditOriginMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -274,8 +289,45 @@ IMPORT_MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 IMPORT_MAX_RATIO = 200
 IMPORT_MAX_ENTRIES = 500
 
+# --- Security: HTTPS behind a proxy, headers ------------------------------------------------------------
+# QIANGCUN_HTTPS=1: the site is served over HTTPS by a reverse proxy (nginx) that sets X-Forwarded-Proto.
+# Cookies are sent over HTTPS only, plain HTTP is redirected, HSTS asks browsers to keep to HTTPS for a
+# year (with subdomains unless QIANGCUN_HSTS_SUBDOMAINS=0; the preload directive follows
+# QIANGCUN_HSTS_PRELOAD, by default on together with subdomains), and the origins in ALLOWED_HOSTS are
+# trusted for CSRF as https://host. Without it (the demo, a PC on the office network) all of this is off
+# and the site works over plain http.
+HTTPS = env_bool("QIANGCUN_HTTPS")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy on every response (django-csp): everything from the app itself, no inline script
+# or style, no plugins, never framed. Evidence files keep their own stricter, sandboxed policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("QIANGCUN_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("QIANGCUN_HSTS_PRELOAD", SECURE_HSTS_INCLUDE_SUBDOMAINS)
+    CSRF_TRUSTED_ORIGINS = [
+        "https://" + ("*" + host if host.startswith(".") else host) for host in ALLOWED_HOSTS if host != "*"
+    ]
 
 LOGGING = {
     "version": 1,

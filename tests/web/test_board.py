@@ -129,7 +129,7 @@ def test_summary_bar_is_red_when_the_band_is_red(client, personas, tree, make_en
     login(client, personas["township_admin"])
     html = client.get(f"/progress/?{AS_OF}").content.decode()
     strip = html.split('<section class="strip"', 1)[1].split("</section>", 1)[0]
-    assert 'class="fill band-red"' in strip and "落后" in strip
+    assert 'class="fill band-red w-0"' in strip and "落后" in strip  # 10.00 of 30,000.00: 0 %
 
 
 def test_village_status_chips_count_the_rows_listed(client, personas, april, make_entry):

@@ -838,6 +838,8 @@ def test_permission_table(persona, personas, tree, make_entry, make_evidence, cl
         if response.streaming:  # read the file to the end: the test client then closes it
             b"".join(response.streaming_content)
         label = f"{method} {req.url} ({name})"
+        if "Content-Security-Policy" not in response:  # every answer, refusals and redirects included
+            failures.append(f"{label}: no Content-Security-Policy header")
         if isinstance(expected, int):
             if status != expected:
                 failures.append(f"{label}: expected {expected}, got {status} {location}".rstrip())

@@ -1,5 +1,9 @@
-"""Serving: gunicorn and the background worker side by side, under one supervisor (``qiangcun serve``
-and ``qiangcun demo``). Knows no domain."""
+"""Serving: the web server and the background worker side by side, under one supervisor (``qiangcun serve``
+and ``qiangcun demo``). Knows no domain.
+
+The web server is gunicorn on Linux and macOS and waitress on Windows, where gunicorn does not run;
+``QIANGCUN_SERVER=gunicorn|waitress`` (or ``serve --server``) chooses one. Both serve the same WSGI app,
+static files included (WhiteNoise)."""
 
 import os
 import signal
@@ -10,7 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WINDOWS = sys.platform == "win32"
+# Windows has no SIGHUP (nor SIGKILL): stop on what the platform has.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+SERVERS = ("gunicorn", "waitress")
 # gunicorn's graceful timeout is 5 s; whatever still runs this long after a stop is killed.
 KILL_AFTER = 10.0
 # A Unix socket path is limited to 108 bytes (sun_path); leave room for the terminating NUL.
@@ -65,6 +74,40 @@ def gunicorn_argv(*, port: int, workers: int, run_dir: Path, host: str = "127.0.
     return argv
 
 
+def default_server(env: dict[str, str]) -> str:
+    """The web server to run: ``QIANGCUN_SERVER`` when set, else waitress on Windows and gunicorn elsewhere."""
+    chosen = env.get("QIANGCUN_SERVER", "").strip().lower()
+    if not chosen:
+        return "waitress" if WINDOWS else "gunicorn"
+    if chosen not in SERVERS:
+        raise ValueError(f"QIANGCUN_SERVER={chosen!r}：应为 gunicorn 或 waitress")
+    return chosen
+
+
+def waitress_argv(*, port: int, threads: int, host: str = "127.0.0.1") -> list[str]:
+    """waitress: one process with ``threads`` threads; it writes no files. Proxy headers
+    (X-Forwarded-Proto) reach Django untouched, as with gunicorn."""
+    return [
+        sys.executable,
+        "-m",
+        "waitress",
+        f"--listen={f'[{host}]' if ':' in host else host}:{port}",
+        f"--threads={threads}",
+        "--ident=qiangcun",
+        "qiangcun.wsgi:application",
+    ]
+
+
+def _send(child: subprocess.Popen[bytes], signum: int | None) -> None:
+    """Forward a stop signal; ``None`` kills. Windows has no signals to forward: it terminates."""
+    if signum is None:
+        child.kill()
+    elif WINDOWS:
+        child.terminate()
+    else:
+        child.send_signal(signum)
+
+
 class Supervisor:
     """Runs the server and the worker as children, forwards a stop signal to both, and stops the
     other when one of them ends. The children run in their own process group, so a Ctrl-C in the
@@ -82,13 +125,13 @@ class Supervisor:
             self.stop_signal = signum
         self._signal_all(signum)
 
-    def _signal_all(self, signum: int) -> None:
+    def _signal_all(self, signum: int | None) -> None:
         if self.stopping_since is None:
             self.stopping_since = time.monotonic()
         for child in self.children.values():
             if child.poll() is None:
                 try:
-                    child.send_signal(signum)
+                    _send(child, signum)
                 except ProcessLookupError:
                     pass
 
@@ -111,7 +154,7 @@ class Supervisor:
                             self._signal_all(signal.SIGTERM)
                             break
                 elif time.monotonic() - self.stopping_since > KILL_AFTER:
-                    self._signal_all(signal.SIGKILL)
+                    self._signal_all(None)
                 time.sleep(0.1)
         finally:
             for child in self.children.values():
@@ -169,17 +212,21 @@ def worker_argv() -> list[str]:
     return [sys.executable, "-m", "qiangcun", "db_worker", "--no-reload", "--verbosity", "0"]
 
 
-def serve(*, host: str, port: int, workers: int, run_dir: Path, env: dict[str, str]) -> str | None:
-    """Run the server and the worker until stopped; the name of a child that died on its own, or None."""
+def serve(
+    *, host: str, port: int, workers: int, run_dir: Path, env: dict[str, str], server: str | None = None
+) -> str | None:
+    """Run the server and the worker until stopped; the name of a child that died on its own, or None.
+
+    ``server`` is gunicorn or waitress (default: ``default_server(env)``). waitress runs one process with
+    four threads per worker asked for."""
+    server = server or default_server(env)
     run_dir.mkdir(parents=True, exist_ok=True)
-    clear_stale_pidfile(run_dir / "gunicorn.pid")
     env = dict(env)
     env.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
-    supervisor = Supervisor(
-        {
-            "gunicorn": gunicorn_argv(host=host, port=port, workers=workers, run_dir=run_dir),
-            "db_worker": worker_argv(),
-        },
-        env,
-    )
+    if server == "waitress":
+        web = waitress_argv(host=host, port=port, threads=4 * workers)
+    else:
+        clear_stale_pidfile(run_dir / "gunicorn.pid")
+        web = gunicorn_argv(host=host, port=port, workers=workers, run_dir=run_dir)
+    supervisor = Supervisor({server: web, "db_worker": worker_argv()}, env)
     return supervisor.run()

@@ -18,7 +18,7 @@
     function tip(p) {
       var v = byCode[p.name] || (p.data && byCode[p.data.code]);
       if (!v) return "";
-      return "<strong>" + v.name + "</strong><br>" + v.band_text + " · 排名 " + v.rank + " / " + d.count +
+      return "<strong>" + echarts.format.encodeHTML(v.name) + "</strong><br>" + v.band_text + " · 排名 " + v.rank + " / " + d.count +
         "<br>完成率 " + v.completion + "%（时序进度 " + d.time_progress + "%）" +
         "<br>已审核收入 " + v.income + " 元<br>目标 " + v.target + " 元";
     }

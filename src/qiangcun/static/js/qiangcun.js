@@ -1,12 +1,19 @@
 /* qiangcun — small progressive enhancements; every page works without them. */
 (function () {
   "use strict";
+  // Tooltips written by us, with classes for the colour dots: ECharts' own tooltips put style="…"
+  // attributes in their HTML, which the Content-Security-Policy (style-src 'self') refuses.
+  function esc(text) { return echarts.format.encodeHTML(String(text)); }
+  function dot(cls) { return '<span class="tip-dot ' + cls + '"></span>'; }
+
   function charts() {
     if (!window.echarts) return;
     var el = document.getElementById("progress-chart");
     var data = document.getElementById("progress-chart-data");
     if (el && data && !el.dataset.ready) {
       el.dataset.ready = "1";
+      // One bar per village (22 px each, at least 240 px): set here, the page has no inline styles (CSP).
+      el.style.height = Math.max(240, Number(el.dataset.rows || 0) * 22) + "px";
       var d = JSON.parse(data.textContent);
       var colors = { green: "#2E7D32", yellow: "#F9A825", red: "#C62828" };
       var chart = echarts.init(el, null, { renderer: "svg" });
@@ -15,7 +22,9 @@
         grid: { left: 80, right: 40, top: 24, bottom: 24 },
         xAxis: { type: "value", axisLabel: { formatter: "{value}%" }, max: function (v) { return Math.max(100, Math.ceil(v.max / 10) * 10); } },
         yAxis: { type: "category", data: d.names, axisLabel: { interval: 0, fontSize: 12 } },
-        tooltip: { trigger: "axis", valueFormatter: function (v) { return v + "%"; } },
+        tooltip: { trigger: "axis", formatter: function (ps) {
+          return ps.map(function (p) { return dot("band-" + d.bands[p.dataIndex]) + esc(p.name) + " " + esc(p.value) + "%"; }).join("<br>");
+        } },
         series: [{
           type: "bar", data: d.values.map(function (v, i) { return { value: v, itemStyle: { color: colors[d.bands[i]] } }; }),
           barMaxWidth: 14,
@@ -35,7 +44,12 @@
         animation: false,
         grid: { left: 70, right: 20, top: 40, bottom: 30 },
         legend: { top: 0 },
-        tooltip: { trigger: "axis", valueFormatter: function (x) { return Number(x).toLocaleString("zh-CN", { minimumFractionDigits: 2 }) + " 元"; } },
+        tooltip: { trigger: "axis", formatter: function (ps) {
+          return esc(ps[0].name) + ps.map(function (p) {
+            return "<br>" + dot("tip-s" + p.seriesIndex) + esc(p.seriesName) + " " +
+              esc(Number(p.value).toLocaleString("zh-CN", { minimumFractionDigits: 2 })) + " 元";
+          }).join("");
+        } },
         xAxis: { type: "category", data: v.months },
         yAxis: { type: "value", axisLabel: { formatter: function (x) { return Math.round(x / 100) / 100 + "万"; } } },
         series: [
@@ -106,6 +120,13 @@
         f.dataset.sent = "1";
         f.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-busy", "true"); });
       });
+    });
+    // No inline handlers (Content-Security-Policy): a select that submits its form, a button that prints.
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
+      s.addEventListener("change", function () { s.form.submit(); });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
     });
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from qiangcun.core.serving import serve
+from qiangcun.core.serving import SERVERS, default_server, serve
 from qiangcun.supervision.tasks import ensure_tick
 
 
@@ -23,11 +23,23 @@ class Command(BaseCommand):
             default="127.0.0.1",
             help="监听地址（默认 127.0.0.1；在镇内网上给别的电脑用时填 0.0.0.0，并设置 ALLOWED_HOSTS）",
         )
-        parser.add_argument("--workers", type=int, default=2, help="网页服务进程数（默认 2）")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="网页服务进程数（默认 2；waitress 为每个 4 线程）"
+        )
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default=None,
+            help="网页服务程序（默认取环境变量 QIANGCUN_SERVER；未设时 Windows 用 waitress，其他系统用 gunicorn）",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 1 <= options["port"] <= 65535:
             raise CommandError("端口应在 1 到 65535 之间")
+        try:
+            server = options["server"] or default_server(dict(os.environ))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         call_command("migrate", verbosity=0, interactive=False)
         ensure_tick()  # scheduled bulletins: one task waits in the worker's queue while a schedule is set
         host, port = options["host"], options["port"]
@@ -41,6 +53,7 @@ class Command(BaseCommand):
             workers=options["workers"],
             run_dir=Path(settings.HOME) / "run",
             env=env,
+            server=server,
         )
         if dead is not None:
             raise CommandError(f"{dead} 意外退出，服务已停止（另一进程也已结束）。")
