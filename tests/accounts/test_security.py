@@ -121,8 +121,12 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(person
         clerk.username.title(),
         clerk.username,
     ]
+    left = []
     for spelling in spellings[:4]:
-        assert _login(client, spelling, "wrong-password").status_code == 200
+        answer = _login(client, spelling, "wrong-password")
+        assert answer.status_code == 200
+        left.append("再输错" in answer.content.decode() and answer.content.decode().split("再输错 ")[1][0])
+    assert left == [False, "3", "2", "1"]
     fifth = _login(client, spellings[4], "wrong-password")
     assert fifth.status_code == 429  # the fifth wrong password locks the account
     answer = _login(client, clerk.username, PASSWORD)

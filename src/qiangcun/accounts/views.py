@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -24,7 +25,7 @@ from qiangcun.accounts.forms import GrantForm, PasswordChangeForm, PersonEditFor
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.security import reauth_required
-from qiangcun.accounts.signin import password_expired
+from qiangcun.accounts.signin import lockout_minutes, password_expired
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.params import choice_param, text_param
 from qiangcun.core.scope import Action
@@ -45,6 +46,16 @@ class QiangcunLoginView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = ChineseAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        """A wrong password says how many tries are left before the lockout (the account's count)."""
+        username = self.request.POST.get("username", "")
+        if username:
+            failures = AxesProxyHandler.get_failures(self.request, {"username": username})
+            left = settings.AXES_FAILURE_LIMIT - failures
+            if 0 < left <= 3:
+                form.add_error(None, f"再输错 {left} 次，账号将被锁定 {lockout_minutes()} 分钟")
+        return super().form_invalid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
