@@ -173,3 +173,22 @@ def test_prune_orders_backups_made_in_the_same_second(tmp_path) -> None:
     assert [p.name for p in deleted] == names[:2]
     assert sorted(p.name for p in backup.backups_in(tmp_path)) == sorted(names[2:4])
     assert (tmp_path / "notes.sqlite3").exists()
+
+
+def test_restoring_an_older_backup_runs_migrate(home, tree, ledger) -> None:
+    from django.db.migrations.recorder import MigrationRecorder
+
+    last = ("django_tasks_database", "0021_conditional_partial_index_ordering")
+    call_command("migrate", "django_tasks_database", "0020", verbosity=0)
+    try:
+        made = _backup(home)
+    finally:
+        call_command("migrate", "django_tasks_database", verbosity=0)
+    assert list(last) not in json.loads(backup.manifest_path(made).read_text())["migrations"]
+    Entry.objects.filter(pk=ledger.pk).delete()
+
+    out = io.StringIO()
+    call_command("restore", str(made), "--yes", stdout=out)
+    assert "已执行 migrate（1 个迁移）" in out.getvalue()
+    assert last in MigrationRecorder(connection).applied_migrations()
+    assert Entry.objects.filter(pk=ledger.pk).exists()
