@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
@@ -228,6 +228,8 @@ def backup_make(*, to: Path | None = None, alias: str = "default", reason: str =
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = _new_name(folder, EXTENSIONS[kind])
     partial = path.with_name(f".{path.name}.partial")
+    # Created 0600 before anything is written (pg_dump opens it again and keeps the mode).
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         if kind == "sqlite":
             facts = _sqlite_backup(alias, partial)
@@ -260,8 +262,6 @@ def backup_make(*, to: Path | None = None, alias: str = "default", reason: str =
 def _sqlite_backup(alias: str, target: Path) -> dict[str, Any]:
     conn = connections[alias]
     conn.ensure_connection()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
     dest = sqlite3.connect(target)
     try:
         # One step (pages=-1): the whole database is copied from one read snapshot, so writers on other
@@ -290,8 +290,6 @@ def _pg_backup(alias: str, target: Path) -> dict[str, Any]:
             [
                 "pg_dump",
                 "--format=custom",
-                "--no-owner",
-                "--no-privileges",
                 f"--snapshot={snapshot}",
                 f"--file={target}",
             ],
@@ -446,8 +444,13 @@ def _sqlite_verify(path: Path) -> dict[str, Any]:
 def _pg_verify(path: Path, alias: str) -> dict[str, Any]:
     conn = connections[alias]
     name = f"qiangcun_verify_{secrets.token_hex(6)}"
-    with conn.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {conn.ops.quote_name(name)}")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {conn.ops.quote_name(name)}")
+    except DatabaseError as exc:
+        raise BackupError(
+            f"无法建立临时数据库 {name} 用于核对（数据库用户需要 CREATEDB 权限）：{exc}"
+        ) from exc
     try:
         cfg = {**conn.settings_dict, "NAME": name}
         _run(
