@@ -192,3 +192,25 @@ def test_restoring_an_older_backup_runs_migrate(home, tree, ledger) -> None:
     assert "已执行 migrate（1 个迁移）" in out.getvalue()
     assert last in MigrationRecorder(connection).applied_migrations()
     assert Entry.objects.filter(pk=ledger.pk).exists()
+
+
+def test_the_password_reaches_pg_tools_through_the_environment_only(home, tree, monkeypatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump runs on PostgreSQL only")
+    import subprocess
+
+    calls = []
+    real_run = subprocess.run
+
+    def spy(argv, **kwargs):
+        calls.append((argv, kwargs.get("env") or {}))
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setitem(connection.settings_dict, "PASSWORD", "s3cret-pw")  # trust: ignored by the server
+    monkeypatch.setattr(backup.subprocess, "run", spy)
+    made = _backup(home)
+    assert backup.verify(made).ok
+    assert [argv[0] for argv, _ in calls] == ["pg_dump", "pg_restore"]
+    for argv, env in calls:
+        assert not any("s3cret-pw" in part for part in argv)
+        assert env["PGPASSWORD"] == "s3cret-pw"

@@ -161,7 +161,14 @@ def facts_of(alias: str) -> dict[str, Any]:
             cursor.execute(f"SELECT COUNT(*) FROM {conn.ops.quote_name(table)}")
             counts[table] = int(cursor.fetchone()[0])
     applied = sorted([app, name] for app, name in MigrationRecorder(conn).applied_migrations())
-    summaries = {name: summary.read(alias) for name, summary in sorted(_SUMMARIES.items())}
+    summaries = {}
+    for name, summary in sorted(_SUMMARIES.items()):
+        try:
+            with transaction.atomic(using=alias):  # a savepoint when inside the snapshot's transaction
+                summaries[name] = summary.read(alias)
+        except DatabaseError:  # a database not migrated yet (a fresh install about to be restored into)
+            if applied:
+                raise
     return {"migrations": applied, "tables": counts, "summaries": summaries}
 
 
