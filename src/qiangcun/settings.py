@@ -281,6 +281,15 @@ TASKS = {
 # Workbooks larger than this are checked and imported by the background worker, with a progress bar.
 IMPORT_BACKGROUND_BYTES = env_int("QIANGCUN_IMPORT_BACKGROUND_KB", 256) * 1024
 
+# Scheduled backups (`qiangcun serve`'s worker): every day at QIANGCUN_BACKUP_HOUR o'clock local time,
+# keeping the newest QIANGCUN_BACKUP_KEEP backups in QIANGCUN_HOME/backups.
+BACKUP_KEEP = env_int("QIANGCUN_BACKUP_KEEP", 14)
+BACKUP_HOUR = env_int("QIANGCUN_BACKUP_HOUR", 2)
+if BACKUP_KEEP < 1:
+    raise ImproperlyConfigured(f"QIANGCUN_BACKUP_KEEP={BACKUP_KEEP}: keep at least 1 backup")
+if not 0 <= BACKUP_HOUR <= 23:
+    raise ImproperlyConfigured(f"QIANGCUN_BACKUP_HOUR={BACKUP_HOUR}: expected an hour from 0 to 23")
+
 # Excel import limits (QIANGCUN_IMPORT_MAX_MB, QIANGCUN_IMPORT_MAX_ROWS).
 IMPORT_MAX_BYTES = env_int("QIANGCUN_IMPORT_MAX_MB", 20) * 1024 * 1024
 IMPORT_MAX_ROWS = env_int("QIANGCUN_IMPORT_MAX_ROWS", 200_000)

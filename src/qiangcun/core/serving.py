@@ -184,6 +184,23 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def running_pid(pidfile: Path) -> int | None:
+    """The pid in gunicorn's pid file when a gunicorn still runs under it, else None."""
+    try:
+        pid = int(pidfile.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or not _alive(pid):
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        if cmdline.exists() and b"gunicorn" not in cmdline.read_bytes():
+            return None
+    except OSError:
+        return None
+    return pid
+
+
 def clear_stale_pidfile(pidfile: Path) -> bool:
     """Remove gunicorn's pid file when no gunicorn runs under that pid any more; True if removed.
 

@@ -21,3 +21,12 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_refreeze, sender=self, dispatch_uid="qiangcun.ledger.refreeze")
+        from qiangcun.core import backup
+        from qiangcun.ledger.selectors import verified_totals_by_village
+
+        # Every backup manifest records each village's verified rows, and a verification compares them.
+        backup.register_summary(
+            "ledger.verified_by_village",
+            title="已审核台账",
+            read=lambda using: verified_totals_by_village(using=using),
+        )

@@ -94,3 +94,27 @@ def open_years(village: OrgUnit) -> list[int] | None:
     """The years ``village`` may enter rows for, or ``None`` when no rule is registered (then only dates
     after today are refused)."""
     return None if _open_years is None else _open_years(village)
+
+
+def verified_totals_by_village(*, using: str = "default") -> dict[str, dict[str, Any]]:
+    """Every village's verified rows: ``{village code: {"label": name, "count": n, "sum_fen": fen}}``.
+
+    Not restricted to a user: the backup manifest and its verification read a whole database (``using``
+    names it — the live one, a snapshot or a scratch copy). Sums are integer fen, exact on both engines."""
+    from django.db.models import BigIntegerField, Count, Sum
+
+    rows = (
+        Entry.objects.using(using)
+        .filter(status=Status.VERIFIED)
+        .values("village__code", "village__name")
+        .annotate(n=Count("id"), fen=Sum("amount", output_field=BigIntegerField()))
+        .order_by("village__code")
+    )
+    return {
+        row["village__code"]: {
+            "label": row["village__name"],
+            "count": row["n"],
+            "sum_fen": int(row["fen"] or 0),
+        }
+        for row in rows
+    }

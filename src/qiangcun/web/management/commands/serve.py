@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import SERVERS, default_server, serve
+from qiangcun.core.tasks import ensure_backup_scheduled
 from qiangcun.supervision.tasks import ensure_tick
 
 
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         call_command("migrate", verbosity=0, interactive=False)
         ensure_tick()  # scheduled bulletins: one task waits in the worker's queue while a schedule is set
+        ensure_backup_scheduled()  # the daily backup: one task waits in the queue, never two
         host, port = options["host"], options["port"]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         self.stdout.write(f"强村已启动：http://{shown}:{port}/   按 Ctrl-C 停止服务和后台任务。")

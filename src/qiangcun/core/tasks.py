@@ -1,0 +1,34 @@
+"""The scheduled backup: one task in the worker's queue makes a backup, keeps the newest
+``BACKUP_KEEP`` and enqueues itself for ``BACKUP_HOUR`` o'clock the next day. No cron."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task, task_backends
+
+from qiangcun.core import backup
+
+
+@task()
+def scheduled_backup() -> str:
+    try:
+        made = backup.backup_make(reason="定时备份")
+        backup.prune(backup.default_dir(), keep=settings.BACKUP_KEEP)
+        return str(made.path)
+    finally:  # whatever happened, the schedule goes on
+        ensure_backup_scheduled()
+
+
+def ensure_backup_scheduled() -> bool:
+    """Make sure one scheduled backup waits in the worker's queue (the database backend only: the
+    immediate backend runs nothing later). Returns whether one was enqueued."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(task_backends[scheduled_backup.backend], DatabaseBackend):
+        return False
+    if DBTaskResult.objects.filter(task_path=scheduled_backup.module_path, status="READY").exists():
+        return False
+    scheduled_backup.using(run_after=backup.next_run(timezone.now(), settings.BACKUP_HOUR)).enqueue()
+    return True
