@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from qiangcun.core import backup
+from qiangcun.core.audit import ChangeRecord
 from qiangcun.ledger.models import Entry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_hashing")]
@@ -133,6 +134,10 @@ def test_restore_brings_back_a_deleted_row_after_a_safety_backup(home, tree, led
     assert backup.verify(safety).ok
     log = (home / "backups" / backup.LOG_NAME).read_text()
     assert '"action": "restore"' in log
+    # The change log (restored with the database) says a restore happened, from which file, by whom.
+    (restored,) = ChangeRecord.objects.filter(action="backup.restore")
+    assert restored.object_pk == made.name and safety.name in restored.note and restored.username
+    assert call_command("audit", "verify", stdout=io.StringIO()) is None  # the chain is whole after it
     # the restored database still refuses to change a verified row
     verified = Entry.objects.filter(status="verified").first()
     assert verified is not None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import getpass
 import hashlib
 import json
 import os
@@ -263,7 +264,22 @@ def backup_make(*, to: Path | None = None, alias: str = "default", reason: str =
     log_event(
         folder, "backup", file=path.name, sha256=manifest["sha256"], size=manifest["size"], reason=reason
     )
+    if alias == "default":
+        audit_event(
+            "backup.create", path.name, f"sha256 {manifest['sha256']}；{manifest['size']} 字节；{reason}"
+        )
     return result
+
+
+def audit_event(action: str, name: str, note: str) -> None:
+    """A backup or a restore in the change log (who: the operating-system account running the command)."""
+    from qiangcun.core import audit
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - a process without a user name
+        who = ""
+    audit.event(actor=None, action=action, model="core.backup", object_pk=name[:64], note=note, username=who)
 
 
 def _sqlite_backup(alias: str, target: Path) -> dict[str, Any]:

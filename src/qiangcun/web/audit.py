@@ -80,6 +80,10 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "备份",
+        [("backup.create", "备份数据库"), ("backup.restore", "恢复数据库")],
+    ),
+    (
         "登录",
         [
             ("signin.ok", "登录"),
@@ -193,6 +197,8 @@ def records_visible(user: Any) -> QuerySet[ChangeRecord]:
         # Failed sign-ins under a name that is nobody's account (guessing, API tokens): every auditor sees
         # them — they hold only the name typed and the address it came from.
         | Q(model="accounts.user", object_pk="", action__startswith="signin.")
+        # Backups and restores concern the whole database: every auditor sees them.
+        | Q(model="core.backup")
     )
     return ChangeRecord.objects.filter(path_q("unit_path", paths) | (Q(unit_path="") & about_people))
 

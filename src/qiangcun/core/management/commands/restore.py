@@ -53,5 +53,10 @@ class Command(BaseCommand):
         if plan.migrations.missing:
             call_command("migrate", verbosity=0, interactive=False)
             self.stdout.write(f"已执行 migrate（{len(plan.migrations.missing)} 个迁移）。")
+        backup.audit_event(
+            "backup.restore",
+            plan.path.name,
+            f"sha256 {plan.manifest['sha256']}；恢复前的数据库备份为 {safety.path.name}",
+        )
         self.stdout.write(f"已恢复：{plan.target} ← {plan.path.name}")
         self.stdout.write(f"如需撤销：qiangcun restore {safety.path} --yes")
