@@ -291,7 +291,9 @@ def parse_area(value: Any) -> Decimal:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if isinstance(value, float):
             shown = Decimal(format(value, ".15g"))
-            number = shown if shown == shown.quantize(FEN) else number
+            # quantize raises InvalidOperation past 28 digits: only numbers within the bound are compared
+            if abs(shown) <= MAX_AREA_MU:
+                number = shown if shown == shown.quantize(FEN) else number
     else:
         text = normalize_text(value)
         match = _AREA_TEXT.fullmatch(text)
