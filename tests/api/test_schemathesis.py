@@ -14,11 +14,14 @@ rows (ids of existing entries, the clerk's village and another) are all sent.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -40,6 +43,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(autouse=True)
 def _api_settings(fast_hashing, settings) -> None:
     settings.TODAY = datetime.date(2020, 12, 31)  # the tests' campaign year is open for entry
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """The real WSGI handler closes "old" connections at each request's start and end; inside the test's
+    transaction that closes it (PostgreSQL). Django's own test client turns this off the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
