@@ -24,7 +24,7 @@ from qiangcun.core.errors import ServiceError
 from qiangcun.ledger.models import Entry
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_hashing")]
 
 
 def _login(client: Client, username: str, password: str, address: str = "10.0.0.1"):
