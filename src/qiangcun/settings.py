@@ -104,6 +104,8 @@ QIANGCUN_TRUSTED_PROXY = env_bool("QIANGCUN_TRUSTED_PROXY")
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
+    # Before django.contrib.auth so that its ``createsuperuser`` (refused: no superuser) is the one that runs.
+    "qiangcun.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -119,7 +121,6 @@ INSTALLED_APPS = [
     "ninja",
     "qiangcun.core",
     "qiangcun.orgs",
-    "qiangcun.accounts",
     "qiangcun.ledger",
     "qiangcun.targets",
     "qiangcun.plans",

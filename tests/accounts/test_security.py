@@ -382,3 +382,11 @@ def test_the_system_admin_resets_a_lost_authenticator(personas, tree):
     assert (
         ChangeRecord.objects.filter(action="otp.reset", actor=sysadmin, object_pk=str(person.pk)).count() == 1
     )
+
+
+def test_there_is_no_superuser_to_create():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="不设超级用户"):
+        call_command("createsuperuser", "--noinput", "--username", "root", "--email", "r@example.org")
+    assert not User.objects.filter(is_superuser=True).exists()
