@@ -99,7 +99,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 DEMO = env_bool("QIANGCUN_DEMO")
 DEMO_PASSWORD = env_str("QIANGCUN_DEMO_PASSWORD")
 TODAY = env_date("QIANGCUN_TODAY")
-# Behind a reverse proxy we trust: the audit log takes the client's address from X-Forwarded-For.
+# Behind the one reverse proxy we trust: the client's address (audit log, lockout) is the last X-Forwarded-For entry.
 QIANGCUN_TRUSTED_PROXY = env_bool("QIANGCUN_TRUSTED_PROXY")
 
 INSTALLED_APPS = [
