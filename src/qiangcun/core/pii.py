@@ -18,7 +18,7 @@ import re
 from pprint import pformat
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.views.debug import SafeExceptionReporterFilter
 
 #: Weights of the first 17 characters (GB 11643-1999, ISO 7064 MOD 11-2): 2^(17-i) mod 11.
@@ -129,7 +129,7 @@ class PersonalInfoReporterFilter(SafeExceptionReporterFilter):
 
     def get_post_parameters(self, request: HttpRequest | None) -> Any:
         params = super().get_post_parameters(request)
-        if request is None or not params:
+        if request is None or not isinstance(params, QueryDict) or not params:
             return params
         cleansed = params.copy()
         for key, values in params.lists():
