@@ -339,6 +339,9 @@ if HTTPS:
         "https://" + ("*" + host if host.startswith(".") else host) for host in ALLOWED_HOSTS if host != "*"
     ]
 
+#: Error reports (the debug page, mails to ADMINS) mask phone and ID numbers as well as passwords and keys.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "qiangcun.core.pii.PersonalInfoReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
