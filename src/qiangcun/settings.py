@@ -99,11 +99,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 DEMO = env_bool("QIANGCUN_DEMO")
 DEMO_PASSWORD = env_str("QIANGCUN_DEMO_PASSWORD")
 TODAY = env_date("QIANGCUN_TODAY")
-# Behind a reverse proxy we trust: the audit log takes the client's address from X-Forwarded-For.
+# Behind the one reverse proxy we trust: the client's address (audit log, lockout) is the last X-Forwarded-For entry.
 QIANGCUN_TRUSTED_PROXY = env_bool("QIANGCUN_TRUSTED_PROXY")
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
+    # Before django.contrib.auth so that its ``createsuperuser`` (refused: no superuser) is the one that runs.
+    "qiangcun.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -119,7 +121,6 @@ INSTALLED_APPS = [
     "ninja",
     "qiangcun.core",
     "qiangcun.orgs",
-    "qiangcun.accounts",
     "qiangcun.ledger",
     "qiangcun.targets",
     "qiangcun.plans",
@@ -337,6 +338,9 @@ if HTTPS:
     CSRF_TRUSTED_ORIGINS = [
         "https://" + ("*" + host if host.startswith(".") else host) for host in ALLOWED_HOSTS if host != "*"
     ]
+
+#: Error reports (the debug page, mails to ADMINS) mask phone and ID numbers as well as passwords and keys.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "qiangcun.core.pii.PersonalInfoReporterFilter"
 
 LOGGING = {
     "version": 1,

@@ -24,7 +24,7 @@ from qiangcun.core.errors import ServiceError
 from qiangcun.ledger.models import Entry
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_hashing")]
 
 
 def _login(client: Client, username: str, password: str, address: str = "10.0.0.1"):
@@ -382,3 +382,39 @@ def test_the_system_admin_resets_a_lost_authenticator(personas, tree):
     assert (
         ChangeRecord.objects.filter(action="otp.reset", actor=sysadmin, object_pk=str(person.pk)).count() == 1
     )
+
+
+def test_there_is_no_superuser_to_create():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="不设超级用户"):
+        call_command("createsuperuser", "--noinput", "--username", "root", "--email", "r@example.org")
+    assert not User.objects.filter(is_superuser=True).exists()
+
+
+def test_behind_the_proxy_a_forged_forwarded_address_does_not_dodge_the_lock(personas, settings):
+    settings.QIANGCUN_TRUSTED_PROXY = True
+    client = Client()
+    for n in range(5):
+        client.post(
+            reverse("login"),
+            {"username": f"guess{n}", "password": "x"},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"10.1.1.{n}, 203.0.113.7",  # the first part is the client's own claim
+        )
+    clerk = personas["village_clerk"]
+    locked = Client().post(
+        reverse("login"),
+        {"username": clerk.username, "password": PASSWORD},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.7",
+    )
+    assert locked.status_code == 429
+    other = Client().post(
+        reverse("login"),
+        {"username": clerk.username, "password": PASSWORD},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.8",
+    )
+    assert other.status_code == 302
+    assert ChangeRecord.objects.filter(action="signin.failed", address="203.0.113.7").count() == 6

@@ -79,7 +79,11 @@ def test_the_readme_links_the_deploy_doc():
 @pytest.mark.parametrize("index", [0, 1], ids=["first-install", "upgrade"])
 def test_the_test_blocks_run(tmp_path, index):
     block = _blocks("bash", "test")[index]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANGCUN_") and k != "DEBUG"}
+    env = {  # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest for Playwright, never on a server
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("QIANGCUN_") and k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     env.update(_doc_env())
     env.update(QIANGCUN_HOME=str(tmp_path / "data"), SECRET_KEY=secrets.token_urlsafe(64))
     env["DJANGO_SETTINGS_MODULE"] = "qiangcun.settings"

@@ -21,7 +21,9 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("QIANGCUN_", "SECURE_")) and k not in ("DEBUG", "ALLOWED_HOSTS", "SECRET_KEY")
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest for Playwright, never on a server
+        if not k.startswith(("QIANGCUN_", "SECURE_"))
+        and k not in ("DEBUG", "ALLOWED_HOSTS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env.update(
         QIANGCUN_HOME=str(tmp_path / "data"),

@@ -39,6 +39,12 @@ def entry_form(village: OrgUnit, amount: str = "2345.67", **extra: Any) -> dict[
     return data
 
 
+def edit_form(entry: Entry, amount: str = "2345.67", **extra: Any) -> dict[str, Any]:
+    """POST data of the edit form of ``entry`` as loaded now (with the row's current ``version``)."""
+    version = Entry.objects.values_list("version", flat=True).get(pk=entry.pk)
+    return entry_form(entry.village, amount, version=version, **extra)
+
+
 def api_entry(village: OrgUnit, amount: Any = "12345.60", **extra: Any) -> dict[str, Any]:
     """JSON body of POST /api/v1/ledger."""
     data: dict[str, Any] = {

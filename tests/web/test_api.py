@@ -18,7 +18,18 @@ from qiangcun.ledger.models import Entry, Status
 
 from .conftest import api_entry
 
-ENTRY_KEYS = {"id", "village", "date", "amount", "category", "path", "summary", "counterparty", "status"}
+ENTRY_KEYS = {
+    "id",
+    "village",
+    "date",
+    "amount",
+    "category",
+    "path",
+    "summary",
+    "counterparty",
+    "status",
+    "version",
+}
 CHINESE = re.compile("[一-龥]")
 
 
@@ -177,6 +188,7 @@ def test_create_returns_a_draft_with_exactly_the_entry_keys(client, personas, tr
         "summary": "三月土地流转承包费",
         "counterparty": "宁津县某合作社",
         "status": "draft",
+        "version": 1,
     }
     assert entry.status == Status.DRAFT and entry.entered_by == personas["village_clerk"]
     assert client.get(f"/api/v1/ledger/{entry.pk}").json() == body

@@ -44,11 +44,12 @@ def _request(**meta: str):
 
 
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(settings):
-    request = _request(REMOTE_ADDR="192.168.1.9", HTTP_X_FORWARDED_FOR="1.2.3.4, 192.168.1.9")
+    # The client sent "6.6.6.6" itself; nginx appended the address it saw (1.2.3.4) and connects from 127.0.0.1.
+    request = _request(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4")
     settings.QIANGCUN_TRUSTED_PROXY = False
-    assert client_address(request) == "192.168.1.9"
+    assert client_address(request) == "127.0.0.1"
     settings.QIANGCUN_TRUSTED_PROXY = True
-    assert client_address(request) == "1.2.3.4"
+    assert client_address(request) == "1.2.3.4"  # never the client's own claim
     # a forwarded value that is no address falls back to the peer; the peer's own junk gives ""
     assert client_address(_request(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="unknown")) == "10.0.0.1"
     settings.QIANGCUN_TRUSTED_PROXY = False

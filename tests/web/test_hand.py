@@ -23,7 +23,7 @@ from qiangcun.ledger.models import Entry, Status
 from qiangcun.ledger.services import entry_reverse, entry_verify
 from qiangcun.targets.services import campaign_create
 
-from .conftest import api_entry, entry_form
+from .conftest import api_entry, edit_form, entry_form
 
 CHINESE = re.compile("[一-龥]")
 API = "/api/v1/ledger"
@@ -99,7 +99,7 @@ def test_a_form_without_its_token_saves_nothing(client, clerk, tree):
 
 def test_double_tap_on_edit_and_submit_saves_once_and_shows_the_row(client, clerk, tree, make_entry):
     entry = make_entry(tree.sunzhuang, amount="1000.00", clerk=clerk)
-    data = entry_form(tree.sunzhuang, amount="1100.00", submit="1")
+    data = edit_form(entry, amount="1100.00", submit="1")
     client.post(reverse("entry_edit", args=[entry.pk]), data)
     second = client.post(reverse("entry_edit", args=[entry.pk]), data, follow=True)
     assert _messages(second)[-1].startswith(
@@ -204,14 +204,12 @@ def test_a_different_summary_or_a_reversed_row_is_not_asked_about(client, clerk,
 def test_editing_a_row_into_a_copy_of_another_is_asked_about(client, clerk, tree, make_entry):
     make_entry(tree.sunzhuang, amount="2345.67", date=datetime.date(2020, 3, 5))
     entry = make_entry(tree.sunzhuang, amount="1.00", date=datetime.date(2020, 3, 5))
-    response = client.post(
-        reverse("entry_edit", args=[entry.pk]), entry_form(tree.sunzhuang, summary="测试收入")
-    )
+    response = client.post(reverse("entry_edit", args=[entry.pk]), edit_form(entry, summary="测试收入"))
     assert response.status_code == 200 and response.context["ask_duplicate"]
     entry.refresh_from_db()
     assert entry.amount == Decimal("1.00")
     # Saving a row unchanged is not a duplicate of itself.
-    same = entry_form(tree.sunzhuang, amount="1.00", summary="测试收入", counterparty="测试单位")
+    same = edit_form(entry, amount="1.00", summary="测试收入", counterparty="测试单位")
     assert client.post(reverse("entry_edit", args=[entry.pk]), same).status_code == 302
 
 
@@ -326,9 +324,9 @@ def test_the_form_refuses_a_date_of_a_closed_year(client, clerk, tree, april_17)
 def test_edit_refuses_a_date_of_a_closed_year_or_the_future(client, clerk, tree, make_entry, april_17):
     entry = make_entry(tree.sunzhuang, amount="1000.00", clerk=clerk)
     url = reverse("entry_edit", args=[entry.pk])
-    closed = client.post(url, entry_form(tree.sunzhuang, date="2019-12-31"))
+    closed = client.post(url, edit_form(entry, date="2019-12-31"))
     assert "已经结束的 2019 年度" in closed.context["form"].errors["date"][0]
-    future = client.post(url, entry_form(tree.sunzhuang, date="2020-04-18"))
+    future = client.post(url, edit_form(entry, date="2020-04-18"))
     assert "晚于今天" in future.context["form"].errors["date"][0]
     entry.refresh_from_db()
     assert (entry.date, entry.amount) == (datetime.date(2020, 3, 1), Decimal("1000.00"))

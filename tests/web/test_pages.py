@@ -27,7 +27,7 @@ from qiangcun.targets.models import VillageTarget
 from qiangcun.targets.selectors import counted
 from qiangcun.targets.services import targets_set
 
-from .conftest import entry_form, entry_state, targets_grid
+from .conftest import edit_form, entry_form, entry_state, targets_grid
 
 ROW = re.compile(r'<tr class="row-(green|yellow|red)" data-code="([^"]+)"')
 
@@ -312,7 +312,7 @@ def test_returned_entry_is_corrected_and_resubmitted(client, personas, tree, mak
     assert 'value="1000.00"' in form.content.decode()
     response = client.post(
         reverse("entry_edit", args=[entry.pk]),
-        entry_form(tree.sunzhuang, amount="1100.00", submit="1"),
+        edit_form(entry, amount="1100.00", submit="1"),
         follow=True,
     )
     assert _messages(response) == ["已保存并提交审核：孙庄村 1,100.00 元"]

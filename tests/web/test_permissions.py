@@ -634,7 +634,9 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 return Req(reverse("entry_new"), entry_form(t.sunzhuang), state=_sunzhuang_rows(t))
             return Req(reverse("entry_new") + f"?village={t.sunzhuang.code}")
         case "entry_edit":
-            return ctx.on_entry(name, "draft", entry_form(t.sunzhuang, amount="999.99") if post else None)
+            # A fresh draft: version 1, as its edit form carries it.
+            form = entry_form(t.sunzhuang, amount="999.99", version=1)
+            return ctx.on_entry(name, "draft", form if post else None)
         case "entry_submit" | "entry_delete":
             return ctx.on_entry(name, "draft", {} if post else None)
         case "entry_reverse":

@@ -62,6 +62,10 @@ class EntryOut(Schema):
     summary: str
     counterparty: str
     status: Status = Field(description="draft 草稿 / submitted 待审核 / verified 已审核 / returned 已退回")
+    version: int = Field(
+        description="版本号，每次修改、提交、审核、退回加 1；提交、审核、退回时可带上 ?version= 所见的版本，"
+        "记录已被他人改动则返回 409，什么也不做"
+    )
 
     @field_validator("village", mode="before")
     @classmethod
@@ -99,6 +103,19 @@ class LedgerPage(LimitOffsetPagination):
 def entry_out(e: Entry) -> dict[str, Any]:
     """The JSON of one row (as the API answers it)."""
     return EntryOut.model_validate(e).model_dump(mode="json")
+
+
+#: ``?version=`` on submit, verify and return: the version the client last read.
+VERSION_QUERY = Query(
+    None,
+    ge=1,
+    description="所见的版本号（GET 返回的 version）。记录此后已被他人改动则返回 409，什么也不做；"
+    "不带则不作此检查（可能处理了您没有看到的新内容）",
+)
+
+
+def _stale(exc: services.StaleEntryError) -> Reply[dict[str, Any]]:
+    return Reply(409, {"detail": exc.message, "field": "version"})
 
 
 def _get(request: AuthedRequest, pk: int) -> Entry:
@@ -210,28 +227,64 @@ def ledger_create(request: AuthedRequest, payload: EntryIn) -> Reply[dict[str, A
 
 
 @router.post(
-    "/ledger/{int:pk}/submit", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="提交审核"
+    "/ledger/{int:pk}/submit",
+    response=replies({200: EntryOut}, 400, 401, 403, 404, 409, 422),
+    summary="提交审核",
 )
-def ledger_submit(request: AuthedRequest, pk: int) -> dict[str, Any]:
-    return entry_out(services.entry_submit(actor=request.user, entry=_get(request, pk)))
+def ledger_submit(
+    request: AuthedRequest,
+    pk: int,
+    version: int | None = VERSION_QUERY,  # type: ignore[assignment]
+) -> Reply[dict[str, Any]]:
+    try:
+        entry = services.entry_submit(actor=request.user, entry=_get(request, pk), expected_version=version)
+    except services.StaleEntryError as exc:
+        return _stale(exc)
+    return Reply(200, entry_out(entry))
 
 
 @router.post(
-    "/ledger/{int:pk}/verify", response=replies({200: EntryOut}, 400, 401, 403, 404, 422), summary="审核通过"
+    "/ledger/{int:pk}/verify",
+    response=replies({200: EntryOut}, 400, 401, 403, 404, 409, 422),
+    summary="审核通过",
 )
-def ledger_verify(request: AuthedRequest, pk: int) -> dict[str, Any]:
-    return entry_out(services.entry_verify(actor=request.user, entries=[_get(request, pk)])[0])
+def ledger_verify(
+    request: AuthedRequest,
+    pk: int,
+    version: int | None = VERSION_QUERY,  # type: ignore[assignment]
+) -> Reply[dict[str, Any]]:
+    try:
+        done = services.entry_verify(
+            actor=request.user,
+            entries=[_get(request, pk)],
+            expected_versions={pk: version} if version else None,
+        )
+    except services.StaleEntryError as exc:
+        return _stale(exc)
+    return Reply(200, entry_out(done[0]))
 
 
 @router.post(
     "/ledger/{int:pk}/return",
-    response=replies({200: EntryOut}, 400, 401, 403, 404, 422),
+    response=replies({200: EntryOut}, 400, 401, 403, 404, 409, 422),
     summary="退回（须填原因）",
 )
-def ledger_return(request: AuthedRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
-    return entry_out(
-        services.entry_return(actor=request.user, entries=[_get(request, pk)], reason=payload.reason)[0]
-    )
+def ledger_return(
+    request: AuthedRequest,
+    pk: int,
+    payload: ReasonIn,
+    version: int | None = VERSION_QUERY,  # type: ignore[assignment]
+) -> Reply[dict[str, Any]]:
+    try:
+        done = services.entry_return(
+            actor=request.user,
+            entries=[_get(request, pk)],
+            reason=payload.reason,
+            expected_versions={pk: version} if version else None,
+        )
+    except services.StaleEntryError as exc:
+        return _stale(exc)
+    return Reply(200, entry_out(done[0]))
 
 
 @router.post(

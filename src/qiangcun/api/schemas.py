@@ -55,10 +55,11 @@ class ValidationErrorOut(Schema):
 
 
 class ConflictOut(Schema):
-    """409 与已有的不一致：同一个 Idempotency-Key 换了内容，或已有相同记录（duplicates 列出它们的编号）。"""
+    """409 与已有的不一致：同一个 Idempotency-Key 换了内容，已有相同记录（duplicates 列出它们的编号），
+    或记录在您读取之后已被他人改动（field 为 version）。"""
 
     detail: str = Field(description="给人看的中文说明")
-    field: str | None = Field(None, description="与请求头有关时为 Idempotency-Key")
+    field: str | None = Field(None, description="与请求头有关时为 Idempotency-Key；版本不符时为 version")
     duplicates: list[int] | None = Field(None, description="已有的相同记录的编号")
 
 

@@ -13,13 +13,16 @@ API_PREFIX = "/api/"
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's IP address: ``REMOTE_ADDR``, or — behind a proxy we trust (``QIANGCUN_TRUSTED_PROXY``)
-    — the first address of ``X-Forwarded-For`` (the client as the proxy saw it). "" when not an address."""
+    """The client's IP address: ``REMOTE_ADDR``, or — behind the one proxy we trust
+    (``QIANGCUN_TRUSTED_PROXY``) — the last address of ``X-Forwarded-For``: the one that proxy appended, as
+    it saw the client. Earlier entries come from the client itself and can be anything, so they count for
+    nothing (else a guesser could dodge the per-address lockout by sending a new one each time). "" when
+    not an address."""
     if getattr(settings, "QIANGCUN_TRUSTED_PROXY", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first = audit.normalize_address(forwarded.split(",")[0]) if forwarded else ""
-        if first:
-            return first
+        last = audit.normalize_address(forwarded.split(",")[-1]) if forwarded else ""
+        if last:
+            return last
     return audit.normalize_address(str(request.META.get("REMOTE_ADDR") or ""))
 
 

@@ -135,6 +135,8 @@ class EntryForm(forms.Form):
     #: One-time token: a second POST of the same form (a double tap) does not make a second row.
     once = forms.CharField(widget=forms.HiddenInput, max_length=128, required=False)
     confirm_duplicate = forms.BooleanField(label="是的，仍要保存", required=False)
+    #: The row's version when the edit form was loaded (an edit of a row changed since is refused).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1)
 
 
 class ReturnForm(forms.Form):

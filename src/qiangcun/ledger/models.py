@@ -114,6 +114,9 @@ class Entry(models.Model):
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     return_reason = models.CharField(_("退回原因"), max_length=200, blank=True)
+    #: Bumped by every service write of the row. An edit form (and an API client) carries the version it
+    #: was shown; a save whose version is no longer the row's is refused (two people editing one draft).
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
     import_batch = models.ForeignKey(
         "ImportBatch",
         verbose_name=_("导入批次"),

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -292,6 +292,48 @@ def _lock(entry: Entry) -> Entry:
     return Entry.objects.select_for_update().select_related("village").get(pk=entry.pk)
 
 
+class StaleEntryError(ServiceError):
+    """The row changed since the person (or API client) loaded it: ``expected`` is the version they saw,
+    ``entry`` the row as it is now. Nothing was saved."""
+
+    def __init__(self, entry: Entry, expected: int, *, doing: str, then: str) -> None:
+        super().__init__(stale_message(entry, doing=doing, then=then), code="stale")
+        self.entry = entry
+        self.expected = expected
+
+
+def stale_message(entry: Entry, *, doing: str = "您的修改没有保存", then: str = "请刷新后重新填写") -> str:
+    """Who changed ``entry`` last and when, from the change log (the row itself when the log has nothing)."""
+    last = (
+        audit.ChangeRecord.objects.filter(model=Entry._meta.label_lower, object_pk=str(entry.pk))
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if last is not None:
+        who = str(last.actor) if last.actor is not None else (last.username or "他人")
+        when = last.at
+    else:  # pragma: no cover - every service write leaves a record
+        who, when = "他人", entry.updated_at
+    local = timezone.localtime(when)
+    at = f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
+    what = f"{entry.village.name} {entry.date:%Y-%m-%d} {entry.amount:,.2f} 元"
+    state = "" if entry.is_editable else f"，现为“{entry.get_status_display()}”"
+    return f"这条记录（{what}）已被 {who} 在 {at} 修改过{state}，{doing}。{then}。"
+
+
+def _check_version(
+    entry: Entry,
+    expected: int | None,
+    *,
+    doing: str = "您的修改没有保存",
+    then: str = "请刷新后重新填写",
+) -> None:
+    """Refuse (nothing saved) when the caller saw another version of the locked row than it holds now."""
+    if expected is not None and expected != entry.version:
+        raise StaleEntryError(entry, expected, doing=doing, then=then)
+
+
 @transaction.atomic
 def entry_update(
     *,
@@ -306,9 +348,11 @@ def entry_update(
     once: Once | None = None,
     check_duplicate: bool = False,
     years: Collection[int] | None = None,
+    expected_version: int | None = None,
 ) -> Entry:
     """Change a draft or returned row. Submitted and verified rows cannot be edited. ``once``,
-    ``check_duplicate`` and ``years`` as for :func:`entry_create`."""
+    ``check_duplicate`` and ``years`` as for :func:`entry_create`. ``expected_version``: the version the
+    edit form was loaded from; if the row has changed since, :class:`StaleEntryError` and nothing saved."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有修改该村台账的权限")
     used = None
@@ -327,6 +371,7 @@ def entry_update(
                 (counterparty or "").strip(),
             ),
         )
+    _check_version(entry, expected_version)
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError(f"该记录{entry.get_status_display()}，不能修改", code="frozen")
     if entry.reverses_id is not None:
@@ -354,6 +399,7 @@ def entry_update(
     before = _snap(entry)
     entry.date, entry.amount, entry.category, entry.path = date, amount, category, path
     entry.summary, entry.counterparty = summary, counterparty
+    entry.version += 1
     entry.save()
     audit.record(
         actor=actor,
@@ -367,16 +413,19 @@ def entry_update(
 
 
 @transaction.atomic
-def entry_submit(*, actor: User, entry: Entry) -> Entry:
-    """Send a draft (or a corrected returned row) for verification."""
+def entry_submit(*, actor: User, entry: Entry, expected_version: int | None = None) -> Entry:
+    """Send a draft (or a corrected returned row) for verification; ``expected_version`` as for
+    :func:`entry_update`."""
     entry = _lock(entry)
     _require(actor, ENTER, entry.village, "您没有提交该村台账的权限")
+    _check_version(entry, expected_version, doing="没有提交", then="请刷新后核对再提交")
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError(f"该记录{entry.get_status_display()}，不能再次提交", code="state")
     before = _snap(entry)
     entry.status = Status.SUBMITTED
     entry.submitted_at = timezone.now()
-    entry.save(update_fields=["status", "submitted_at", "updated_at"])
+    entry.version += 1
+    entry.save(update_fields=["status", "submitted_at", "version", "updated_at"])
     audit.record(
         actor=actor,
         action="ledger.submit",
@@ -428,8 +477,11 @@ def _review_guard(actor: User, entry: Entry) -> None:
 
 
 @transaction.atomic
-def entry_verify(*, actor: User, entries: Sequence[Entry]) -> list[Entry]:
-    """Verify submitted rows, all or none. Verified rows are frozen from then on."""
+def entry_verify(
+    *, actor: User, entries: Sequence[Entry], expected_versions: Mapping[int, int] | None = None
+) -> list[Entry]:
+    """Verify submitted rows, all or none. Verified rows are frozen from then on. ``expected_versions``
+    (row id → the version the reviewer was shown): a row changed since is refused, and nothing verified."""
     if not entries:
         raise ServiceError("请至少选择一条记录")
     locked = list(
@@ -443,13 +495,22 @@ def entry_verify(*, actor: User, entries: Sequence[Entry]) -> list[Entry]:
     now = timezone.now()
     for entry in locked:
         _review_guard(actor, entry)
+        _check_version(
+            entry,
+            (expected_versions or {}).get(entry.pk),
+            doing="所选记录都没有审核",
+            then="请刷新后核对再审核",
+        )
     for entry in locked:
         before = _snap(entry)
         entry.status = Status.VERIFIED
         entry.reviewed_by = actor
         entry.reviewed_at = now
         entry.return_reason = ""
-        entry.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason", "updated_at"])
+        entry.version += 1
+        entry.save(
+            update_fields=["status", "reviewed_by", "reviewed_at", "return_reason", "version", "updated_at"]
+        )
         audit.record(
             actor=actor,
             action="ledger.verify",
@@ -462,8 +523,15 @@ def entry_verify(*, actor: User, entries: Sequence[Entry]) -> list[Entry]:
 
 
 @transaction.atomic
-def entry_return(*, actor: User, entries: Sequence[Entry], reason: str) -> list[Entry]:
-    """Send submitted rows back to the village with a reason (required), all or none."""
+def entry_return(
+    *,
+    actor: User,
+    entries: Sequence[Entry],
+    reason: str,
+    expected_versions: Mapping[int, int] | None = None,
+) -> list[Entry]:
+    """Send submitted rows back to the village with a reason (required), all or none;
+    ``expected_versions`` as for :func:`entry_verify`."""
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("退回必须填写原因", field="reason")
@@ -482,13 +550,22 @@ def entry_return(*, actor: User, entries: Sequence[Entry], reason: str) -> list[
     now = timezone.now()
     for entry in locked:
         _review_guard(actor, entry)
+        _check_version(
+            entry,
+            (expected_versions or {}).get(entry.pk),
+            doing="所选记录都没有退回",
+            then="请刷新后核对再退回",
+        )
     for entry in locked:
         before = _snap(entry)
         entry.status = Status.RETURNED
         entry.return_reason = reason
         entry.reviewed_by = actor
         entry.reviewed_at = now
-        entry.save(update_fields=["status", "return_reason", "reviewed_by", "reviewed_at", "updated_at"])
+        entry.version += 1
+        entry.save(
+            update_fields=["status", "return_reason", "reviewed_by", "reviewed_at", "version", "updated_at"]
+        )
         audit.record(
             actor=actor,
             action="ledger.return",
@@ -758,6 +835,7 @@ _IMPORT_COLUMNS = (
     "reviewed_at",
     "return_reason",
     "import_batch",
+    "version",
 )
 
 
@@ -803,6 +881,7 @@ def _insert_imported(
             reviewed,
             "",
             batch.pk,
+            1,
         )
         for r in rows
     )

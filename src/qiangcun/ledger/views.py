@@ -95,6 +95,15 @@ def _once(form: EntryForm) -> services.Once | None:
     return services.Once(kind=RequestKey.Kind.FORM, key=token)
 
 
+def _version(form: EntryForm) -> bool:
+    """An edit form carries the version it was loaded from; one without (a page from before the field)
+    is refused like a stale one, so that it cannot overwrite someone else's change unseen."""
+    if form.cleaned_data.get("version"):
+        return True
+    form.add_error(None, "页面已过期，您的修改没有保存。请刷新后重新填写")
+    return False
+
+
 def _repeated(request: AuthedRequest, exc: services.RepeatedRequest, fallback: str) -> HttpResponse:
     """A second POST of a form already saved: show the row the first one made, say so, save nothing."""
     entry = exc.used.entry
@@ -186,11 +195,12 @@ def entry_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         "summary": entry.summary,
         "counterparty": entry.counterparty,
         "once": new_token(),
+        "version": entry.version,
     }
     form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
     # A repeated POST goes to the service even when the row is no longer editable: the first POST may
     # have submitted it, and the repeat is answered with that row, not with an error.
-    if request.method == "POST" and form.is_valid() and (once := _once(form)):
+    if request.method == "POST" and form.is_valid() and (once := _once(form)) and _version(form):
         data = form.cleaned_data
         try:
             with transaction.atomic():
@@ -206,6 +216,7 @@ def entry_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                     once=once,
                     check_duplicate=not data["confirm_duplicate"],
                     years=open_years(entry.village),
+                    expected_version=data["version"],
                 )
                 if data["evidence"]:
                     services.evidence_add(actor=request.user, entry=entry, files=data["evidence"])
@@ -313,6 +324,18 @@ def _verifying_many(request: HttpRequest) -> bool:
     return request.POST.get("action") == "verify" and len(request.POST.getlist("ids")) > 1
 
 
+def _shown_versions(request: HttpRequest, ids: list[int]) -> dict[int, int]:
+    """The version of each chosen row as the review page showed it (hidden ``v<id>``): a row changed since
+    — returned, corrected and submitted again by someone else — is not verified unseen. A row without one
+    (a page from before the field) is not checked."""
+    shown = {}
+    for pk in ids:
+        raw = request.POST.get(f"v{pk}", "")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 10:
+            shown[pk] = int(raw)
+    return shown
+
+
 @sensitive_post_parameters("_reauth_password", "_reauth_otp")
 @require(Action.VERIFY)
 @require_http_methods(["GET", "POST"])
@@ -322,6 +345,7 @@ def review(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         ids = [int(x) for x in request.POST.getlist("ids") if x.isascii() and x.isdigit() and len(x) <= 18]
         chosen = list(queue.filter(pk__in=ids))
+        shown = _shown_versions(request, ids)
         action = request.POST.get("action")
         if not ids:
             messages.error(request, "请先勾选要审核或退回的记录")
@@ -329,7 +353,7 @@ def review(request: AuthedRequest) -> HttpResponse:
             messages.error(request, "所选记录有的已被处理或不在您的审核范围内，请刷新后重试")
         elif action == "verify":
             try:
-                done = services.entry_verify(actor=request.user, entries=chosen)
+                done = services.entry_verify(actor=request.user, entries=chosen, expected_versions=shown)
                 total = sum((e.amount for e in done), Decimal(0))
                 messages.success(request, f"已审核 {len(done)} 条，合计 {fmt_wan(total)}元")
             except ServiceError as exc:
@@ -341,7 +365,10 @@ def review(request: AuthedRequest) -> HttpResponse:
             else:
                 try:
                     done = services.entry_return(
-                        actor=request.user, entries=chosen, reason=form.cleaned_data["reason"]
+                        actor=request.user,
+                        entries=chosen,
+                        reason=form.cleaned_data["reason"],
+                        expected_versions=shown,
                     )
                     messages.success(request, f"已退回 {len(done)} 条：{form.cleaned_data['reason']}")
                 except ServiceError as exc:

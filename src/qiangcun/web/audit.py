@@ -25,9 +25,17 @@ from qiangcun.accounts.models import ApiToken, RoleGrant, User
 from qiangcun.core.audit import ChangeRecord, Channel
 from qiangcun.core.money import MoneyField, fmt_yuan, from_fen
 from qiangcun.core.params import ParamError, choice_param, date_param, text_param
+from qiangcun.core.pii import mask_phone
 from qiangcun.core.scope import Action, path_q, scope_paths
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.orgs.models import OrgUnit
+
+
+def _shown(key: str, text: str | None) -> str | None:
+    """A value as the change log shows it: a phone number masked (personal information; the change log is
+    read by auditors, who need to see that it changed, not the number)."""
+    return mask_phone(text) if key == "phone" and text and text != EMPTY else text
+
 
 AUDIT = Action.AUDIT
 PAGE_SIZE = 50
@@ -597,12 +605,18 @@ def present(records: Iterable[ChangeRecord]) -> list[Line]:
                 old, new = before.get(key), after.get(key)
                 if old == new:
                     continue
-                changes.append(Change(label, names.show(kind, old, fld), names.show(kind, new, fld)))
+                changes.append(
+                    Change(
+                        label,
+                        _shown(key, names.show(kind, old, fld)),
+                        _shown(key, names.show(kind, new, fld)),
+                    )
+                )
             else:
                 value = (after if after is not None else before or {}).get(key)
                 if value in (None, "", []) and kind != "bool":
                     continue
-                changes.append(Change(label, None, names.show(kind, value, fld)))
+                changes.append(Change(label, None, _shown(key, names.show(kind, value, fld))))
         codes = [c for c in rec.unit_path.split("/") if c]
         unit = names.units.get(codes[-1]) if codes else None
         lines.append(

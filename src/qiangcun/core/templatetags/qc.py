@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from qiangcun.core.money import fmt_wan, fmt_yuan, pct1
+from qiangcun.core.pii import mask_phone
 
 register = template.Library()
 
@@ -19,6 +20,12 @@ def _decimal(value: Decimal | str | None) -> Decimal | None:
     if isinstance(value, str):
         return Decimal(value) if value.strip() else None
     return value
+
+
+@register.filter
+def masked_phone(value: str | None) -> str:
+    """``138****5678`` (personal information: only the system admin's people pages show it whole)."""
+    return mask_phone(value)
 
 
 @register.filter
