@@ -133,6 +133,23 @@ def _send(client: Client, method: str, url: str, data: Any, as_json: bool) -> An
     return client.post(url, data or {})
 
 
+#: Keys named after a row (the review page's ``v<id>``: the version each row was shown at). Each request of
+#: the walk builds a new row, so following them would discover a new key per request, without end; the
+#: row's own hostile versions are sent by tests/web/test_draft_lock.py.
+ROW_KEY = re.compile(r"^v\d+$")
+
+
+def _forget_messages(client: Client) -> None:
+    """Drop the flash messages a request left for the next page. The walk never opens that page, so
+    without this thousands pile up in the cookie and the session, and Django's cookie storage re-encodes
+    them all, one fewer at a time, on every response (quadratic per request: the walk then takes hours)."""
+    client.cookies.pop("messages", None)
+    session = client.session
+    if "_messages" in session:
+        del session["_messages"]
+        session.save()
+
+
 def _shown(value: str) -> str:
     return repr(value if len(value) < 20 else value[:8] + f"…({len(value)})")
 
@@ -153,6 +170,7 @@ def test_no_hostile_value_gives_500(persona, personas, tree, make_entry, make_ev
             response = _send(client, method, url, data, as_json)
         if response.streaming:
             b"".join(response.streaming_content)
+        _forget_messages(client)
         if response.status_code >= 500:
             failures.append(f"{label}: {response.status_code}")
         return seen
@@ -167,10 +185,14 @@ def test_no_hostile_value_gives_500(persona, personas, tree, make_entry, make_ev
             queue = _op_fields(op, "query")
         else:  # the keys the view reads, with and without the built query string
             queue = sorted(
-                check(f"{method} {name} (plain)", method, urlsplit(base.url).path, base.data, False)
+                k
+                for k in check(f"{method} {name} (plain)", method, urlsplit(base.url).path, base.data, False)
+                if not ROW_KEY.match(k)
             )
             queue += sorted(
-                check(f"{method} {name} (built)", method, base.url, base.data, False) - set(queue)
+                k
+                for k in check(f"{method} {name} (built)", method, base.url, base.data, False) - set(queue)
+                if not ROW_KEY.match(k)
             )
         form_fields = set(base.data or {}) if method == "POST" else set()
         done: set[str] = set(form_fields)  # sent as form fields below, not as query parameters
@@ -189,7 +211,7 @@ def test_no_hostile_value_gives_500(persona, personas, tree, make_entry, make_ev
                     req.json,
                 )
                 if op is None:
-                    queue += sorted(seen - done - set(queue))
+                    queue += sorted(k for k in seen - done - set(queue) if not ROW_KEY.match(k))
         for path_name in path_kwargs if (name, pattern) not in paths_done else ():
             for value in HOSTILE:
                 req = base if method == "GET" else build(name, method, ctx)
