@@ -31,8 +31,7 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from qiangcun.accounts.http import AuthedRequest
-from qiangcun.accounts.models import User
-from qiangcun.accounts.signin import otp_required, sign_in_event
+from qiangcun.accounts.signin import otp_required_by_role, sign_in_event
 from qiangcun.core import audit
 from qiangcun.core.web import require
 
@@ -144,16 +143,12 @@ def otp_setup(request: AuthedRequest) -> HttpResponse:
             "qr_svg": qr.svg_inline(scale=5, border=2, dark="#1f2933", omitsize=True),
             "key": _grouped(key),
             "error": error,
-            "required": otp_required(user) and not user_has_device(user, confirmed=True),
+            "required": otp_required_by_role(user),
         }
     else:
         context = {"device": confirmed, "required": otp_required_by_role(user)}
     context["next"] = _next_url(request, "")
     return render(request, "accounts/otp_setup.html", context)
-
-
-def otp_required_by_role(user: User) -> bool:
-    return not settings.DEMO and bool(user.roles() & set(settings.OTP_REQUIRED_ROLES))
 
 
 def reauth_required(

@@ -141,11 +141,14 @@ def password_expired(user: User) -> bool:
     return timezone.now() - changed > datetime.timedelta(days=days)
 
 
+def otp_required_by_role(user: User) -> bool:
+    """Whether a role this user holds must use a second factor (``OTP_REQUIRED_ROLES``; not in the demo)."""
+    return not settings.DEMO and bool(user.roles() & set(settings.OTP_REQUIRED_ROLES))
+
+
 def otp_required(user: User) -> bool:
     """Whether this user must sign in with a second factor: by role (``OTP_REQUIRED_ROLES``), or because
     they set one up themselves. The demo waives the role rule."""
     from django_otp import user_has_device
 
-    if user_has_device(user, confirmed=True):
-        return True
-    return not settings.DEMO and bool(user.roles() & set(settings.OTP_REQUIRED_ROLES))
+    return user_has_device(user, confirmed=True) or otp_required_by_role(user)
