@@ -169,7 +169,8 @@ def test_another_units_object_is_not_found_and_unchanged(
             client.force_login(user)
             ctx.current = user
             req = _job_request(name, method, tree) if kind == JOB else build(name, method, ctx)
-            before = (req.state() if req.state else None, ChangeRecord.objects.count())
+            before = (req.state() if req.state else None, ChangeRecord.objects.filter(ok=True).count())
+            failed_before = ChangeRecord.objects.filter(ok=False).count()
             if method == "GET":
                 response = client.get(req.url)
             elif req.json:
@@ -178,7 +179,8 @@ def test_another_units_object_is_not_found_and_unchanged(
                 response = client.post(req.url, req.data or {})
             if response.streaming:
                 b"".join(response.streaming_content)
-            after = (req.state() if req.state else None, ChangeRecord.objects.count())
+            after = (req.state() if req.state else None, ChangeRecord.objects.filter(ok=True).count())
+            failed = ChangeRecord.objects.filter(ok=False).count() - failed_before
             asked += 1
             where = f"{method} {req.url} ({name}) as {label}"
             allowed = _allowed(name, method, column)
@@ -193,5 +195,7 @@ def test_another_units_object_is_not_found_and_unchanged(
                 failures.append(f"{where}: the 404 says nothing in Chinese")
             if after != before:
                 failures.append(f"{where}: changed the database ({before} → {after})")
+            if failed != (0 if method == "GET" else 1):  # a refused write is recorded once, a read never
+                failures.append(f"{where}: {failed} records of a failed write")
     assert asked, f"no route of kind {kind}"
     assert not failures, "\n  ".join([f"{kind}: {asked} requests", *failures])

@@ -19,7 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiangcun.core.chain import GENESIS, chain_hash, content
-from qiangcun.core.origin import Channel, Origin, current_origin, normalize_address, origin, set_channel
+from qiangcun.core.origin import (
+    Channel,
+    Origin,
+    Refusal,
+    current_origin,
+    normalize_address,
+    note_failure_recorded,
+    origin,
+    set_channel,
+    watching_refusals,
+)
 from qiangcun.core.scope import Actor
 
 __all__ = [
@@ -29,11 +39,13 @@ __all__ = [
     "Origin",
     "current_origin",
     "event",
+    "failure",
     "normalize_address",
     "origin",
     "record",
     "set_channel",
     "snapshot",
+    "watching_refusals",
 ]
 
 
@@ -245,6 +257,8 @@ def _write(
     username: str,
 ) -> ChangeRecord:
     where = current_origin()
+    if not ok:
+        note_failure_recorded()
     actor_id = getattr(actor, "pk", None)
     if not username and actor_id is not None:
         username = str(getattr(actor, "username", ""))
@@ -261,6 +275,46 @@ def _write(
         address=where.address,
         channel=where.channel,
         ok=ok,
+    )
+
+
+#: Actions of the records of writes that did not happen (``ok`` false), by what stopped them.
+REFUSED = "write.refused"  # a service refused it (a ServiceError: the message says why)
+DENIED = "write.denied"  # the page or endpoint refused it (403, 404, 405, 409 …) before any service
+FAILED = "write.failed"  # it broke (a server error, an exception in a job)
+#: A failure record's note is cut to this many characters.
+MAX_NOTE = 2000
+
+
+def failure(
+    *,
+    actor: Actor | None,
+    action: str,
+    what: str,
+    refusals: Iterable[Refusal] = (),
+    detail: str = "",
+    username: str = "",
+) -> ChangeRecord:
+    """Record a write that did not happen (``ok`` false): ``what`` is the request or command (``POST
+    /ledger/12/submit/``, ``import-ledger``), ``refusals`` what the services said, ``detail`` anything
+    else (the status, the exception's type). Runs in its own transaction, after the one the write
+    rolled back: must not be called inside it (it would go with it)."""
+    seen: list[str] = []
+    model = ""
+    for refusal in refusals:
+        if not model and refusal.where:
+            model = refusal.where.split(".", 1)[0]
+        line = f"{refusal.message}（{refusal.where}）" if refusal.where else refusal.message
+        if line not in seen:
+            seen.append(line)
+    note = "；".join([what, *seen, *([detail] if detail else [])])
+    return event(
+        actor=actor,
+        action=action,
+        model=model or "write",
+        note=note[:MAX_NOTE],
+        ok=False,
+        username=username,
     )
 
 

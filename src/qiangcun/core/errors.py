@@ -1,5 +1,7 @@
 """Errors a service raises for the user: the message is Chinese and names the field and the fix."""
 
+from qiangcun.core.origin import note_refusal
+
 
 class ServiceError(Exception):
     """A refused write. ``field`` names the input it is about, when there is one."""
@@ -7,6 +9,7 @@ class ServiceError(Exception):
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
+        note_refusal(message)  # for the change log's record of a failed write (core.origin)
         self.field = field
         self.code = code
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,14 +27,54 @@ def client_address(request: HttpRequest) -> str:
     return audit.normalize_address(str(request.META.get("REMOTE_ADDR") or ""))
 
 
+#: Methods that only read: a request with any other method is a write, whose failure is recorded.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 class AuditOriginMiddleware:
     """Every change record written while a request runs carries the client's address and the channel
-    (``api`` under ``/api/``, ``web`` otherwise)."""
+    (``api`` under ``/api/``, ``web`` otherwise).
+
+    A write that did not happen is recorded too (``ok`` false, one record per request): a signed-in
+    user's POST (PUT, PATCH, DELETE) that a service refused — the form shows the reason and the log keeps
+    it —, that the page refused before any service (403, 404, 409 …) or that broke (5xx). Anonymous
+    requests are not recorded (the sign-in records its own failures; nothing else is open to them, and an
+    outsider must not be able to fill the log)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = audit.Channel.API if request.path_info.startswith(API_PREFIX) else audit.Channel.WEB
-        with audit.origin(address=client_address(request), channel=channel):
-            return self.get_response(request)
+        with (
+            audit.origin(address=client_address(request), channel=channel),
+            audit.watching_refusals() as watch,
+        ):
+            try:
+                response = self.get_response(request)
+            except Exception as exc:  # re-raised: the server error page or the test client shows it
+                if request.method not in SAFE_METHODS:
+                    _record_failure(request, watch, status=500, detail=type(exc).__name__)
+                raise
+            if request.method not in SAFE_METHODS and (watch.refusals or response.status_code >= 400):
+                _record_failure(request, watch, status=response.status_code)
+            return response
+
+
+def _record_failure(request: HttpRequest, watch: audit.Watch, *, status: int, detail: str = "") -> None:
+    from qiangcun.core import audit as log  # the models: loaded once Django is
+
+    user = getattr(request, "user", None)
+    if watch.recorded or user is None or not user.is_authenticated:
+        return
+    if watch.refusals:
+        action = log.REFUSED
+    elif status >= 500:
+        action = log.FAILED
+    else:
+        action = log.DENIED
+    what = f"{request.method} {request.path_info}（{status}）"
+    try:
+        log.failure(actor=user, action=action, what=what, refusals=watch.refusals, detail=detail)
+    except Exception:  # the answer stands; the log says why the record is missing
+        logging.getLogger(__name__).exception("could not record the failed write %s", what)

@@ -217,7 +217,22 @@ def job_run(job_id: str) -> None:
                 "refused": f"导入中途出错，什么都没有写入（{type(exc).__name__}）。请重试或联系管理员。",
             },
         )
+        if job.stage == ImportJob.Stage.IMPORT:
+            audit.failure(
+                actor=job.user,
+                action=audit.FAILED,
+                what=f"{KINDS.get(job.kind, job.kind)}导入（任务 {job.pk}，文件“{job.file_name}”）",
+                detail=type(exc).__name__,
+            )
         return
+    if job.stage == ImportJob.Stage.IMPORT and not result.get("ok"):
+        reason = result.get("refused") or f"{result.get('error_count', 0)} 处错误"
+        audit.failure(
+            actor=job.user,
+            action=audit.REFUSED,
+            what=f"{KINDS.get(job.kind, job.kind)}导入（任务 {job.pk}，文件“{job.file_name}”）",
+            detail=str(reason),
+        )
     if not result.get("ok") or job.stage == ImportJob.Stage.IMPORT:
         path.unlink(missing_ok=True)
     ImportJob.objects.filter(pk=job.pk).update(

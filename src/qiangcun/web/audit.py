@@ -124,6 +124,14 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ),
     ("审计", [("audit.export", "导出审计日志")]),
     (
+        "失败的操作",
+        [
+            ("write.refused", "操作被拒绝"),
+            ("write.denied", "无权或无效的操作"),
+            ("write.failed", "操作出错"),
+        ],
+    ),
+    (
         "一村一策",
         [
             ("plan.save", "编制一村一策"),
