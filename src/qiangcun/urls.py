@@ -38,6 +38,7 @@ urlpatterns = [
     path("people/<int:pk>/grant/", accounts.person_grant, name="person_grant"),
     path("grants/<int:pk>/withdraw/", accounts.grant_withdraw, name="grant_withdraw"),
     path("roles/", accounts.roles_page, name="roles"),
+    path("roles/policy/", accounts.security_policy, name="security_policy"),
     path("progress/", targets.progress_page, name="progress"),
     path("progress/export.xlsx", targets.progress_export, name="progress_export"),
     path("progress/poster.pdf", supervision.progress_poster, name="progress_poster"),

@@ -104,6 +104,8 @@ otp_setup                 GET     200  200  200  200  200  200  200  200  200  2
 otp_setup                 POST    200  200  200  200  200  200  200  200  200  200  200  L
 otp_remove                POST    S    S    S    S    S    S    S    S    S    S    S    L
 roles                     GET     403  403  403  403  403  403  403  403  200  403  403  L
+security_policy           GET     403  403  403  403  403  403  403  403  403  403  403  L
+security_policy           POST    403  403  403  403  403  403  403  403  403  403  403  L
 login                     GET     H    H    H    H    H    H    H    H    H    H    H    200
 login                     POST    H    H    H    H    H    H    H    H    H    H    H    200
 logout                    GET     405  405  405  405  405  405  405  405  405  405  405  405
@@ -691,6 +693,14 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return ctx.on_person(name, {})
         case "person_enable":
             return ctx.on_person(name, {}, active=False)
+        case "security_policy":
+            from qiangcun.accounts.models import SecurityPolicy
+
+            return Req(
+                reverse(name),
+                {"password_min_length": "12"} if post else None,
+                state=lambda: list(SecurityPolicy.objects.values_list("password_min_length", flat=True)),
+            )
         case "person_otp_reset":  # a person with an authenticator bound; the reset unbinds it
             from django_otp.plugins.otp_totp.models import TOTPDevice
 

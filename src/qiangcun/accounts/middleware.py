@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from qiangcun.accounts import policy
 from qiangcun.accounts.signin import otp_required, password_expired
 
 #: How often the "last seen" time is written back to the session (not on every request).
@@ -33,7 +33,7 @@ def _to(request: HttpRequest, url: str) -> HttpResponse:
 
 
 class SessionLimitsMiddleware:
-    """Ends a session idle for ``SESSION_IDLE_SECONDS`` or older than ``SESSION_ABSOLUTE_SECONDS`` since
+    """Ends a session idle for the policy's minutes or older than its hours (``accounts.policy``) since
     sign-in: the session is deleted on the server (not only forgotten by the browser), and the person is
     sent to sign in again with the reason."""
 
@@ -51,9 +51,10 @@ class SessionLimitsMiddleware:
                 session["auth_at"] = session["seen_at"] = now
             else:
                 reason = ""
-                if now - auth_at > settings.SESSION_ABSOLUTE_SECONDS:
+                rules = policy.current()
+                if now - auth_at > rules.session_hours * 3600:
                     reason = "absolute"
-                elif now - seen_at > settings.SESSION_IDLE_SECONDS:
+                elif now - seen_at > rules.idle_minutes * 60:
                     reason = "idle"
                 if reason:
                     logout(request)

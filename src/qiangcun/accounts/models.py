@@ -61,7 +61,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER, Action.PLAN}),
     # The system admin grants roles only where the township has no security admin (accounts.selectors).
     Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS, Action.GRANT_ROLES}),
-    Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES}),
+    Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES, Action.SET_POLICY}),
     Role.AUDITOR: frozenset({Action.AUDIT}),
 }
 
@@ -217,3 +217,27 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.at:%Y-%m-%d}"
+
+
+class SecurityPolicy(models.Model):
+    """The security policy the security admin sets in the app (one row, ``pk`` 1). A field left empty
+    follows the server's setting (``QIANGCUN_PASSWORD_MIN_LENGTH`` …); :mod:`qiangcun.accounts.policy`
+    reads the two together."""
+
+    password_min_length = models.PositiveSmallIntegerField(_("密码最短长度"), null=True, blank=True)
+    password_min_classes = models.PositiveSmallIntegerField(_("密码至少含几类字符"), null=True, blank=True)
+    password_history = models.PositiveSmallIntegerField(_("不得重复最近几次密码"), null=True, blank=True)
+    password_max_age_days = models.PositiveSmallIntegerField(_("管理员密码有效天数"), null=True, blank=True)
+    lockout_failures = models.PositiveSmallIntegerField(_("连续输错几次锁定"), null=True, blank=True)
+    lockout_minutes = models.PositiveSmallIntegerField(_("锁定分钟数"), null=True, blank=True)
+    idle_minutes = models.PositiveSmallIntegerField(_("闲置几分钟退出"), null=True, blank=True)
+    session_hours = models.PositiveSmallIntegerField(_("登录最长小时数"), null=True, blank=True)
+    otp_required_roles = models.JSONField(_("必须使用动态口令的角色"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("安全策略")
+        verbose_name_plural = _("安全策略")
+
+    def __str__(self) -> str:
+        return "安全策略"

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -21,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qiangcun.accounts import policy
 from qiangcun.accounts.models import (
     ROLE_LEVELS,
     SYSTEM_ROLES,
@@ -28,6 +28,7 @@ from qiangcun.accounts.models import (
     PasswordHistory,
     Role,
     RoleGrant,
+    SecurityPolicy,
     User,
     hash_token,
 )
@@ -284,14 +285,15 @@ def otp_reset(*, actor: User, user: User) -> int:
 
 
 def password_rules() -> str:
-    """The password rules in force, as the password page states them (from the settings)."""
+    """The password rules in force, as the password page states them (the policy in force)."""
+    rules = policy.current()
     return "；".join(
         [
-            f"至少 {settings.PASSWORD_MIN_LENGTH} 位",
-            f"含大写字母、小写字母、数字、符号中的至少 {settings.PASSWORD_MIN_CLASSES} 类",
+            f"至少 {rules.password_min_length} 位",
+            f"含大写字母、小写字母、数字、符号中的至少 {rules.password_min_classes} 类",
             "不能是常见密码",
             "不能与账号、姓名、手机号太像",
-            f"不能与最近 {max(settings.PASSWORD_HISTORY, 1)} 次用过的密码相同",
+            f"不能与最近 {max(rules.password_history, 1)} 次用过的密码相同",
         ]
     )
 
@@ -312,7 +314,7 @@ def password_change(*, user: User, old: str, new: str) -> User:
     was_forced = user.must_change_password
     if not was_forced and user.has_usable_password():  # one-time passwords are not kept
         PasswordHistory.objects.create(user=user, password=user.password)
-        keep = max(settings.PASSWORD_HISTORY - 1, 0)
+        keep = max(policy.current().password_history - 1, 0)
         stale = list(PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[keep:])
         PasswordHistory.objects.filter(pk__in=stale).delete()
     user.set_password(new)
@@ -618,3 +620,48 @@ def people_import(
     if errors:
         raise PeopleImportError(errors)
     return outcome
+
+
+#: The roles that must always sign in with a second factor, whatever the policy (GB/T 22239: the 三员).
+OTP_ALWAYS: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
+
+
+@transaction.atomic
+def policy_update(
+    *, actor: User, values: Mapping[str, int | None], otp_roles: Sequence[str] | None
+) -> SecurityPolicy:
+    """The security admin sets the policy (:mod:`qiangcun.accounts.policy`): each number ``None`` (follow
+    the server's setting) or within the rule's range; ``otp_roles`` ``None`` (follow the setting) or the
+    roles that must use a second factor, the 三员 always among them. In force at the next request."""
+    if not actor.can(Action.SET_POLICY):
+        raise PermissionDeniedError("只有安全管理员可以设定安全策略")
+    unknown = set(values) - set(policy.RULES_BY_NAME)
+    if unknown:
+        raise ServiceError(f"未知的策略项：{'、'.join(sorted(unknown))}")
+    for name, value in values.items():
+        rule = policy.RULES_BY_NAME[name]
+        if value is not None and not (rule.low <= int(value) <= rule.high):
+            raise ServiceError(
+                f"“{rule.label}”应在 {rule.low}–{rule.high} {rule.unit}之间（填的是 {value}）", field=name
+            )
+    if otp_roles is not None:
+        strange = [r for r in otp_roles if r not in Role.values]
+        if strange:
+            raise ServiceError(f"未知角色：{'、'.join(strange)}", field="otp_required_roles")
+        missing = OTP_ALWAYS - set(otp_roles)
+        if missing:
+            raise ServiceError(
+                "系统管理员、安全管理员、审计管理员（三员）必须使用动态口令，不能取消",
+                field="otp_required_roles",
+            )
+    row, _ = SecurityPolicy.objects.select_for_update().get_or_create(pk=policy.POLICY_PK)
+    names = [*policy.RULES_BY_NAME, "otp_required_roles"]
+    before = audit.snapshot(row, names)
+    for name, value in values.items():
+        setattr(row, name, None if value is None else int(value))
+    row.otp_required_roles = None if otp_roles is None else [r for r in Role.values if r in set(otp_roles)]
+    row.save()
+    after = audit.snapshot(row, names)
+    if after != before:
+        audit.record(actor=actor, action="policy.update", obj=row, before=before, after=after)
+    return row

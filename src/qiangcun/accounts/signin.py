@@ -9,7 +9,6 @@ Chinese answer."""
 from __future__ import annotations
 
 import datetime
-import math
 import unicodedata
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from qiangcun.accounts import policy
 from qiangcun.accounts.models import ADMIN_ROLES, User
 from qiangcun.core import audit
 from qiangcun.core.middleware import client_address as core_client_address
@@ -42,14 +42,12 @@ def client_address(request: HttpRequest) -> str:
 
 
 def lockout_minutes() -> int:
-    cooloff = settings.AXES_COOLOFF_TIME
-    seconds = cooloff.total_seconds() if isinstance(cooloff, datetime.timedelta) else 600
-    return max(1, math.ceil(seconds / 60))
+    return max(1, policy.current().lockout_minutes)
 
 
 def lockout_message() -> str:
     return (
-        f"密码连续输错 {settings.AXES_FAILURE_LIMIT} 次，该账号（或本机地址）已被锁定 {lockout_minutes()} 分钟。"
+        f"密码连续输错 {policy.current().lockout_failures} 次，该账号（或本机地址）已被锁定 {lockout_minutes()} 分钟。"
         "请稍后再试；忘记密码请找系统管理员重置。"
     )
 
@@ -129,8 +127,8 @@ def _signed_out(sender: Any, request: HttpRequest | None, user: User | None, **k
 
 
 def password_expired(user: User) -> bool:
-    """An admin's password older than ``PASSWORD_MAX_AGE_DAYS`` (never in the demo)."""
-    days = settings.PASSWORD_MAX_AGE_DAYS
+    """An admin's password older than the policy's days (``PASSWORD_MAX_AGE_DAYS``; never in the demo)."""
+    days = policy.current().password_max_age_days
     if days <= 0 or settings.DEMO or user.must_change_password:
         return False
     if not (user.roles() & ADMIN_ROLES):
@@ -143,7 +141,7 @@ def password_expired(user: User) -> bool:
 
 def otp_required_by_role(user: User) -> bool:
     """Whether a role this user holds must use a second factor (``OTP_REQUIRED_ROLES``; not in the demo)."""
-    return not settings.DEMO and bool(user.roles() & set(settings.OTP_REQUIRED_ROLES))
+    return not settings.DEMO and bool(user.roles() & set(policy.current().otp_required_roles))
 
 
 def otp_required(user: User) -> bool:

@@ -1,7 +1,9 @@
 """Password rules with their messages in Chinese (Django's own messages are not all translated).
 
-The rules and their defaults are settings (``settings.AUTH_PASSWORD_VALIDATORS``, from the environment):
-length, character classes, the common-password list, and no reuse of the last few passwords."""
+The rules are settings (``settings.AUTH_PASSWORD_VALIDATORS``): length, character classes, the
+common-password list, and no reuse of the last few passwords. Length, classes and history follow the policy
+in force (:mod:`qiangcun.accounts.policy`: the security admin's, or the environment's) unless a number is
+given to the validator."""
 
 from __future__ import annotations
 
@@ -9,11 +11,25 @@ from typing import Any
 
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import CommonPasswordValidator as _Common
-from django.contrib.auth.password_validation import MinimumLengthValidator as _MinimumLength
 from django.core.exceptions import ValidationError
 
 
-class MinimumLengthValidator(_MinimumLength):
+def _policy() -> Any:
+    from qiangcun.accounts.policy import current
+
+    return current()
+
+
+class MinimumLengthValidator:
+    """At least ``min_length`` characters."""
+
+    def __init__(self, min_length: int | None = None) -> None:
+        self._fixed = min_length
+
+    @property
+    def min_length(self) -> int:
+        return int(self._fixed) if self._fixed is not None else int(_policy().password_min_length)
+
     def validate(self, password: str, user: Any = None) -> None:
         if len(password) < self.min_length:
             raise ValidationError(
@@ -48,8 +64,13 @@ def character_classes(password: str) -> list[str]:
 class CharacterClassesValidator:
     """At least ``min_classes`` of upper case, lower case, digits and symbols."""
 
-    def __init__(self, min_classes: int = 3) -> None:
-        self.min_classes = max(1, min(int(min_classes), len(CLASSES)))
+    def __init__(self, min_classes: int | None = None) -> None:
+        self._fixed = min_classes
+
+    @property
+    def min_classes(self) -> int:
+        wanted = self._fixed if self._fixed is not None else _policy().password_min_classes
+        return max(1, min(int(wanted), len(CLASSES)))
 
     def validate(self, password: str, user: Any = None) -> None:
         used = character_classes(password)
@@ -116,8 +137,12 @@ class CommonPasswordValidator(_Common):
 class HistoryValidator:
     """Not one of the user's last ``count`` passwords (the current one included)."""
 
-    def __init__(self, count: int = 3) -> None:
-        self.count = max(0, int(count))
+    def __init__(self, count: int | None = None) -> None:
+        self._fixed = count
+
+    @property
+    def count(self) -> int:
+        return max(0, int(self._fixed if self._fixed is not None else _policy().password_history))
 
     def validate(self, password: str, user: Any = None) -> None:
         if not self.count or user is None or getattr(user, "pk", None) is None:

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import user_has_device
 
-from qiangcun.accounts import selectors, services
+from qiangcun.accounts import policy, selectors, services
 from qiangcun.accounts.forms import GrantForm, PasswordChangeForm, PersonEditForm, PersonForm
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.accounts.models import Role, RoleGrant, User
@@ -52,7 +52,7 @@ class QiangcunLoginView(LoginView):
         username = self.request.POST.get("username", "")
         if username:
             failures = AxesProxyHandler.get_failures(self.request, {"username": username})
-            left = settings.AXES_FAILURE_LIMIT - failures
+            left = policy.current().lockout_failures - failures
             if 0 < left <= 3:
                 form.add_error(None, f"再输错 {left} 次，账号将被锁定 {lockout_minutes()} 分钟")
         return super().form_invalid(form)
@@ -62,8 +62,9 @@ class QiangcunLoginView(LoginView):
         context["first_run"] = not OrgUnit.objects.exists()
         expired = self.request.GET.get("expired", "")
         context["expired"] = expired if expired in ("idle", "absolute") else ""
-        context["idle_minutes"] = settings.SESSION_IDLE_SECONDS // 60
-        context["session_hours"] = settings.SESSION_ABSOLUTE_SECONDS // 3600
+        rules = policy.current()
+        context["idle_minutes"] = rules.idle_minutes
+        context["session_hours"] = rules.session_hours
         if settings.DEMO:
             # Demo mode only: the demo's accounts (named demo-…) with their roles, read from the database.
             grants = RoleGrant.objects.filter(
@@ -111,7 +112,7 @@ def password_change(request: AuthedRequest) -> HttpResponse:
             "rules": services.password_rules(),
             "forced": request.user.must_change_password,
             "expired": password_expired(request.user),
-            "max_age": settings.PASSWORD_MAX_AGE_DAYS,
+            "max_age": policy.current().password_max_age_days,
         },
     )
 
@@ -423,5 +424,86 @@ def roles_page(request: AuthedRequest) -> HttpResponse:
             "roles": [(Role(role), rows) for role, rows in by_role.items()],
             "without": [p for p in people if not p.grants.all() and p.is_active],
             "grant_note": _grant_note(user) if not selectors.grant_units(user).exists() else "",
+        },
+    )
+
+
+# --- the security policy (security admin) ------------------------------------------------------------------
+
+
+def _policy_number(raw: str, rule: policy.Rule) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
+        raise ServiceError(
+            f"“{rule.label}”要填整数（{rule.low}–{rule.high} {rule.unit}），或留空按服务器设置"
+        )
+    return int(text)
+
+
+@require(Action.SET_POLICY)
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("_reauth_password", "_reauth_otp")
+@reauth_required()
+def security_policy(request: AuthedRequest) -> HttpResponse:
+    """安全策略: the security admin sets the password, lockout, session and second-factor rules; a field
+    left empty follows the server's setting (shown beside it)."""
+    row = policy.stored()
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.POST.get("reset"):
+                values: dict[str, int | None] = dict.fromkeys(policy.RULES_BY_NAME)
+                roles: list[str] | None = None
+            else:
+                typed = {rule.name: request.POST.get(rule.name, "")[:8] for rule in policy.RULES}
+                values = {}
+                for rule in policy.RULES:
+                    try:
+                        values[rule.name] = _policy_number(typed[rule.name], rule)
+                    except ServiceError as exc:
+                        errors[rule.name] = exc.message
+                if errors:
+                    raise ServiceError("；".join(errors.values()))
+                roles = [r for r in request.POST.getlist("otp_required_roles") if r in Role.values]
+                roles = sorted(set(roles) | services.OTP_ALWAYS, key=Role.values.index)
+            services.policy_update(actor=request.user, values=values, otp_roles=roles)
+        except ServiceError as exc:
+            if exc.field:
+                errors[exc.field] = exc.message
+            messages.error(request, f"{exc.message}，未做任何改动")
+        else:
+            messages.success(request, "安全策略已保存，下一次请求起生效")
+            return redirect("security_policy")
+    current, defaults = policy.current(), policy.from_settings()
+    rows = []
+    for rule in policy.RULES:
+        stored = getattr(row, rule.name) if row is not None else None
+        rows.append(
+            {
+                "rule": rule,
+                "value": typed.get(rule.name, "" if stored is None else str(stored)),
+                "default": getattr(defaults, rule.name),
+                "current": getattr(current, rule.name),
+                "error": errors.get(rule.name, ""),
+            }
+        )
+    roles_now = set(current.otp_required_roles)
+    role_rows = [
+        {"value": r, "label": Role(r).label, "checked": r in roles_now, "always": r in services.OTP_ALWAYS}
+        for r in Role.values
+    ]
+    return render(
+        request,
+        "accounts/security_policy.html",
+        {
+            "rows": rows,
+            "role_rows": role_rows,
+            "roles_error": errors.get("otp_required_roles", ""),
+            "roles_follow": row is None or row.otp_required_roles is None,
+            "updated_at": row.updated_at if row is not None else None,
+            "demo": settings.DEMO,
         },
     )

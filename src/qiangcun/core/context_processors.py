@@ -22,5 +22,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
             perms_roles=user.can(Action.GRANT_ROLES),
             perms_plan=user.can(Action.PLAN),
             perms_inspect=user.can(Action.INSPECT),
+            perms_policy=user.can(Action.SET_POLICY),
         )
     return context

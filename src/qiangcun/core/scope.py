@@ -28,6 +28,7 @@ class Action(models.TextChoices):
     PUBLISH = "publish", _("发布通报")
     PLAN = "plan", _("编制村策与措施")
     INSPECT = "inspect", _("督查与整改")
+    SET_POLICY = "set_policy", _("设定安全策略")
 
 
 class Actor(Protocol):

@@ -85,6 +85,7 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("otp.enrol", "绑定手机验证器"),
             ("otp.remove", "解除手机验证器"),
             ("otp.reset", "重置双因素认证"),
+            ("policy.update", "修改安全策略"),
         ],
     ),
     (
