@@ -219,3 +219,27 @@ def test_the_password_reaches_pg_tools_through_the_environment_only(home, tree, 
     for argv, env in calls:
         assert not any("s3cret-pw" in part for part in argv)
         assert env["PGPASSWORD"] == "s3cret-pw"
+
+
+def test_records_removed_from_the_end_of_the_chain_are_found_against_the_newest_backup(home, tree, ledger):
+    from qiangcun.core import guard
+
+    made = _backup(home)
+    head = json.loads(backup.manifest_path(made).read_text())["audit_head"]
+    assert head == dict(
+        zip(("id", "hash"), ChangeRecord.objects.order_by("-id").values_list("id", "hash")[1], strict=True)
+    )
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert f"与备份 {made.name} 核对一致：它记下的第 {head['id']} 条仍在" in out.getvalue()
+    # someone with the database file removes the last records: the chain alone still holds
+    guard.uninstall(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM core_changerecord WHERE id >= %s", [head["id"] - 1])
+    finally:
+        guard.install(connection)
+    with pytest.raises(
+        CommandError, match=f"审计链尾部缺失：备份 {made.name} 记下的最后一条是第 {head['id']} 条"
+    ):
+        call_command("audit", "verify", stdout=io.StringIO())

@@ -170,7 +170,46 @@ def facts_of(alias: str) -> dict[str, Any]:
         except DatabaseError:  # a database not migrated yet (a fresh install about to be restored into)
             if applied:
                 raise
-    return {"migrations": applied, "tables": counts, "summaries": summaries}
+    return {
+        "migrations": applied,
+        "tables": counts,
+        "summaries": summaries,
+        "audit_head": _audit_head(alias) if applied else None,
+    }
+
+
+def _audit_head(alias: str) -> dict[str, Any] | None:
+    """The change log's last record (id and hash) at the backup's moment: an anchor outside the database,
+    so that ``qiangcun audit verify`` notices records removed from the end of the chain (which the chain
+    alone cannot show)."""
+    from qiangcun.core.audit import ChangeRecord
+
+    try:
+        with transaction.atomic(using=alias):
+            head = ChangeRecord.objects.using(alias).order_by("-id").values_list("id", "hash").first()
+    except DatabaseError:
+        return None
+    return {"id": head[0], "hash": head[1]} if head else None
+
+
+def newest_anchor(
+    folder: Path | None = None, *, after: datetime.datetime | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The newest backup in ``folder`` (default: the backup folder), made after ``after`` (the last
+    restore: backups of the database it replaced no longer describe this one), that recorded the change
+    log's last record: (its file name, ``{"id", "hash"}``)."""
+    for path in reversed(backups_in(Path(folder) if folder is not None else default_dir())):
+        try:
+            manifest = json.loads(manifest_path(path).read_text(encoding="utf-8"))
+            made = datetime.datetime.fromisoformat(str(manifest.get("created_at")))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if after is not None and (timezone.is_naive(made) or made <= after):
+            continue
+        head = manifest.get("audit_head") if isinstance(manifest, dict) else None
+        if isinstance(head, dict) and isinstance(head.get("id"), int) and isinstance(head.get("hash"), str):
+            return path.name, head
+    return None
 
 
 # --- backup -------------------------------------------------------------------------------------
