@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def home(settings, tmp_path: Path) -> Path:
     settings.HOME = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"
     return tmp_path
 
 
@@ -243,3 +244,72 @@ def test_records_removed_from_the_end_of_the_chain_are_found_against_the_newest_
         CommandError, match=f"审计链尾部缺失：备份 {made.name} 记下的最后一条是第 {head['id']} 条"
     ):
         call_command("audit", "verify", stdout=io.StringIO())
+
+
+# --- uploaded files (evidence) -------------------------------------------------------------------------
+
+
+def _evidence(home: Path, rel: str, body: bytes) -> Path:
+    path = home / "media" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    return path
+
+
+def test_uploaded_files_are_backed_up_once_verified_and_restored(home, tree, ledger) -> None:
+    import hashlib
+
+    receipt = _evidence(home, "evidence/2020/04/收据.jpg", b"\xff\xd8 receipt")
+    photo = _evidence(home, "inspections/1/photo.png", b"\x89PNG photo")
+    _evidence(home, "evidence/2020/04/copy.jpg", b"\xff\xd8 receipt")  # same bytes, stored once
+    first = _backup(home)
+    media = json.loads(backup.manifest_path(first).read_text())["media"]
+    assert (media["count"], media["added"]) == (3, 2)
+    listed = {f["path"]: f["sha256"] for f in media["files"]}
+    assert listed["evidence/2020/04/收据.jpg"] == hashlib.sha256(b"\xff\xd8 receipt").hexdigest()
+    store = home / "backups" / backup.MEDIA_STORE
+    assert sorted(p.name for p in store.glob("??/*")) == sorted(set(listed.values()))
+    # a second backup stores nothing new
+    out = io.StringIO()
+    call_command("backup", stdout=out)
+    assert "上传的凭证和照片：3 个" in out.getvalue() and "本次新存 0 个" in out.getvalue()
+    # the files go; the restore brings them back, byte for byte
+    receipt.unlink()
+    photo.write_bytes(b"overwritten")
+    call_command("restore", str(first), "--yes", stdout=io.StringIO())
+    assert receipt.read_bytes() == b"\xff\xd8 receipt" and photo.read_bytes() == b"\x89PNG photo"
+
+
+def test_a_damaged_or_missing_stored_file_fails_the_verification_and_stops_a_restore(home, tree) -> None:
+    _evidence(home, "evidence/a.pdf", b"%PDF-1.4 a")
+    made = _backup(home)
+    (obj,) = (home / "backups" / backup.MEDIA_STORE).glob("??/*")
+    obj.write_bytes(b"%PDF-1.4 b")
+    with pytest.raises(CommandError, match="核对未通过"):
+        call_command("backup", "--verify", str(made), stdout=io.StringIO(), stderr=io.StringIO())
+    assert backup.verify(made).differences == ["上传文件 evidence/a.pdf：备份中的副本已损坏（SHA-256 不符）"]
+    obj.unlink()
+    with pytest.raises(CommandError, match=r"拒绝恢复：上传文件 evidence/a\.pdf：备份中没有它的副本"):
+        call_command("restore", str(made), "--yes", stdout=io.StringIO())
+
+
+def test_a_manifest_naming_a_file_outside_media_is_refused(home, tree) -> None:
+    _evidence(home, "evidence/a.pdf", b"%PDF-1.4 a")
+    made = _backup(home)
+    _edit_manifest(made, lambda m: m["media"]["files"][0].update(path="../../etc/cron.d/x"))
+    with pytest.raises(CommandError, match="清单中的文件路径不合法"):
+        call_command("restore", str(made), "--yes", stdout=io.StringIO())
+    assert not (home.parent / "etc").exists()
+
+
+def test_pruning_removes_stored_files_no_backup_lists(home, tree) -> None:
+    old = _evidence(home, "evidence/old.jpg", b"old")
+    _backup(home)
+    old.unlink()
+    _evidence(home, "evidence/new.jpg", b"new")
+    call_command("backup", stdout=io.StringIO())
+    store = home / "backups" / backup.MEDIA_STORE
+    assert len(list(store.glob("??/*"))) == 2
+    backup.prune(home / "backups", keep=1)
+    (kept,) = store.glob("??/*")
+    assert kept.read_bytes() == b"new"

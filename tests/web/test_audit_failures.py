@@ -109,6 +109,7 @@ def test_the_auditor_finds_failures_by_result(client, personas, tree):
     assert "操作被拒绝" in page
 
 
+@pytest.mark.django_db(transaction=True)  # a command closes its connections when it ends
 def test_a_command_whose_write_a_service_refuses_is_recorded(monkeypatch, tree, personas):
     from qiangcun import __main__ as entry_point
 
@@ -126,6 +127,7 @@ def test_a_command_whose_write_a_service_refuses_is_recorded(monkeypatch, tree, 
     assert "（supervision.services.bulletin_issue）" in rec.note
 
 
+@pytest.mark.django_db(transaction=True)  # a command closes its connections when it ends
 def test_a_command_that_only_reads_leaves_no_failure(monkeypatch, tree):
     from qiangcun import __main__ as entry_point
 

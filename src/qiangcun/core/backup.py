@@ -212,6 +212,156 @@ def newest_anchor(
     return None
 
 
+# --- uploaded files (evidence, photos) ---------------------------------------------------------------
+
+#: Uploaded files are kept beside the backups in a store named by their SHA-256 (each file once, however
+#: many backups list it); a manifest lists ``{"path", "sha256", "size"}`` of every file under MEDIA_ROOT.
+MEDIA_STORE = "media-store"
+
+
+def media_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def _store_path(folder: Path, digest: str) -> Path:
+    return folder / MEDIA_STORE / digest[:2] / digest
+
+
+def _newest_media(folder: Path) -> dict[str, dict[str, Any]]:
+    """The files the newest backup in ``folder`` listed, by path (their hashes need not be read again)."""
+    for path in reversed(backups_in(folder)):
+        try:
+            listed = (
+                json.loads(manifest_path(path).read_text(encoding="utf-8")).get("media", {}).get("files", [])
+            )
+        except (OSError, ValueError, AttributeError):
+            continue
+        return {f["path"]: f for f in listed if isinstance(f, dict) and "path" in f}
+    return {}
+
+
+def media_backup(folder: Path) -> dict[str, Any]:
+    """Copy every file under MEDIA_ROOT not yet in ``folder``'s store into it; returns the manifest's list.
+    A file's hash is read while it is copied (so the store holds exactly what the hash says), or taken from
+    the last manifest when its size and modification time are unchanged and its stored copy exists."""
+    root = media_root()
+    files: list[dict[str, Any]] = []
+    added = 0
+    if root.is_dir():
+        known = _newest_media(folder)
+        for item in sorted(root.rglob("*")):
+            if item.is_symlink() or not item.is_file() or item.name.startswith("."):
+                continue
+            rel = item.relative_to(root).as_posix()
+            stat_ = item.stat()
+            prev = known.get(rel)
+            digest = ""
+            if (
+                prev is not None
+                and prev.get("size") == stat_.st_size
+                and prev.get("mtime_ns") == stat_.st_mtime_ns
+                and _store_path(folder, str(prev.get("sha256", "x" * 64))).is_file()
+            ):
+                digest = str(prev["sha256"])
+            else:
+                digest, stored = _store_copy(folder, item)
+                added += stored
+            files.append(
+                {"path": rel, "sha256": digest, "size": stat_.st_size, "mtime_ns": stat_.st_mtime_ns}
+            )
+    return {"files": files, "count": len(files), "bytes": sum(f["size"] for f in files), "added": added}
+
+
+def _store_copy(folder: Path, source: Path) -> tuple[str, int]:
+    """Copy ``source`` into the store, hashing what is written; returns (hash, 1 if it was new)."""
+    store = folder / MEDIA_STORE
+    store.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=store)
+    tmp = Path(tmp_name)
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as src, os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        target = _store_path(folder, digest.hexdigest())
+        if target.is_file():
+            tmp.unlink()
+            return digest.hexdigest(), 0
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+        return digest.hexdigest(), 1
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _media_target(rel: str) -> Path:
+    """Where a listed file goes back to: under MEDIA_ROOT, never outside it (a manifest is only a file)."""
+    root = media_root().resolve()
+    target = (root / rel).resolve()
+    if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or root not in target.parents:
+        raise BackupError(f"清单中的文件路径不合法：{rel[:100]}")
+    return target
+
+
+def media_check(path: Path, manifest: dict[str, Any]) -> list[str]:
+    """Each listed file whose stored copy is missing or changed."""
+    out = []
+    for item in manifest.get("media", {}).get("files", []):
+        stored = _store_path(path.parent, str(item["sha256"]))
+        if not stored.is_file():
+            out.append(f"上传文件 {item['path']}：备份中没有它的副本")
+        elif sha256_file(stored) != item["sha256"]:
+            out.append(f"上传文件 {item['path']}：备份中的副本已损坏（SHA-256 不符）")
+    return out
+
+
+def media_restore(path: Path, manifest: dict[str, Any]) -> int:
+    """Put back every listed file that is missing or different under MEDIA_ROOT; returns how many."""
+    restored = 0
+    for item in manifest.get("media", {}).get("files", []):
+        target = _media_target(str(item["path"]))
+        if (
+            target.is_file()
+            and target.stat().st_size == item["size"]
+            and sha256_file(target) == item["sha256"]
+        ):
+            continue
+        stored = _store_path(path.parent, str(item["sha256"]))
+        if not stored.is_file():
+            raise BackupError(f"上传文件 {item['path']} 在备份中没有副本，无法恢复")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.restoring")
+        shutil.copyfile(stored, tmp)
+        os.replace(tmp, target)
+        restored += 1
+    return restored
+
+
+def _media_collect(folder: Path) -> list[Path]:
+    """Remove stored files no remaining backup in ``folder`` lists; returns them."""
+    store = folder / MEDIA_STORE
+    if not store.is_dir():
+        return []
+    wanted: set[str] = set()
+    for path in backups_in(folder):
+        try:
+            listed = (
+                json.loads(manifest_path(path).read_text(encoding="utf-8")).get("media", {}).get("files", [])
+            )
+        except (OSError, ValueError, AttributeError):
+            return []  # a manifest that cannot be read: keep everything
+        wanted.update(str(f.get("sha256")) for f in listed if isinstance(f, dict))
+    removed = []
+    for obj in store.glob("??/*"):
+        if obj.is_file() and obj.name not in wanted:
+            obj.unlink()
+            removed.append(obj)
+    return removed
+
+
 # --- backup -------------------------------------------------------------------------------------
 
 
@@ -293,6 +443,8 @@ def backup_make(*, to: Path | None = None, alias: str = "default", reason: str =
             "sha256": sha256_file(partial),
             "size": partial.stat().st_size,
             **facts,
+            # after the database's snapshot: every file a row of it names was uploaded before it
+            "media": media_backup(folder),
         }
         os.replace(partial, path)
     except BaseException:
@@ -477,7 +629,8 @@ def verify(path: Path, *, alias: str = "default") -> Verification:
         found = _pg_verify(path, alias)
     else:
         raise BackupError(f"清单中的数据库类型 {kind!r} 不受支持")
-    result = Verification(path, manifest, found, compare(manifest, found), time.monotonic() - started)
+    differences = compare(manifest, found) + media_check(path, manifest)
+    result = Verification(path, manifest, found, differences, time.monotonic() - started)
     log_event(path.parent, "verify", file=path.name, ok=result.ok, differences=result.differences[:20])
     return result
 
@@ -559,6 +712,13 @@ def restore_plan(path: Path, *, alias: str = "default") -> RestorePlan:
         if kind == "sqlite"
         else f"PostgreSQL 数据库 {cfg['NAME']}（{cfg.get('HOST') or 'localhost'}）"
     )
+    for item in manifest.get("media", {}).get("files", []):
+        _media_target(str(item.get("path", "")))
+    missing = media_check(path, manifest)
+    if missing:
+        raise BackupError(
+            f"拒绝恢复：{missing[0]}" + (f"（共 {len(missing)} 处）" if len(missing) > 1 else "")
+        )
     current = facts_of(alias)
     return RestorePlan(path, manifest, migrations, target, sum(current["tables"].values()))
 
@@ -578,6 +738,7 @@ def restore_apply(plan: RestorePlan, *, alias: str = "default") -> Backup:
         _sqlite_restore(plan.path, alias)
     else:
         _pg_restore(plan.path, alias)
+    files = media_restore(plan.path, plan.manifest)
     log_event(
         default_dir(),
         "restore",
@@ -585,6 +746,7 @@ def restore_apply(plan: RestorePlan, *, alias: str = "default") -> Backup:
         sha256=plan.manifest["sha256"],
         safety_backup=str(safety.path),
         migrate_after=bool(plan.migrations.missing),
+        media_restored=files,
     )
     return safety
 
@@ -700,7 +862,8 @@ def prune(folder: Path, *, keep: int) -> list[Path]:
         path.unlink(missing_ok=True)
         manifest_path(path).unlink(missing_ok=True)
     if doomed:
-        log_event(folder, "prune", deleted=[p.name for p in doomed], keep=keep)
+        collected = _media_collect(folder)
+        log_event(folder, "prune", deleted=[p.name for p in doomed], keep=keep, media_removed=len(collected))
     return doomed
 
 

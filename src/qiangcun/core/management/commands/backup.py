@@ -43,6 +43,11 @@ class Command(BaseCommand):
             f"大小：{human_size(m['size'])}（{m['size']} 字节），{len(m['tables'])} 张表 {rows} 行"
         )
         self.stdout.write(f"SHA-256：{m['sha256']}")
+        media = m.get("media", {})
+        self.stdout.write(
+            f"上传的凭证和照片：{media.get('count', 0)} 个，{human_size(media.get('bytes', 0))}"
+            f"（本次新存 {media.get('added', 0)} 个，存于 {made.path.parent / backup.MEDIA_STORE}）"
+        )
         self.stdout.write(f"用时 {made.seconds:.2f} 秒")
 
     def _verify(self, path: Path) -> None:
@@ -56,7 +61,10 @@ class Command(BaseCommand):
             f"汇总 {villages} 项；用时 {result.seconds:.2f} 秒"
         )
         if result.ok:
-            self.stdout.write("核对通过：各表行数和各村已审核金额与清单一致。")
+            self.stdout.write(
+                "核对通过：各表行数、各村已审核金额和上传文件"
+                f"（{m.get('media', {}).get('count', 0)} 个）与清单一致。"
+            )
             return
         for line in result.differences:
             self.stderr.write(f"不一致：{line}")
