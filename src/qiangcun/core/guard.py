@@ -60,15 +60,17 @@ POSTGRES = [
 ]
 
 
-def install(connection: Any) -> None:
-    statements = POSTGRES if connection.vendor == "postgresql" else SQLITE
+def run_for_vendor(connection: Any, *, postgresql: list[str], sqlite: list[str]) -> None:
+    """Run the statements written for the connection's database (the trigger sets here and in
+    ``ledger.freeze`` come as a PostgreSQL list and a SQLite list)."""
     with connection.cursor() as cursor:
-        for sql in statements:
+        for sql in postgresql if connection.vendor == "postgresql" else sqlite:
             cursor.execute(sql)
+
+
+def install(connection: Any) -> None:
+    run_for_vendor(connection, postgresql=POSTGRES, sqlite=SQLITE)
 
 
 def uninstall(connection: Any) -> None:
-    statements = POSTGRES_DROP if connection.vendor == "postgresql" else SQLITE_DROP
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+    run_for_vendor(connection, postgresql=POSTGRES_DROP, sqlite=SQLITE_DROP)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qiangcun.core.guard import run_for_vendor
+
 FROZEN = "ledger entry is verified and frozen"
 
 #: Every unique key of ledger_entry (the primary key and the one-to-one ``reverses``). A REPLACE deletes
@@ -99,14 +101,8 @@ POSTGRES = [
 
 
 def install(connection: Any) -> None:
-    statements = POSTGRES if connection.vendor == "postgresql" else SQLITE
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+    run_for_vendor(connection, postgresql=POSTGRES, sqlite=SQLITE)
 
 
 def uninstall(connection: Any) -> None:
-    statements = POSTGRES_DROP if connection.vendor == "postgresql" else SQLITE_DROP
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+    run_for_vendor(connection, postgresql=POSTGRES_DROP, sqlite=SQLITE_DROP)
