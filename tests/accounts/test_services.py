@@ -29,6 +29,7 @@ from qiangcun.orgs.services import unit_create
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
+@pytest.mark.django_db  # the rules in force are read from the security policy
 def test_one_time_passwords_are_readable_random_and_pass_the_rules():
     from django.contrib.auth import password_validation
 

@@ -160,3 +160,17 @@ def test_an_import_that_breaks_in_the_worker_is_recorded(monkeypatch, personas, 
     [rec] = _failures()
     assert (rec.action, rec.actor, rec.channel) == (audit.FAILED, admin, "job")
     assert rec.note == f"台账导入（任务 {job.pk}，文件“台账.xlsx”）；OSError"
+
+
+def test_the_log_keeps_no_whole_phone_number(client, personas, tree):
+    from qiangcun.accounts.services import account_update
+
+    admin = personas["system_admin"]
+    clerk = personas["village_clerk"]
+    account_update(
+        actor=admin, user=clerk, display_name=clerk.display_name, phone="13812345678", unit=clerk.unit
+    )
+    rec = ChangeRecord.objects.filter(action="user.update").latest("id")
+    assert rec.after["phone"] == "138****5678"
+    assert "13812345678" not in str(rec.before) + str(rec.after)
+    assert audit.verify().ok

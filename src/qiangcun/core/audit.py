@@ -30,6 +30,7 @@ from qiangcun.core.origin import (
     set_channel,
     watching_refusals,
 )
+from qiangcun.core.pii import PERSONAL_NAMES, mask_id_number, mask_personal, mask_phone
 from qiangcun.core.scope import Actor
 
 __all__ = [
@@ -243,6 +244,19 @@ def event(
         )
 
 
+def _masked(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``values`` with phone and ID numbers masked (``138****5678``): the log says that a number changed and
+    to what, recognisably, but keeps no one's whole number (个人信息保护法: collect no more than needed)."""
+    if not values:
+        return values
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and value and PERSONAL_NAMES.search(str(key)):
+            value = mask_id_number(value) if len(value) == 18 else mask_phone(value)
+        out[key] = value
+    return out
+
+
 def _write(
     *,
     actor: Actor | None,
@@ -257,6 +271,7 @@ def _write(
     username: str,
 ) -> ChangeRecord:
     where = current_origin()
+    before, after = _masked(before), _masked(after)
     if not ok:
         note_failure_recorded()
     actor_id = getattr(actor, "pk", None)
@@ -307,7 +322,7 @@ def failure(
         line = f"{refusal.message}（{refusal.where}）" if refusal.where else refusal.message
         if line not in seen:
             seen.append(line)
-    note = "；".join([what, *seen, *([detail] if detail else [])])
+    note = mask_personal("；".join([what, *seen, *([detail] if detail else [])]))
     return event(
         actor=actor,
         action=action,
