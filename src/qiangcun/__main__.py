@@ -12,12 +12,20 @@ def main() -> None:
 
     audit_origin.set_channel(audit_origin.Channel.CLI)  # every write of a command is recorded as 命令行
 
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in LONG_RUNNING:  # each job, request or scheduled run records its own failures
+        execute_from_command_line(sys.argv)
+        return
     with audit_origin.watching_refusals() as watch:
         try:
             execute_from_command_line(sys.argv)
         finally:
             if not watch.recorded and any(r.in_service for r in watch.refusals):
                 _record_refusal(sys.argv, watch)
+
+
+#: Commands that run for a long time and do many things: no one watch around the whole of them.
+LONG_RUNNING = frozenset({"db_worker", "runserver", "serve", "demo", "shell"})
 
 
 def _record_refusal(argv: list[str], watch: object) -> None:

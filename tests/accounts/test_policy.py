@@ -178,3 +178,19 @@ def test_a_role_the_policy_names_must_bind_an_authenticator(security_admin, pers
     clerk = Client()
     _login(clerk, personas["village_clerk"].username, PASSWORD)
     assert clerk.get("/progress/").status_code == 200  # not named: as before
+
+
+def test_the_lockout_ends_when_the_policy_says(security_admin, personas):
+    import datetime
+
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    policy_update(actor=security_admin, values={"lockout_failures": 3, "lockout_minutes": 5}, otp_roles=None)
+    clerk = personas["village_clerk"]
+    client = Client()
+    for n in range(3):
+        _login(client, clerk.username, f"wrong-{n}")
+    assert _login(client, clerk.username, PASSWORD).status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - datetime.timedelta(minutes=6))
+    assert _login(client, clerk.username, PASSWORD).status_code == 302  # 5 minutes, not the default 10

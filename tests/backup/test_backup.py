@@ -285,10 +285,10 @@ def test_a_damaged_or_missing_stored_file_fails_the_verification_and_stops_a_res
     made = _backup(home)
     (obj,) = (home / "backups" / backup.MEDIA_STORE).glob("??/*")
     obj.write_bytes(b"%PDF-1.4 b")
+    assert backup.verify(made).differences == ["上传文件 evidence/a.pdf：备份中的副本已损坏（SHA-256 不符）"]
+    assert not obj.exists()  # the damaged copy is removed: the next backup stores the file again
     with pytest.raises(CommandError, match="核对未通过"):
         call_command("backup", "--verify", str(made), stdout=io.StringIO(), stderr=io.StringIO())
-    assert backup.verify(made).differences == ["上传文件 evidence/a.pdf：备份中的副本已损坏（SHA-256 不符）"]
-    obj.unlink()
     with pytest.raises(CommandError, match=r"拒绝恢复：上传文件 evidence/a\.pdf：备份中没有它的副本"):
         call_command("restore", str(made), "--yes", stdout=io.StringIO())
 

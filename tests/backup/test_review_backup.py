@@ -1,5 +1,6 @@
 # ruff: noqa: F811  (fixtures imported from test_backup)
-"""Review (branch review): media backup and the audit anchor. Each test asserts what we WANT."""
+"""Uploaded files and the audit anchor on a bad day (from the review of 97347e1/e96818f): a dot-named
+upload, a rotten stored copy, a restore that fails half-way, a forged restore record."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_an_upload_whose_name_starts_with_a_dot_is_backed_up(home, tree) -> None
     _evidence(home, "evidence/370101/7/.收据.jpg", b"\xff\xd8 receipt")
     made = _backup(home)
     listed = [f["path"] for f in json.loads(backup.manifest_path(made).read_text())["media"]["files"]]
-    assert listed == ["evidence/370101/7/.收据.jpg"]  # FAILS: [] - silently left out, verify says OK
+    assert listed == ["evidence/370101/7/.收据.jpg"]
 
 
 def test_a_damaged_stored_copy_is_healed_by_the_next_backup(home, tree) -> None:
@@ -31,8 +32,8 @@ def test_a_damaged_stored_copy_is_healed_by_the_next_backup(home, tree) -> None:
     obj.write_bytes(b"bit rot")  # the live file is still good
     call_command("backup", stdout=io.StringIO())
     newest = backup.backups_in(home / "backups")[-1]
-    assert backup.verify(newest).differences == []  # FAILS: every later backup lists the rotten copy
-    backup.restore_plan(newest)  # ... and restore refuses all of them
+    assert backup.verify(newest).differences == []  # the next backup stored it again
+    backup.restore_plan(newest)
 
 
 def test_a_restore_that_fails_after_the_database_is_replaced_gives_no_false_tamper_alarm(
@@ -51,7 +52,7 @@ def test_a_restore_that_fails_after_the_database_is_replaced_gives_no_false_tamp
         call_command("restore", str(old), "--yes", stdout=io.StringIO())
     # the database IS the old one now; no backup.restore record, no restore line in backup.log
     out = io.StringIO()
-    call_command("audit", "verify", stdout=out)  # FAILS: "审计链尾部缺失 … 有记录被删除"
+    call_command("audit", "verify", stdout=out)
 
 
 def test_a_forged_restore_record_does_not_switch_the_anchor_check_off(home, tree, ledger) -> None:
@@ -69,5 +70,5 @@ def test_a_forged_restore_record_does_not_switch_the_anchor_check_off(home, tree
         guard.install(connection)
     # the chain is unkeyed: anyone who can write the table can append a well-chained record
     audit.event(actor=None, action="backup.restore", model="core.backup", note="")
-    with pytest.raises(CommandError, match="审计链"):  # FAILS: passes, "没有可对照的备份清单"
+    with pytest.raises(CommandError, match="审计链"):  # restores count from the backup log only
         call_command("audit", "verify", stdout=io.StringIO())

@@ -36,7 +36,7 @@ def test_a_refusal_by_a_service_is_recorded_with_its_reason(client, personas, tr
     [rec] = _failures()
     assert (rec.action, rec.ok, rec.actor, rec.username) == (audit.REFUSED, False, head, head.username)
     assert (rec.address, rec.channel, rec.model) == ("10.1.2.3", "web", "ledger")
-    assert rec.note.startswith("POST /review/（302）")
+    assert rec.note.startswith("POST review（302）")
     assert "（ledger.services.entry_return）" in rec.note
     assert "修改" in rec.note
     assert not ChangeRecord.objects.filter(action="ledger.return").exists()
@@ -64,7 +64,7 @@ def test_a_write_the_page_denies_is_recorded(client, personas, tree, make_entry)
     assert response.status_code == 403
     [rec] = _failures()
     assert (rec.action, rec.actor, rec.model) == (audit.DENIED, clerk, "write")
-    assert rec.note == "POST /review/（403）"
+    assert rec.note == "POST review（403）"
     assert Entry.objects.get(pk=entry.pk).status == Status.SUBMITTED
 
 
@@ -89,13 +89,16 @@ def test_a_server_error_in_a_write_is_recorded_and_still_raised(rf, personas):
         Entry.objects.none()
         raise ZeroDivisionError
 
+    from django.urls import resolve
+
     request = rf.post("/ledger/new/", REMOTE_ADDR="10.9.9.9")
     request.user = personas["village_clerk"]
+    request.resolver_match = resolve("/ledger/new/")
     with pytest.raises(ZeroDivisionError):
         AuditOriginMiddleware(broken)(request)
     [rec] = _failures()
     assert (rec.action, rec.address, rec.channel) == (audit.FAILED, "10.9.9.9", "web")
-    assert rec.note == "POST /ledger/new/（500）；ZeroDivisionError"
+    assert rec.note == "POST entry_new（500）；ZeroDivisionError"
 
 
 def test_the_auditor_finds_failures_by_result(client, personas, tree):
@@ -174,3 +177,20 @@ def test_the_log_keeps_no_whole_phone_number(client, personas, tree):
     assert rec.after["phone"] == "138****5678"
     assert "13812345678" not in str(rec.before) + str(rec.after)
     assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_a_scheduled_job_that_breaks_is_recorded_as_a_job(monkeypatch, settings, tmp_path):
+    from qiangcun.core import backup, tasks
+
+    settings.HOME = tmp_path
+
+    def broken(**kwargs):
+        raise backup.BackupError("磁盘已满")
+
+    monkeypatch.setattr(backup, "backup_make", broken)
+    monkeypatch.setattr(tasks, "ensure_backup_scheduled", lambda: False)
+    with pytest.raises(backup.BackupError):
+        tasks.scheduled_backup.call()
+    [rec] = _failures()
+    assert (rec.action, rec.channel, rec.note) == (audit.FAILED, "job", "定时备份；BackupError")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 from qiangcun.accounts.models import Role, SecurityPolicy
@@ -141,7 +142,12 @@ def from_settings() -> Policy:
 
 
 def stored() -> SecurityPolicy | None:
-    return SecurityPolicy.objects.filter(pk=POLICY_PK).first()
+    """The security admin's row; ``None`` when there is none — or no table yet (a server started before
+    ``migrate``, a restore of an older backup before its migrations run): the settings then rule."""
+    try:
+        return SecurityPolicy.objects.filter(pk=POLICY_PK).first()
+    except DatabaseError:
+        return None
 
 
 def current() -> Policy:

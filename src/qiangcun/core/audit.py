@@ -7,7 +7,9 @@ Each record also says from where and through what: the client's address and the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -331,6 +333,29 @@ def failure(
         ok=False,
         username=username,
     )
+
+
+@contextlib.contextmanager
+def job_failures(what: str) -> Iterator[None]:
+    """Around one background job: what a service refused in it, or an exception that ended it, is recorded
+    (``ok`` false) when it is over, unless the job recorded its own failure. The exception goes on."""
+    with watching_refusals() as watch:
+        try:
+            yield
+        except Exception as exc:
+            if not watch.recorded:
+                _failure_quietly(FAILED, what, watch.refusals, type(exc).__name__)
+            raise
+        refused = [r for r in watch.refusals if r.in_service]
+        if refused and not watch.recorded:
+            _failure_quietly(REFUSED, what, refused, "")
+
+
+def _failure_quietly(action: str, what: str, refusals: list[Refusal], detail: str) -> None:
+    try:
+        failure(actor=None, action=action, what=what, refusals=refusals, detail=detail)
+    except Exception:  # the job's own outcome matters more than this record; the log says why
+        logging.getLogger(__name__).exception("could not record the failed job %s", what)
 
 
 # --- checking the chain ---------------------------------------------------------------------------------

@@ -192,6 +192,28 @@ def _audit_head(alias: str) -> dict[str, Any] | None:
     return {"id": head[0], "hash": head[1]} if head else None
 
 
+def last_restore(*folders: Path) -> datetime.datetime | None:
+    """When the newest restore recorded in these folders' backup logs happened (the log is a file the
+    database cannot change: a forged restore record in the change log counts for nothing)."""
+    newest: datetime.datetime | None = None
+    for folder in folders:
+        try:
+            lines = (Path(folder) / LOG_NAME).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                if entry.get("action") != "restore":
+                    continue
+                at = datetime.datetime.fromisoformat(str(entry["at"]))
+            except (ValueError, KeyError, AttributeError, TypeError):
+                continue
+            if timezone.is_aware(at) and (newest is None or at > newest):
+                newest = at
+    return newest
+
+
 def newest_anchor(
     folder: Path | None = None, *, after: datetime.datetime | None = None
 ) -> tuple[str, dict[str, Any]] | None:
@@ -250,26 +272,32 @@ def media_backup(folder: Path) -> dict[str, Any]:
     if root.is_dir():
         known = _newest_media(folder)
         for item in sorted(root.rglob("*")):
-            if item.is_symlink() or not item.is_file() or item.name.startswith("."):
+            if item.is_symlink() or not item.is_file() or _own_temporary(item.name):
                 continue
             rel = item.relative_to(root).as_posix()
             stat_ = item.stat()
             prev = known.get(rel)
             digest = ""
+            stamp = {"size": stat_.st_size, "mtime_ns": stat_.st_mtime_ns, "ctime_ns": stat_.st_ctime_ns}
+            copy = _store_path(folder, str(prev.get("sha256", "x" * 64))) if prev is not None else None
             if (
                 prev is not None
-                and prev.get("size") == stat_.st_size
-                and prev.get("mtime_ns") == stat_.st_mtime_ns
-                and _store_path(folder, str(prev.get("sha256", "x" * 64))).is_file()
+                and copy is not None
+                and all(prev.get(k) == v for k, v in stamp.items())
+                and copy.is_file()
+                and copy.stat().st_size == stat_.st_size  # a copy that changed size is made again
             ):
                 digest = str(prev["sha256"])
             else:
                 digest, stored = _store_copy(folder, item)
                 added += stored
-            files.append(
-                {"path": rel, "sha256": digest, "size": stat_.st_size, "mtime_ns": stat_.st_mtime_ns}
-            )
+            files.append({"path": rel, "sha256": digest, **stamp})
     return {"files": files, "count": len(files), "bytes": sum(f["size"] for f in files), "added": added}
+
+
+def _own_temporary(name: str) -> bool:
+    """Files a backup or restore writes for a moment (an upload's own name may start with a dot)."""
+    return name.startswith((".incoming-", ".qiangcun-restoring-"))
 
 
 def _store_copy(folder: Path, source: Path) -> tuple[str, int]:
@@ -285,9 +313,9 @@ def _store_copy(folder: Path, source: Path) -> tuple[str, int]:
                 digest.update(chunk)
                 out.write(chunk)
         target = _store_path(folder, digest.hexdigest())
-        if target.is_file():
+        if target.is_file() and sha256_file(target) == digest.hexdigest():
             tmp.unlink()
-            return digest.hexdigest(), 0
+            return digest.hexdigest(), 0  # a damaged copy (bit rot) is replaced below
         target.parent.mkdir(exist_ok=True, mode=0o700)
         os.chmod(tmp, 0o600)
         os.replace(tmp, target)
@@ -306,8 +334,9 @@ def _media_target(rel: str) -> Path:
     return target
 
 
-def media_check(path: Path, manifest: dict[str, Any]) -> list[str]:
-    """Each listed file whose stored copy is missing or changed."""
+def media_check(path: Path, manifest: dict[str, Any], *, heal: bool = False) -> list[str]:
+    """Each listed file whose stored copy is missing or changed (``heal``: a damaged copy is removed, so
+    that the next backup stores the file again)."""
     out = []
     for item in manifest.get("media", {}).get("files", []):
         stored = _store_path(path.parent, str(item["sha256"]))
@@ -315,6 +344,8 @@ def media_check(path: Path, manifest: dict[str, Any]) -> list[str]:
             out.append(f"上传文件 {item['path']}：备份中没有它的副本")
         elif sha256_file(stored) != item["sha256"]:
             out.append(f"上传文件 {item['path']}：备份中的副本已损坏（SHA-256 不符）")
+            if heal:  # the next backup copies the live file again
+                stored.unlink(missing_ok=True)
     return out
 
 
@@ -333,9 +364,14 @@ def media_restore(path: Path, manifest: dict[str, Any]) -> int:
         if not stored.is_file():
             raise BackupError(f"上传文件 {item['path']} 在备份中没有副本，无法恢复")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.restoring")
-        shutil.copyfile(stored, tmp)
-        os.replace(tmp, target)
+        fd, tmp_name = tempfile.mkstemp(prefix=".qiangcun-restoring-", dir=target.parent)
+        try:
+            with stored.open("rb") as src, os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
         restored += 1
     return restored
 
@@ -419,9 +455,14 @@ def _run(argv: list[str], *, env: dict[str, str], what: str, **kwargs: Any) -> N
 
 def backup_make(*, to: Path | None = None, alias: str = "default", reason: str = "") -> Backup:
     """Make a consistent online backup of ``alias`` in folder ``to``; returns its path and manifest."""
+    folder = Path(to) if to is not None else default_dir()
+    with folder_lock(folder):
+        return _backup_make(folder, alias=alias, reason=reason)
+
+
+def _backup_make(folder: Path, *, alias: str, reason: str) -> Backup:
     started = time.monotonic()
     kind = engine(alias)
-    folder = Path(to) if to is not None else default_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = _new_name(folder, EXTENSIONS[kind])
     partial = path.with_name(f".{path.name}.partial")
@@ -629,7 +670,7 @@ def verify(path: Path, *, alias: str = "default") -> Verification:
         found = _pg_verify(path, alias)
     else:
         raise BackupError(f"清单中的数据库类型 {kind!r} 不受支持")
-    differences = compare(manifest, found) + media_check(path, manifest)
+    differences = compare(manifest, found) + media_check(path, manifest, heal=True)
     result = Verification(path, manifest, found, differences, time.monotonic() - started)
     log_event(path.parent, "verify", file=path.name, ok=result.ok, differences=result.differences[:20])
     return result
@@ -734,11 +775,13 @@ def restore_apply(plan: RestorePlan, *, alias: str = "default") -> Backup:
     safety = backup_make(
         alias=alias, to=default_dir() / SAFETY_DIR, reason=f"恢复 {plan.path.name} 之前的自动备份"
     )
+    # the files first: they are only added or put back (the safety backup holds what was there), so a
+    # failure here leaves the database as it was; the database is then replaced in one transaction
+    files = media_restore(plan.path, plan.manifest)
     if plan.manifest["engine"] == "sqlite":
         _sqlite_restore(plan.path, alias)
     else:
         _pg_restore(plan.path, alias)
-    files = media_restore(plan.path, plan.manifest)
     log_event(
         default_dir(),
         "restore",
@@ -856,6 +899,11 @@ def prune(folder: Path, *, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` backups (data file and manifest); returns what was deleted."""
     if keep < 1:
         raise BackupError("至少保留 1 份备份")
+    with folder_lock(folder):
+        return _prune(folder, keep=keep)
+
+
+def _prune(folder: Path, *, keep: int) -> list[Path]:
     found = backups_in(folder)
     doomed = found[: max(0, len(found) - keep)]
     for path in doomed:
@@ -876,3 +924,21 @@ def next_run(now: datetime.datetime, hour: int) -> datetime.datetime:
             datetime.datetime.combine(local.date() + datetime.timedelta(days=1), datetime.time(hour))
         )
     return moment
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One backup or prune at a time in ``folder`` (a prune must not remove the stored files of a backup
+    still being made). ``fcntl`` where there is one; on Windows, no lock."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    fd = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -4,12 +4,16 @@ from qiangcun.core.origin import note_refusal
 
 
 class ServiceError(Exception):
-    """A refused write. ``field`` names the input it is about, when there is one."""
+    """A refused write. ``field`` names the input it is about, when there is one. ``noted`` false: not a
+    refusal the change log records (e.g. a retry answered with what the first try saved)."""
+
+    noted = True
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
         self.message = message
-        note_refusal(message)  # for the change log's record of a failed write (core.origin)
+        if self.noted:
+            note_refusal(message)  # for the change log's record of a failed write (core.origin)
         self.field = field
         self.code = code
 

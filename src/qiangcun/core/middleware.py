@@ -61,11 +61,50 @@ class AuditOriginMiddleware:
             return response
 
 
+#: At most this many failure records per person a minute (a loop of bad posts must not fill the log, nor
+#: hold the change log's append lock); the ones over it are counted in the next record that is written.
+FAILURES_PER_MINUTE = 20
+
+
+def _within_rate(user_pk: object) -> tuple[bool, int]:
+    """Whether another failure record may be written for this person this minute, and how many were left
+    out before it."""
+    from django.core.cache import cache
+
+    key = f"qiangcun:failures:{user_pk}"
+    cache.add(key, 0, 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 60)
+        count = 1
+    skipped_key = f"{key}:skipped"
+    if count > FAILURES_PER_MINUTE:
+        cache.add(skipped_key, 0, 3600)
+        try:
+            cache.incr(skipped_key)
+        except ValueError:
+            cache.set(skipped_key, 1, 3600)
+        return False, 0
+    skipped = int(cache.get(skipped_key) or 0)
+    if skipped:
+        cache.delete(skipped_key)
+    return True, skipped
+
+
 def _record_failure(request: HttpRequest, watch: audit.Watch, *, status: int, detail: str = "") -> None:
     from qiangcun.core import audit as log  # the models: loaded once Django is
 
     user = getattr(request, "user", None)
     if watch.recorded or user is None or not user.is_authenticated:
+        return
+    match = getattr(request, "resolver_match", None)
+    if (
+        match is None
+    ):  # no page at that address: nothing was written or could be (and its text is the sender's)
+        return
+    allowed, skipped = _within_rate(user.pk)
+    if not allowed:
         return
     if watch.refusals:
         action = log.REFUSED
@@ -73,7 +112,10 @@ def _record_failure(request: HttpRequest, watch: audit.Watch, *, status: int, de
         action = log.FAILED
     else:
         action = log.DENIED
-    what = f"{request.method} {request.path_info}（{status}）"
+    # the route's name, never the path as sent (the sender chooses it: it could read like a refusal)
+    what = f"{request.method} {match.view_name}（{status}）"
+    if skipped:
+        detail = f"{detail}；此前一分钟内另有 {skipped} 次失败未逐条记录".lstrip("；")
     try:
         log.failure(actor=user, action=action, what=what, refusals=watch.refusals, detail=detail)
     except Exception:  # the answer stands; the log says why the record is missing

@@ -7,15 +7,16 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task, task_backends
 
-from qiangcun.core import backup
+from qiangcun.core import audit, backup
 
 
 @task()
 def scheduled_backup() -> str:
     try:
-        made = backup.backup_make(reason="定时备份")
-        backup.prune(backup.default_dir(), keep=settings.BACKUP_KEEP)
-        return str(made.path)
+        with audit.origin(channel=audit.Channel.JOB), audit.job_failures("定时备份"):
+            made = backup.backup_make(reason="定时备份")
+            backup.prune(backup.default_dir(), keep=settings.BACKUP_KEEP)
+            return str(made.path)
     finally:  # whatever happened, the schedule goes on
         ensure_backup_scheduled()
 

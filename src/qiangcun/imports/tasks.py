@@ -8,5 +8,5 @@ from qiangcun.imports.services import job_run
 
 @task()
 def run_import_job(job_id: str) -> None:
-    with audit.origin(channel=audit.Channel.JOB):
+    with audit.origin(channel=audit.Channel.JOB), audit.job_failures(f"后台导入任务 {job_id}"):
         job_run(job_id)

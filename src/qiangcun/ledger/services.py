@@ -142,7 +142,10 @@ class Once:
 
 
 class RepeatedRequest(ServiceError):
-    """The key was used before, with the same content: ``used`` holds the row made then (and the answer)."""
+    """The key was used before, with the same content: ``used`` holds the row made then (and the answer).
+    Not a refused write: the first try's write stands and is answered again."""
+
+    noted = False
 
     def __init__(self, used: RequestKey) -> None:
         super().__init__("这次提交已经保存过，没有重复保存", code="repeated")

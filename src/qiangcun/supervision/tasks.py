@@ -17,7 +17,7 @@ TICK = datetime.timedelta(hours=1)
 @task()
 def issue_due_bulletins() -> int:
     try:
-        with audit.origin(channel=audit.Channel.JOB):
+        with audit.origin(channel=audit.Channel.JOB), audit.job_failures("定时发布通报"):
             return len(bulletins_issue_due())
     finally:  # whatever happened, the schedule goes on
         ensure_tick()

@@ -53,10 +53,8 @@ class Command(BaseCommand):
     def _against_backup(self, verdict: audit.Verdict, backups: str | None) -> None:
         """The chain alone cannot show records removed from its end; the newest backup's manifest noted
         the last record when it was made: it must still be there, unchanged."""
-        restored = audit.ChangeRecord.objects.filter(action="backup.restore").order_by("-id").first()
-        found = backup.newest_anchor(
-            Path(backups) if backups else None, after=restored.at if restored is not None else None
-        )
+        folder = Path(backups) if backups else backup.default_dir()
+        found = backup.newest_anchor(folder, after=backup.last_restore(folder, backup.default_dir()))
         if found is None:
             self.stdout.write("（没有可对照的备份清单：链尾若被删除无法由链本身发现，请定期备份。）")
             return
