@@ -25,6 +25,15 @@ PASSWORD = "test-pass-12345"
 
 
 @pytest.fixture(autouse=True)
+def _failure_counts_cleared():
+    """Failure records are limited per person and minute in the process's cache (core.middleware): each
+    test starts with none counted (primary keys repeat from test to test)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _second_factor_off(request: pytest.FixtureRequest, settings) -> None:
     """The township admin and the 三员 must bind an authenticator before any page opens. Tests about
     something else sign those personas in with the password only; tests of the requirement itself are

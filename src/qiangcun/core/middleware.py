@@ -61,8 +61,9 @@ class AuditOriginMiddleware:
             return response
 
 
-#: At most this many failure records per person a minute (a loop of bad posts must not fill the log, nor
-#: hold the change log's append lock); the ones over it are counted in the next record that is written.
+#: At most this many failure records per person a minute by default (``AUDIT_FAILURES_PER_MINUTE``): a loop
+#: of bad posts must not fill the log, nor hold the change log's append lock; the ones over it are counted in
+#: the next record that is written.
 FAILURES_PER_MINUTE = 20
 
 
@@ -79,7 +80,7 @@ def _within_rate(user_pk: object) -> tuple[bool, int]:
         cache.set(key, 1, 60)
         count = 1
     skipped_key = f"{key}:skipped"
-    if count > FAILURES_PER_MINUTE:
+    if count > getattr(settings, "AUDIT_FAILURES_PER_MINUTE", FAILURES_PER_MINUTE):
         cache.add(skipped_key, 0, 3600)
         try:
             cache.incr(skipped_key)
