@@ -30,7 +30,9 @@ def import_home(request: AuthedRequest) -> HttpResponse:
     kinds = allowed_kinds(request.user)
     if not kinds:
         raise PermissionDenied("您没有导入数据的权限")
-    jobs = ImportJob.objects.filter(user_id=request.user.pk or 0)[:10]
+    jobs = list(ImportJob.objects.filter(user_id=request.user.pk or 0)[:10])
+    for job in jobs:
+        import_jobs.expire_if_stale(job)  # a job left running by a server that died says so
     return render(
         request, "imports/import_home.html", {"kinds": [(k, KINDS[k]) for k in kinds], "jobs": jobs}
     )
