@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -189,6 +189,34 @@ def expire_if_stale(job: ImportJob) -> None:
     ):
         upload_path(job).unlink(missing_ok=True)
     job.refresh_from_db()
+
+
+#: What the page says of a job the database went away under (restarted mid-way).
+DATABASE_LOST = "处理中断（数据库连接断了，例如数据库重启），什么都没有写入。请重新上传文件。"
+
+
+def job_fail_when_back(job_id: str, *, patience: float = 600.0) -> bool:
+    """A job the database went away under, before it could even be marked failed: mark it failed as soon
+    as the database answers again (the worker waits here; it could do nothing else meanwhile). Nothing was
+    written: an import's rows and its "done" commit together. After ``patience`` seconds it gives up and
+    leaves the job to ``expire_if_stale``. Whether it marked it."""
+    wait, deadline = 1.0, time.monotonic() + patience
+    while True:
+        try:
+            failed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.RUNNING).update(
+                state=ImportJob.State.FAILED,
+                result={"ok": False, "refused": DATABASE_LOST},
+                updated_at=timezone.now(),
+            )
+            if failed:
+                upload_path(ImportJob.objects.get(pk=job_id)).unlink(missing_ok=True)
+            return bool(failed)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + wait > deadline:
+                return False
+            connection.close()
+            time.sleep(wait)
+            wait = min(wait * 2, 30.0)
 
 
 def expire_orphans() -> int:
