@@ -12,7 +12,7 @@ then the server is started again. After every kill:
 - SQLite: ``PRAGMA integrity_check`` is ok and no foreign key dangles; both backends: the import batches
   and the change log's ``ledger.import`` records agree, and the audit chain verifies;
 - after the restart no job is left "running": ``qiangcun serve`` failed it before serving, and its page
-  says so in Chinese (``imports.services.INTERRUPTED``) — or it is done and its page shows the summary.
+  says so in Chinese (``imports.jobs.INTERRUPTED``) — or it is done and its page shows the summary.
 
 The kills must land at least 3 times inside the write transaction (while frozen: SQLite's write lock held
 after the file was read to the end; PostgreSQL: the import's row locks held) and 3 times while reading,
@@ -46,8 +46,8 @@ from django.db.models import Count, Sum
 from qiangcun.core import audit
 from qiangcun.core.audit import ChangeRecord
 from qiangcun.demo.builder import DEMO_PASSWORD
+from qiangcun.imports.jobs import INTERRUPTED
 from qiangcun.imports.models import ImportJob
-from qiangcun.imports.services import INTERRUPTED
 from qiangcun.ledger.models import Entry, ImportBatch
 from qiangcun.orgs.models import Level, OrgUnit
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from qiangcun.core.serving import process_gone, process_label
+from qiangcun.imports import jobs
 from qiangcun.imports import services as import_jobs
 from qiangcun.imports.models import ImportJob
 from qiangcun.ledger.models import Entry, ImportBatch
@@ -82,18 +83,18 @@ def test_a_job_whose_process_died_is_failed_with_the_reason(client, tree, person
     long_silent = _job(admin, runner=f"another-host {uuid.uuid4()} 42 1", minutes_ago=16)
     finished = _job(admin, runner=_dead_label(), state=ImportJob.State.DONE)
 
-    assert import_jobs.expire_orphans() == 2
+    assert jobs.expire_orphans() == 2
     states = {j.pk: j.state for j in ImportJob.objects.all()}
     assert states[dead.pk] == states[long_silent.pk] == ImportJob.State.FAILED
     assert states[alive.pk] == states[elsewhere.pk] == ImportJob.State.RUNNING
     assert states[finished.pk] == ImportJob.State.DONE
     assert not import_jobs.upload_path(dead).exists()  # the upload goes with the job
     dead.refresh_from_db()
-    assert dead.result == {"ok": False, "refused": import_jobs.INTERRUPTED}
+    assert dead.result == {"ok": False, "refused": jobs.INTERRUPTED}
 
     client.force_login(admin)
     page = client.get(f"/import/jobs/{dead.pk}/").content.decode()
-    assert import_jobs.INTERRUPTED in page and "重新选择文件" in page
+    assert jobs.INTERRUPTED in page and "重新选择文件" in page
 
 
 def test_the_pages_fail_such_a_job_when_they_are_read(client, tree, personas, settings_home):
@@ -103,7 +104,7 @@ def test_the_pages_fail_such_a_job_when_they_are_read(client, tree, personas, se
     assert "进行中" not in client.get("/import/").content.decode()
     listed.refresh_from_db()
     assert listed.state == ImportJob.State.FAILED
-    assert import_jobs.INTERRUPTED in client.get(f"/import/jobs/{opened.pk}/").content.decode()
+    assert jobs.INTERRUPTED in client.get(f"/import/jobs/{opened.pk}/").content.decode()
     opened.refresh_from_db()
     assert opened.state == ImportJob.State.FAILED
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import serve
 from qiangcun.demo import builder
-from qiangcun.imports.services import expire_orphans
+from qiangcun.imports.jobs import expire_orphans
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import SERVERS, default_server, serve
 from qiangcun.core.tasks import ensure_backup_scheduled
-from qiangcun.imports.services import expire_orphans
+from qiangcun.imports.jobs import expire_orphans
 from qiangcun.supervision.tasks import ensure_tick
 
 
