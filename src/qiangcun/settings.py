@@ -116,10 +116,11 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Before django_tasks_db so that its ``db_worker`` (one that outlives a database restart) is the one that runs.
+    "qiangcun.core",
     "django_tasks",
     "django_tasks_db",
     "ninja",
-    "qiangcun.core",
     "qiangcun.orgs",
     "qiangcun.ledger",
     "qiangcun.targets",
@@ -171,7 +172,13 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{HOME / 'qiangcun.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
+    # A connection is kept 60 s between requests and checked before it is used again (one round trip),
+    # so that after a PostgreSQL restart the next request reconnects instead of failing on a dead one.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
+        )
+    }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -19,6 +19,7 @@ handler400 = "qiangcun.core.web.bad_request"
 
 handler403 = "qiangcun.core.web.permission_denied"
 handler404 = "qiangcun.core.web.page_not_found"
+handler500 = "qiangcun.core.web.server_error"
 
 urlpatterns = [
     path("", web.home, name="home"),

@@ -18,7 +18,7 @@ from qiangcun.core.audit import ChangeRecord
 from qiangcun.core.scope import Action
 from qiangcun.orgs.models import Level, OrgUnit
 
-from ..demo.test_demo_serve import _env, _free_port, _kill_all, _wait_until_gone, _wait_until_serving
+from ..live import env, free_port, kill_all, wait_until_gone, wait_until_serving
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -103,17 +103,17 @@ def test_init_then_serve_a_real_install(tmp_path: Path):
     stops the server and the worker."""
     data, home = tmp_path / "data", tmp_path / "home"
     home.mkdir()
-    env = _env(data, home)
-    port = _free_port()
+    environ = env(data, home)
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "qiangcun", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
+        env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        _wait_until_serving(proc, port)
+        wait_until_serving(proc, port)
         # The port opens before gunicorn's worker has imported the app: on a busy machine the first answer
         # takes a while (this is about what it says, not how fast).
         first = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=90).read().decode()
@@ -121,7 +121,7 @@ def test_init_then_serve_a_real_install(tmp_path: Path):
         done = subprocess.run(
             [sys.executable, "-m", "qiangcun", "init", "--township", "相衙镇", "--code", "371422105",
              "--admin", "djb", "--sysadmin", "xtgl"],
-            env=env, capture_output=True, text=True, timeout=120, check=True,
+            env=environ, capture_output=True, text=True, timeout=120, check=True,
         )  # fmt: skip
         lines = done.stdout.splitlines()
         assert [line.split(" ")[0] for line in lines] == ["djb", "xtgl"]
@@ -131,12 +131,12 @@ def test_init_then_serve_a_real_install(tmp_path: Path):
         assert "演示账号" not in again.read().decode()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
-        assert _wait_until_gone(data) == {}
+        assert wait_until_gone(data) == {}
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=20)
-        _kill_all(data)
+        kill_all(data)
     assert os.listdir(home) == []
     assert (data / "qiangcun.sqlite3").exists()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,52 +14,24 @@ import pytest
 
 from qiangcun.core.serving import default_server, waitress_argv
 
-from ..demo.test_demo_serve import (
-    BOOT_TIMEOUT,
-    _env,
-    _free_port,
-    _kill_all,
-    _ours,
-    _wait_until_gone,
-    _wait_until_serving,
-)
-
-
-def _direct_children(data: Path, parent: int) -> dict[str, int]:
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while True:
-        kinds: dict[str, int] = {}
-        for pid, command in _ours(data).items():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) != parent:
-                continue
-            for kind in ("waitress", "gunicorn", "db_worker"):
-                if kind in command:
-                    kinds[kind] = pid
-        if "db_worker" in kinds or time.monotonic() > deadline:
-            return kinds
-        time.sleep(0.2)
+from ..live import children, env, free_port, kill_all, wait_until_gone, wait_until_serving
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes are read from /proc")
 def test_serve_with_waitress_answers_and_stops_with_the_worker(tmp_path: Path):
     data, home = tmp_path / "data", tmp_path / "home"
     home.mkdir()
-    env = _env(data, home)
-    env["QIANGCUN_SERVER"] = "waitress"
-    port = _free_port()
+    environ = env(data, home, QIANGCUN_SERVER="waitress")
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "qiangcun", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
+        env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        _wait_until_serving(proc, port)
+        wait_until_serving(proc, port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
             body = answer.read().decode()
             headers = answer.headers
@@ -69,16 +40,16 @@ def test_serve_with_waitress_answers_and_stops_with_the_worker(tmp_path: Path):
         assert "script-src 'self'" in headers["Content-Security-Policy"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/qiangcun.css", timeout=10) as css:
             assert b".w-100" in css.read()  # static files through WhiteNoise
-        children = _direct_children(data, proc.pid)
-        assert set(children) == {"waitress", "db_worker"}, children
+        kids = children(data, proc.pid)
+        assert set(kids) == {"waitress", "db_worker"}, kids
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
-        assert _wait_until_gone(data) == {}
+        assert wait_until_gone(data) == {}
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=20)
-        _kill_all(data)
+        kill_all(data)
     assert not (data / "run" / "gunicorn.pid").exists()
 
 
@@ -100,11 +71,10 @@ def test_waitress_listens_where_asked():
 
 
 def test_a_wrong_server_is_refused_before_anything_starts(tmp_path: Path):
-    env = _env(tmp_path / "data", tmp_path)
-    env["QIANGCUN_SERVER"] = "uwsgi"
+    environ = env(tmp_path / "data", tmp_path, QIANGCUN_SERVER="uwsgi")
     done = subprocess.run(
-        [sys.executable, "-m", "qiangcun", "serve", "--port", str(_free_port())],
-        env=env,
+        [sys.executable, "-m", "qiangcun", "serve", "--port", str(free_port())],
+        env=environ,
         capture_output=True,
         text=True,
         timeout=60,

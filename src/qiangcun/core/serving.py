@@ -7,6 +7,7 @@ static files included (WhiteNoise)."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -182,6 +183,41 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str:
+    """When ``pid`` started, in clock ticks since boot (Linux), or "" when unknown. With the pid it names
+    one process: a pid reused later has another start time."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_label() -> str:
+    """This process, as another process can check later whether it still runs: ``host boot pid start``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()} {_boot_id()} {pid} {_start_time(pid)}"
+
+
+def process_gone(label: str) -> bool:
+    """Whether the process a ``process_label()`` names has certainly ended: it ran on this machine since
+    its last boot and no live process has its pid and start time now. False whenever that cannot be told
+    (another machine, not Linux, an empty or foreign label): the caller then waits for a timeout instead."""
+    parts = label.split(" ")
+    if len(parts) != 4 or not all(parts) or not parts[2].isdigit():
+        return False
+    host, boot, pid, start = parts
+    if host != socket.gethostname() or boot != _boot_id():
+        return False
+    return not _alive(int(pid)) or _start_time(int(pid)) != start
 
 
 def running_pid(pidfile: Path) -> int | None:

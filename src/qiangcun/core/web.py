@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template import loader
 
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError
 from qiangcun.core.params import ParamError
@@ -92,3 +95,33 @@ def bad_request(request: HttpRequest, exception: BaseException | None = None) ->
             {"detail": message or "请求有误"}, status=400, json_dumps_params={"ensure_ascii": False}
         )
     return render(request, "400.html", {"message": message}, status=400)
+
+
+#: What a request that met the database down (restarting, failing over, a lost connection) or too busy
+#: answers: 503, try again shortly. Its write may or may not have been committed (the answer can be lost
+#: after the commit), hence "look, then redo" on pages and "the same key" in the API.
+DATABASE_UNAVAILABLE = "数据库暂时连不上（可能正在重启），刚才的操作可能没有完成。请稍等片刻后刷新页面，看看是否已经保存，再决定是否重做。"
+DATABASE_UNAVAILABLE_API = (
+    "数据库暂时连不上（可能正在重启），请稍后重试；写入请求请带同一个 Idempotency-Key 重试，不会重复记录"
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the Chinese 500 page — or 503 with ``Retry-After`` when the database could not be
+    reached (JSON with a Chinese ``detail`` under /api/). Rendered without the request's context: the
+    context processors may need the database that just failed."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        if request.path_info.startswith(API_PREFIX):
+            response: HttpResponse = JsonResponse(
+                {"detail": DATABASE_UNAVAILABLE_API, "field": None},
+                status=503,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        else:
+            body = loader.get_template("503.html").render({"message": DATABASE_UNAVAILABLE})
+            response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -35,6 +35,9 @@ class ImportJob(models.Model):
     rows_total = models.PositiveIntegerField(_("总行数"), default=0)
     rows_read = models.PositiveIntegerField(_("已读行数"), default=0)
     result = models.JSONField(_("结果"), default=dict)
+    #: The process running the job (``core.serving.process_label``): a job whose process is gone died with
+    #: it — a server killed or restarted mid-way — and is failed at once instead of after a timeout.
+    runner = models.CharField(_("运行进程"), max_length=200, blank=True, default="")
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -6,17 +6,18 @@ only 一村一策 takes) until the import is done or refused; files older than a
 
 from __future__ import annotations
 
-import datetime
 import os
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from qiangcun.accounts.importing import parse_people_file
@@ -27,7 +28,13 @@ from qiangcun.core.errors import ServiceError
 from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
 from qiangcun.core.money import fmt_wan
 from qiangcun.core.scope import Action
+from qiangcun.core.serving import process_label
 from qiangcun.core.word import inspect_docx, is_word_file
+from qiangcun.imports.jobs import (
+    passwords_path,
+    report_path,
+    upload_path,
+)
 from qiangcun.imports.lookups import (
     campaign_years,
     import_townships,
@@ -56,31 +63,7 @@ KINDS = {
 }
 #: The kinds that also read a Word (.docx) file; every other kind takes .xlsx only.
 WORD_KINDS = {"plans"}
-STALE_SECONDS = 24 * 3600
 MAX_LISTED_ERRORS = 200
-
-
-def uploads() -> Path:
-    folder = Path(settings.HOME) / "uploads"
-    folder.mkdir(exist_ok=True)
-    now = time.time()
-    for old in [*folder.glob("*.xlsx"), *folder.glob("*.docx")]:
-        if now - old.stat().st_mtime > STALE_SECONDS:
-            old.unlink(missing_ok=True)
-    return folder
-
-
-def upload_path(job: ImportJob) -> Path:
-    return uploads() / f"{job.pk}.{'docx' if is_word_file(job.file_name) else 'xlsx'}"
-
-
-def report_path(job: ImportJob) -> Path:
-    return uploads() / f"{job.pk}.report.xlsx"
-
-
-def passwords_path(job: ImportJob) -> Path:
-    """The one-time password sheet of a people import: written once, handed out once, then deleted."""
-    return uploads() / f"{job.pk}.passwords.xlsx"
 
 
 def allowed_kinds(user: User) -> list[str]:
@@ -162,19 +145,32 @@ def job_start(job: ImportJob) -> None:
     job_run(str(job.pk))
 
 
-#: A job still "running" this long after its last progress report died with its worker.
-STALE_JOB_SECONDS = 15 * 60
+#: What the page says of a job the database went away under (restarted mid-way).
+DATABASE_LOST = "处理中断（数据库连接断了，例如数据库重启），什么都没有写入。请重新上传文件。"
 
 
-def expire_if_stale(job: ImportJob) -> None:
-    """Mark a job whose worker died mid-way as failed, so its page stops waiting."""
-    cutoff = timezone.now() - datetime.timedelta(seconds=STALE_JOB_SECONDS)
-    if ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.RUNNING, updated_at__lt=cutoff).update(
-        state=ImportJob.State.FAILED,
-        result={"ok": False, "refused": "处理中断（后台任务停止了），什么都没有写入。请重新上传文件。"},
-    ):
-        upload_path(job).unlink(missing_ok=True)
-        job.refresh_from_db()
+def job_fail_when_back(job_id: str, *, patience: float = 600.0) -> bool:
+    """A job the database went away under, before it could even be marked failed: mark it failed as soon
+    as the database answers again (the worker waits here; it could do nothing else meanwhile). Nothing was
+    written: an import's rows and its "done" commit together. After ``patience`` seconds it gives up and
+    leaves the job to ``expire_if_stale``. Whether it marked it."""
+    wait, deadline = 1.0, time.monotonic() + patience
+    while True:
+        try:
+            failed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.RUNNING).update(
+                state=ImportJob.State.FAILED,
+                result={"ok": False, "refused": DATABASE_LOST},
+                updated_at=timezone.now(),
+            )
+            if failed:
+                upload_path(ImportJob.objects.get(pk=job_id)).unlink(missing_ok=True)
+            return bool(failed)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + wait > deadline:
+                return False
+            connection.close()
+            time.sleep(wait)
+            wait = min(wait * 2, 30.0)
 
 
 def job_confirm(job: ImportJob, user: User) -> None:
@@ -193,7 +189,7 @@ def job_confirm(job: ImportJob, user: User) -> None:
 def job_run(job_id: str) -> None:
     """Do the job's current stage. Claims it first, so a job runs once even with several workers."""
     claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
-        state=ImportJob.State.RUNNING, updated_at=timezone.now()
+        state=ImportJob.State.RUNNING, runner=process_label(), updated_at=timezone.now()
     )
     if not claimed:
         return
@@ -264,6 +260,23 @@ def _errors(
     }
 
 
+def _write(job: ImportJob, write: Callable[[], dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
+    """Run an import's write (the domain's service and the summary for the page) and, when it succeeded,
+    mark the job done in the same transaction: if the process dies at any moment, either the rows and
+    "done" are both there or neither is, and a job left "running" wrote nothing. A check writes nothing."""
+    if dry_run:
+        return write()
+    # Read to the end: the page says "writing" (and a job whose process dies from here wrote nothing either).
+    ImportJob.objects.filter(pk=job.pk).update(rows_read=F("rows_total"), updated_at=timezone.now())
+    with transaction.atomic():
+        result = write()
+        if result.get("ok"):
+            ImportJob.objects.filter(pk=job.pk).update(
+                state=ImportJob.State.DONE, result=result, updated_at=timezone.now()
+            )
+    return result
+
+
 def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = None) -> dict[str, Any]:
     """Parse and import (or dry-run) the job's file; returns what the page shows, as JSON."""
     user: User = job.user
@@ -289,24 +302,28 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
             )
             if parsed.errors:
                 return _errors(job, path, parsed.table, parsed.errors)
-            outcome = entries_import(
-                actor=user,
-                rows=parsed.rows,
-                file_name=name,
-                sha256=parsed.sha256,
-                skipped=parsed.skipped,
-                verified=verified,
-                dry_run=dry_run,
-            )
-            verb = "将导入" if dry_run else "已导入"
-            state = "已审核" if verified else "待审核"
-            return {
-                "ok": True,
-                "summary": f"{verb} {outcome.imported} 条（{state}），合计 {fmt_wan(outcome.total)}元；"
-                f"已在台账中跳过 {outcome.duplicates} 条；空行、小计、合计、签名行跳过 {outcome.skipped} 行",
-                "preview": [[n, c, f"{s:.2f}"] for n, (c, s) in sorted(outcome.per_village.items())],
-                "total": f"{outcome.total:.2f}",
-            }
+
+            def write_ledger() -> dict[str, Any]:
+                outcome = entries_import(
+                    actor=user,
+                    rows=parsed.rows,
+                    file_name=name,
+                    sha256=parsed.sha256,
+                    skipped=parsed.skipped,
+                    verified=verified,
+                    dry_run=dry_run,
+                )
+                verb = "将导入" if dry_run else "已导入"
+                state = "已审核" if verified else "待审核"
+                return {
+                    "ok": True,
+                    "summary": f"{verb} {outcome.imported} 条（{state}），合计 {fmt_wan(outcome.total)}元；"
+                    f"已在台账中跳过 {outcome.duplicates} 条；空行、小计、合计、签名行跳过 {outcome.skipped} 行",
+                    "preview": [[n, c, f"{s:.2f}"] for n, (c, s) in sorted(outcome.per_village.items())],
+                    "total": f"{outcome.total:.2f}",
+                }
+
+            return _write(job, write_ledger, dry_run=dry_run)
         if kind == "people":
             return _run_people(job, path, dry_run=dry_run, progress=progress)
         if kind == "plans":
@@ -316,16 +333,20 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
             units = parse_units_file(path, name=name)
             if units.errors:
                 return _errors(job, path, units.table, units.errors)
-            try:
-                made = units_import(actor=user, township=township, parsed=units, dry_run=dry_run)
-            except UnitsImportError as exc:
-                return _errors(job, path, units.table, exc.errors)
-            verb = "将新建" if dry_run else "已新建"
-            counts = "，".join(f"{label} {n} 个" for label, n in made.created.items())
-            return {
-                "ok": True,
-                "summary": f"{township.name}：{verb} {counts}；已有的村 {made.unchanged} 个不变；补充标签 {made.tagged} 个村",
-            }
+
+            def write_units() -> dict[str, Any]:
+                try:
+                    made = units_import(actor=user, township=township, parsed=units, dry_run=dry_run)
+                except UnitsImportError as exc:
+                    return _errors(job, path, units.table, exc.errors)
+                verb = "将新建" if dry_run else "已新建"
+                counts = "，".join(f"{label} {n} 个" for label, n in made.created.items())
+                return {
+                    "ok": True,
+                    "summary": f"{township.name}：{verb} {counts}；已有的村 {made.unchanged} 个不变；补充标签 {made.tagged} 个村",
+                }
+
+            return _write(job, write_units, dry_run=dry_run)
         year = int(options.get("year") or 0)
         if not year:
             return {"ok": False, "refused": "请选择要导入目标的年度"}
@@ -334,11 +355,15 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
         targets = parse_targets_file(path, name=name, township=township, baseline=baseline)
         if targets.errors:
             return _errors(job, path, targets.table, targets.errors)
-        done = targets_import(
-            actor=user, township=township, year=year, amounts=targets.amounts, dry_run=dry_run
-        )
-        notice, summary = targets_summary(township, done, targets.amounts, dry_run=dry_run)
-        return {"ok": True, "notice": notice, "summary": summary}
+
+        def write_targets() -> dict[str, Any]:
+            done = targets_import(
+                actor=user, township=township, year=year, amounts=targets.amounts, dry_run=dry_run
+            )
+            notice, summary = targets_summary(township, done, targets.amounts, dry_run=dry_run)
+            return {"ok": True, "notice": notice, "summary": summary}
+
+        return _write(job, write_targets, dry_run=dry_run)
     except WorkbookRefused as exc:
         return {"ok": False, "refused": str(exc)}
     except ServiceError as exc:
@@ -367,21 +392,25 @@ def _run_plans(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> d
     )
     if parsed.errors:
         return _errors(job, path, parsed.tables, parsed.errors)
-    done = plans_import(actor=user, parsed=parsed, dry_run=dry_run)
-    if done.errors:
-        return _errors(job, path, parsed.tables, done.errors)
-    verb = "将导入" if dry_run else "已导入"
-    return {
-        "ok": True,
-        "summary": f"{verb} {len(done.villages)} 个村 {year} 年的一村一策：增收路子 {done.paths} 条，"
-        f"预计收入合计 {fmt_wan(done.expected)}元，资源清单 {done.resources} 条；"
-        f"措施新增 {done.added} 项、更新 {done.updated} 项、不变 {done.unchanged} 项",
-        "plans": [
-            [v.name, v.paths, f"{v.expected:.2f}", v.resources, v.added, v.updated, v.unchanged]
-            for v in done.villages
-        ],
-        "year": year,
-    }
+
+    def write_plans() -> dict[str, Any]:
+        done = plans_import(actor=user, parsed=parsed, dry_run=dry_run)
+        if done.errors:
+            return _errors(job, path, parsed.tables, done.errors)
+        verb = "将导入" if dry_run else "已导入"
+        return {
+            "ok": True,
+            "summary": f"{verb} {len(done.villages)} 个村 {year} 年的一村一策：增收路子 {done.paths} 条，"
+            f"预计收入合计 {fmt_wan(done.expected)}元，资源清单 {done.resources} 条；"
+            f"措施新增 {done.added} 项、更新 {done.updated} 项、不变 {done.unchanged} 项",
+            "plans": [
+                [v.name, v.paths, f"{v.expected:.2f}", v.resources, v.added, v.updated, v.unchanged]
+                for v in done.villages
+            ],
+            "year": year,
+        }
+
+    return _write(job, write_plans, dry_run=dry_run)
 
 
 # ---------------------------------------------------------------------------------------------- people
@@ -408,6 +437,15 @@ def _run_people(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> 
         }
     columns = parsed.table.columns if parsed.table is not None else {}
     sheet = passwords_path(job)
+
+    def before_commit(made: PeopleOutcome) -> None:
+        """Inside the accounts' transaction (the passwords are hashed before it, not in ``_write``'s: a
+        long hash must not hold the write lock): the password sheet, and the job done with the accounts."""
+        _write_passwords(sheet, made, str(job.options.get("login_url") or "/login/"))
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.DONE, result=_people_result(made, dry_run=False), updated_at=timezone.now()
+        )
+
     try:
         outcome = people_import(
             actor=user,
@@ -415,15 +453,17 @@ def _run_people(job: ImportJob, path: Path, *, dry_run: bool, progress: Any) -> 
             columns=columns,
             dry_run=dry_run,
             progress=progress,
-            before_commit=lambda made: _write_passwords(
-                sheet, made, str(job.options.get("login_url") or "/login/")
-            ),
+            before_commit=before_commit,
         )
     except PeopleImportError as exc:
         return _errors(job, path, parsed.table, exc.errors)
     except BaseException:
         sheet.unlink(missing_ok=True)  # the accounts were not made: their passwords are no one's
         raise
+    return _people_result(outcome, dry_run=dry_run)
+
+
+def _people_result(outcome: PeopleOutcome, *, dry_run: bool) -> dict[str, Any]:
     by_level = outcome.by_level()
     made = sum(1 for p in outcome.people if p.username_made)
     verb = "将建立" if dry_run else "已建立"

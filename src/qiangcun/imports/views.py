@@ -18,6 +18,7 @@ from qiangcun.core.params import text_param, year_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.imports import services as import_jobs
+from qiangcun.imports.jobs import expire_if_stale
 from qiangcun.imports.lookups import target_years
 from qiangcun.imports.models import ImportJob
 from qiangcun.imports.services import KINDS, allowed_kinds
@@ -30,7 +31,9 @@ def import_home(request: AuthedRequest) -> HttpResponse:
     kinds = allowed_kinds(request.user)
     if not kinds:
         raise PermissionDenied("您没有导入数据的权限")
-    jobs = ImportJob.objects.filter(user_id=request.user.pk or 0)[:10]
+    jobs = list(ImportJob.objects.filter(user_id=request.user.pk or 0)[:10])
+    for job in jobs:
+        expire_if_stale(job)  # a job left running by a server that died says so
     return render(
         request, "imports/import_home.html", {"kinds": [(k, KINDS[k]) for k in kinds], "jobs": jobs}
     )
@@ -89,7 +92,7 @@ def _own_job(request: AuthedRequest, pk: str) -> ImportJob:
 @require()
 def import_job(request: AuthedRequest, pk: str) -> HttpResponse:
     job = _own_job(request, pk)
-    import_jobs.expire_if_stale(job)
+    expire_if_stale(job)
     context = {
         "job": job,
         "label": KINDS.get(job.kind, job.kind),
