@@ -661,7 +661,9 @@ def phase_drive(workdir: Path) -> None:
                 self.get("/", MY_WORK)
 
     assert all(len(c.tasks) == 1 for c in (Clerk, StationHead, Leader)), "one task per kind of user"
-    env = Environment(user_classes=[Clerk, StationHead, Leader], host=host, events=events)
+    # At the end each user finishes the action under way (up to a minute), so that a save in flight is
+    # answered and checked like any other instead of being cut off after the server committed it.
+    env = Environment(user_classes=[Clerk, StationHead, Leader], host=host, events=events, stop_timeout=60)
     runner = env.create_local_runner()
     wall_start, start = time.time(), time.monotonic()  # samples and sign-ins count from here
     runner.start(plan.users, spawn_rate=plan.spawn_rate)
@@ -871,7 +873,7 @@ def run(plan: Plan, workdir: Path, keep: bool) -> dict[str, Any]:
             )
             driver_start = time.monotonic()
             loads = []
-            deadline = driver_start + plan.minutes * 60 + 180
+            deadline = driver_start + plan.minutes * 60 + 240
             while driver.poll() is None:
                 if time.monotonic() > deadline:
                     driver.kill()
