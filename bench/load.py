@@ -1005,7 +1005,7 @@ def render_one(result: dict[str, Any]) -> str:
         "",
         f"Users: {plan['clerks']} village clerks (over {min(plan['clerks'], 67)} villages), {plan['stations']} "
         f"station heads, {plan['leaders']} leaders, each their own account, signed in through the login page; "
-        f"spawned {plan['spawn_rate']:g}/s (all signed in by {result['driver']['all_users_at']} s), think time "
+        f"spawned {plan['spawn_rate']:.2g}/s (all signed in by {result['driver']['all_users_at']} s), think time "
         f"{plan['wait_min']:g}–{plan['wait_max']:g} s between actions. Actions: {ops.get('read', 0)} reads, "
         f"{ops.get('write', 0)} writes ({100 * ops.get('write', 0) / total_ops:.1f} % writes).",
         "",
@@ -1016,7 +1016,8 @@ def render_one(result: dict[str, Any]) -> str:
         f"{min(during, default=0):.2f}–{max(during, default=0):.2f} (1-minute); "
         f"{', '.join(f'{x:.2f}' for x in loads['end'])} at the end. Machine CPU busy "
         f"{result['machine_cpu_busy_pct']} % of {m['cpus']} cores; the server (gunicorn + worker) used "
-        f"{result['server_cpu_seconds']} CPU-seconds"
+        f"{result['server_cpu_seconds']} CPU-seconds "
+        f"({1000 * result['server_cpu_seconds'] / max(1, result['whole_run']['requests']):.0f} ms a request)"
         + (
             "; locust warned that its own CPU was above 90 %"
             if result["driver"]["locust_cpu_warning"]
@@ -1042,7 +1043,20 @@ def render_one(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(results: dict[str, dict[str, Any]]) -> str:
+def one_line(name: str, result: dict[str, Any]) -> str:
+    """A run in one line: what was driven, the promises, the key p95s."""
+    plan, steady = result["plan"], result["steady"]["kinds"]
+    p95 = ", ".join(f"{k.split(' (')[0]} p95 {steady[k]['p95']:.0f} ms" for k in KEY_KINDS if k in steady)
+    w = result["writes"]
+    return (
+        f"- `{name}` ({result['machine']['date']}, commit `{result['machine']['commit']}`): {plan['db']}, "
+        f"{plan['users']} users, {plan['minutes']:g} min; {w['present']} of {w['acknowledged']} acknowledged "
+        f'writes present, "database is locked" {result["database_is_locked"]}, 5xx '
+        f"{result['server_log']['5xx']}; {result['steady']['per_s']} requests/s; {p95}."
+    )
+
+
+def render(results: dict[str, dict[str, Any]], others: dict[str, dict[str, Any]] | None = None) -> str:
     parts = [
         "# Load (issue 10)",
         "",
@@ -1053,7 +1067,25 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     for db in ("sqlite", "postgres"):
         if db in results:
             parts.append(render_one(results[db]))
+    if others:
+        parts += ["## Other runs", "", *[one_line(n, r) for n, r in sorted(others.items())], ""]
     return "\n".join(parts)
+
+
+def write_report() -> None:
+    """results/load.md from every results/load_*.json: the two main runs in full, the others a line each."""
+    main_runs = {}
+    for db in ("sqlite", "postgres"):
+        path = RESULTS_DIR / f"load_{db}.json"
+        if path.exists():
+            main_runs[db] = json.loads(path.read_text())
+    others = {
+        path.name: json.loads(path.read_text())
+        for path in RESULTS_DIR.glob("load_*.json")
+        if path.stem not in ("load_sqlite", "load_postgres")
+    }
+    (RESULTS_DIR / "load.md").write_text(render(main_runs, others))
+    print(f"[load] {RESULTS_DIR / 'load.md'}")
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -1069,10 +1101,16 @@ def main() -> None:
     parser.add_argument("--wait", default="2,8", help="think time between a user's actions, s (default 2,8)")
     parser.add_argument("--output", type=Path, help="JSON result (default results/load_<db>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (and PostgreSQL db)")
+    parser.add_argument(
+        "--render", action="store_true", help="only rebuild results/load.md from the JSON files"
+    )
     parser.add_argument("--step", choices=("setup", "drive", "verify"), help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.render:
+        write_report()
+        return
     if args.step:
         {"setup": phase_setup, "drive": phase_drive, "verify": phase_verify}[args.step](args.workdir)
         return
@@ -1106,13 +1144,7 @@ def main() -> None:
     print(render_one(result))
     print(f"[load] {output}")
     if output.parent == RESULTS_DIR:
-        found = {}
-        for db in ("sqlite", "postgres"):
-            path = RESULTS_DIR / f"load_{db}.json"
-            if path.exists():
-                found[db] = json.loads(path.read_text())
-        (RESULTS_DIR / "load.md").write_text(render(found))
-        print(f"[load] {RESULTS_DIR / 'load.md'}")
+        write_report()
     ok = result["writes"]["ok"] and result["database_is_locked"] == 0 and result["server_log"]["5xx"] == 0
     sys.exit(0 if ok else 1)
 
