@@ -224,6 +224,31 @@ def test_twelve_hours_end_the_session_however_busy(personas):
     assert api.get("/api/v1/units").status_code == 401
 
 
+def test_reading_pages_does_not_write_the_session_on_every_request(personas):
+    """A page view writes nothing (on SQLite a write takes the database's one write lock): the session is
+    saved at sign-in, and after that only when its "last seen" time is a minute old."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _signed_in(personas["village_clerk"])
+    client.get("/")  # the first page after sign-in notes that this sign-in has no step left
+    for url in ("/", "/progress/", "/api/v1/progress"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        writes = [
+            q["sql"]
+            for q in queries.captured_queries
+            if "django_session" in q["sql"] and "SELECT" not in q["sql"]
+        ]
+        assert writes == [], url
+    _age(client, seen_at=61)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert any(
+        q["sql"].startswith("UPDATE") and "django_session" in q["sql"] for q in queries.captured_queries
+    )
+
+
 def test_signing_out_deletes_the_session_so_its_cookie_is_worthless(personas):
     client = _signed_in(personas["village_clerk"])
     cookie = client.cookies["sessionid"].value

@@ -117,9 +117,11 @@ class PasswordChangeRequiredMiddleware:
             session = getattr(request, "session", None)
             cleared = session is not None and session.get(CLEARED) == session.get("auth_at") is not None
             step = "password" if user.must_change_password else (None if cleared else pending_step(request))
-            if step is None and session is not None:
+            if step is None and session is not None and not cleared:
                 # Nothing to do for this sign-in: later requests skip the queries (a role granted meanwhile
-                # asks for its second factor at the next sign-in; a session lasts 12 hours at most).
+                # asks for its second factor at the next sign-in; a session lasts 12 hours at most). Written
+                # once: setting it again on every request would save the session on every request — a write
+                # transaction per page view, which on SQLite takes the database's one write lock.
                 session[CLEARED] = session.get("auth_at")
             if step is not None:
                 allowed = {reverse(name) for name in (*ALWAYS_OPEN, *STEP_PAGES[step])}
