@@ -1013,7 +1013,7 @@ def render_one(result: dict[str, Any]) -> str:
         f"- writes acknowledged: {result['writes']['by_channel']}; rows written but never acknowledged "
         f"(answer lost): {len(result['writes']['unacknowledged'])}",
         f"- load average: {', '.join(f'{x:.2f}' for x in loads['before'])} before; during the run "
-        f"{min(during, default=0):.2f}–{max(during, default=0):.2f} (1-minute); "
+        f"{min(during, default=0):.2f}–{max(during, default=0):.2f} (1-minute; {mean_load(result):.2f} on average); "
         f"{', '.join(f'{x:.2f}' for x in loads['end'])} at the end. Machine CPU busy "
         f"{result['machine_cpu_busy_pct']} % of {m['cpus']} cores; the server (gunicorn + worker) used "
         f"{result['server_cpu_seconds']} CPU-seconds "
@@ -1052,8 +1052,15 @@ def one_line(name: str, result: dict[str, Any]) -> str:
         f"- `{name}` ({result['machine']['date']}, commit `{result['machine']['commit']}`): {plan['db']}, "
         f"{plan['users']} users, {plan['minutes']:g} min; {w['present']} of {w['acknowledged']} acknowledged "
         f'writes present, "database is locked" {result["database_is_locked"]}, 5xx '
-        f"{result['server_log']['5xx']}; {result['steady']['per_s']} requests/s; {p95}."
+        f"{result['server_log']['5xx']}; {result['steady']['per_s']} requests/s; {p95}; machine load average "
+        f"{mean_load(result):.2f} on average (1-minute), CPU {result['machine_cpu_busy_pct']} % busy."
     )
+
+
+def mean_load(result: dict[str, Any]) -> float:
+    """The machine's 1-minute load average over the run, on average."""
+    during = [row[1] for row in result["load_average"].get("during", [])]
+    return sum(during) / len(during) if during else 0.0
 
 
 def render(results: dict[str, dict[str, Any]], others: dict[str, dict[str, Any]] | None = None) -> str:
