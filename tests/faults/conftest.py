@@ -5,6 +5,7 @@ PostgreSQL with DATABASE_URL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -15,7 +16,7 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture
-def unblocked(django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+def unblocked(django_db_blocker: Any) -> Iterator[None]:
     """Database access for a test that reads a server's database, not pytest-django's test database."""
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock():
         yield

@@ -16,7 +16,8 @@ then the server is started again. After every kill:
 
 The kills must land at least 3 times inside the write transaction (while frozen: SQLite's write lock held
 after the file was read to the end; PostgreSQL: the import's row locks held) and 3 times while reading,
-or the test proves too little and fails. ``QIANGCUN_FAULT_TRIES`` changes the number of tries (20)."""
+or the test proves too little and fails. ``QIANGCUN_FAULT_TRIES`` changes the number of tries (20; below 10
+the phases are not counted). Each try's phase, outcome and times go to test-results/faults-kill-<backend>.json."""
 
 from __future__ import annotations
 
@@ -356,12 +357,13 @@ def run_tries(
             browser.base = server.base
             page = browser.get(f"/import/jobs/{job}/")
             assert page.status == 200
+            said = f"try {number} ({phase}, {outcome}): {after.state} {after.runner!r} {after.result}"
             if outcome == "none":  # failed by `qiangcun serve` before it served: not left running
-                assert after.state == ImportJob.State.FAILED and after.result["refused"] == INTERRUPTED
-                assert INTERRUPTED in page.text
+                assert after.state == ImportJob.State.FAILED and after.result["refused"] == INTERRUPTED, said
+                assert INTERRUPTED in page.text, said
             else:
-                assert after.state == ImportJob.State.DONE
-                assert f"已导入 {ROWS} 条" in page.text
+                assert after.state == ImportJob.State.DONE, said
+                assert f"已导入 {ROWS} 条" in page.text, said
             boot = time.monotonic() - booted
             tries.append(
                 Try(number, round(offset, 3), phase, rows_read, outcome, round(time.monotonic() - began, 2),
@@ -382,9 +384,9 @@ def run_tries(
         report(tries, postgres=postgres, built=built, checked=checked - started, started=started)
 
     phases = Counter(t.phase for t in tries)
-    need = 3 if TRIES >= 10 else 1
-    assert phases["write"] >= need, f"only {phases['write']} kills inside the write transaction: {phases}"
-    assert phases["read"] >= need, f"only {phases['read']} kills while reading the file: {phases}"
+    if TRIES >= 10:  # fewer (QIANGCUN_FAULT_TRIES, a quick local run) may by chance miss a phase
+        assert phases["write"] >= 3, f"only {phases['write']} kills inside the write transaction: {phases}"
+        assert phases["read"] >= 3, f"only {phases['read']} kills while reading the file: {phases}"
     assert (
         sum(t.outcome == "all" for t in tries) + 1
         == ImportBatch.objects.using(db).filter(file_name__startswith="故障台账-").count()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import socket
 import subprocess
 import sys
 import uuid
@@ -30,9 +29,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pr
 def _dead_label() -> str:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        stat = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
-        boot = open("/proc/sys/kernel/random/boot_id").read().strip()
-        label = f"{socket.gethostname()} {boot} {child.pid} {stat[19]}"
+        label = process_label(child.pid)
         assert not process_gone(label)  # alive
     finally:
         child.kill()
@@ -44,11 +41,12 @@ def test_a_process_is_gone_only_when_that_can_be_told():
     mine = process_label()
     assert not process_gone(mine)
     assert process_gone(_dead_label())
-    host, boot, pid, start = mine.split(" ")
-    assert process_gone(f"{host} {boot} {pid} {int(start) + 1}")  # the pid, reused by another process
-    assert not process_gone(f"another-host {boot} 1 {start}")  # another machine: cannot tell
-    assert not process_gone(f"{host} {uuid.uuid4()} 999999 1")  # before a reboot: cannot tell
-    for garbage in ("", "x", f"{host}  {pid} {start}", f"{host} {boot} abc {start}"):
+    host, boot, namespace, pid, start = mine.split(" ")
+    assert process_gone(f"{host} {boot} {namespace} {pid} {int(start) + 1}")  # the pid, reused since
+    assert not process_gone(f"another-host {boot} {namespace} 1 {start}")  # another machine: cannot tell
+    assert not process_gone(f"{host} {uuid.uuid4()} {namespace} 999999 1")  # before a reboot: cannot tell
+    assert not process_gone(f"{host} {boot} pid:[1] 999999 1")  # another container: cannot tell
+    for garbage in ("", "x", f"{host} {boot}  {pid} {start}", f"{host} {boot} {namespace} abc {start}"):
         assert not process_gone(garbage)
 
 
@@ -79,8 +77,8 @@ def test_a_job_whose_process_died_is_failed_with_the_reason(client, tree, person
     dead = _job(admin, runner=_dead_label())
     import_jobs.upload_path(dead).write_bytes(b"x")
     alive = _job(admin, runner=process_label())
-    elsewhere = _job(admin, runner=f"another-host {uuid.uuid4()} 42 1", minutes_ago=5)
-    long_silent = _job(admin, runner=f"another-host {uuid.uuid4()} 42 1", minutes_ago=16)
+    elsewhere = _job(admin, runner=f"another-host {uuid.uuid4()} pid:[1] 42 1", minutes_ago=5)
+    long_silent = _job(admin, runner=f"another-host {uuid.uuid4()} pid:[1] 42 1", minutes_ago=16)
     finished = _job(admin, runner=_dead_label(), state=ImportJob.State.DONE)
 
     assert jobs.expire_orphans() == 2

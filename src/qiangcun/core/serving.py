@@ -201,21 +201,32 @@ def _start_time(pid: int) -> str:
         return ""
 
 
-def process_label() -> str:
-    """This process, as another process can check later whether it still runs: ``host boot pid start``."""
-    pid = os.getpid()
-    return f"{socket.gethostname()} {_boot_id()} {pid} {_start_time(pid)}"
+def _pid_namespace(pid: int | str = "self") -> str:
+    """The pid namespace a process lives in (``pid:[4026531836]``): pids mean something only inside one
+    (two containers may share a host name and a boot)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
+def process_label(pid: int | None = None) -> str:
+    """A process (this one by default), as another process can check later whether it still runs:
+    ``host boot pid-namespace pid start``."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()} {_boot_id()} {_pid_namespace(pid)} {pid} {_start_time(pid)}"
 
 
 def process_gone(label: str) -> bool:
     """Whether the process a ``process_label()`` names has certainly ended: it ran on this machine since
-    its last boot and no live process has its pid and start time now. False whenever that cannot be told
-    (another machine, not Linux, an empty or foreign label): the caller then waits for a timeout instead."""
+    its last boot, in this pid namespace, and no live process has its pid and start time now. False
+    whenever that cannot be told (another machine or container, not Linux, an empty or foreign label): the
+    caller then waits for a timeout instead."""
     parts = label.split(" ")
-    if len(parts) != 4 or not all(parts) or not parts[2].isdigit():
+    if len(parts) != 5 or not all(parts) or not parts[3].isdigit():
         return False
-    host, boot, pid, start = parts
-    if host != socket.gethostname() or boot != _boot_id():
+    host, boot, namespace, pid, start = parts
+    if host != socket.gethostname() or boot != _boot_id() or namespace != _pid_namespace():
         return False
     return not _alive(int(pid)) or _start_time(int(pid)) != start
 
