@@ -34,11 +34,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+from bench_common import git, version  # noqa: E402
+
 RESULTS_MD = BENCH_DIR / "results" / "bulletin.md"
 RESULTS_JSON = BENCH_DIR / "results" / "bulletin.json"
 PROFILE_DIR = BENCH_DIR / "out"  # git-ignored
@@ -67,23 +69,6 @@ HELLO = (
     "@page { size: A4; margin: 2cm; } body { font-family: 'Noto Sans CJK SC'; font-size: 16pt; }"
     "</style></head><body><p>你好，hello</p></body></html>"
 )
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def git(*argv: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *argv], cwd=BENCH_DIR.parent, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip()
 
 
 def load() -> str:

@@ -57,11 +57,13 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+from bench_common import git, version  # noqa: E402
+
 RESULTS_DIR = BENCH_DIR / "results"
 OUT_DIR = BENCH_DIR / "out"  # git-ignored
 PASSWORD = "Load-test-2020"
@@ -89,23 +91,6 @@ KEY_KINDS = (SAVE_FORM, SAVE_API, PROGRESS, PROGRESS_API)
 
 # A saved row's summary carries its key: "4月特色种植销售收入（压测 r<run>-<serial>）".
 KEY_RE = re.compile(r"（压测 (r[0-9a-f]+-[0-9a-z-]+)）")
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def git(*argv: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *argv], cwd=BENCH_DIR.parent, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip()
 
 
 # ------------------------------------------------------------------------------- the bench's own checks

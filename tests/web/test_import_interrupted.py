@@ -6,22 +6,20 @@ together. (tests/faults/test_kill_import.py kills real servers; these are the ru
 from __future__ import annotations
 
 import datetime
-import io
 import subprocess
 import sys
 import uuid
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import QuerySet
 from django.utils import timezone
-from openpyxl import Workbook
 
 from qiangcun.core.serving import process_gone, process_label
 from qiangcun.imports import jobs
 from qiangcun.imports import services as import_jobs
 from qiangcun.imports.models import ImportJob
 from qiangcun.ledger.models import Entry, ImportBatch
+from tests.web.test_import_pages import _xlsx
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes are read from /proc")
 
@@ -107,15 +105,6 @@ def test_the_pages_fail_such_a_job_when_they_are_read(client, tree, personas, se
     assert opened.state == ImportJob.State.FAILED
 
 
-def _upload(rows) -> SimpleUploadedFile:
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return SimpleUploadedFile("台账.xlsx", buffer.getvalue())
-
-
 ROWS = [
     ["村名", "日期", "金额（元）", "收入类别", "增收路子", "摘要"],
     ["孙庄", "2020-03-05", "12,000.00", "经营收入", "现代农业", "中药材销售"],
@@ -125,7 +114,7 @@ ROWS = [
 
 def _confirmed_job(personas) -> ImportJob:
     admin = personas["township_admin"]
-    job = import_jobs.job_create(user=admin, kind="ledger", upload=_upload(ROWS), options={"year": "2020"})
+    job = import_jobs.job_create(user=admin, kind="ledger", upload=_xlsx(ROWS), options={"year": "2020"})
     import_jobs.job_run(str(job.pk))
     job.refresh_from_db()
     assert job.result["ok"], job.result
