@@ -246,3 +246,33 @@ class RequestKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.key}"
+
+
+class MonthIncome(models.Model):
+    """The roll-up the progress table reads: verified income of one village, in one category, in one
+    month — the sum of its verified ledger rows and how many there are.
+
+    Kept by the services in the same transaction as the rows it adds up (a row counts here the moment
+    it is verified: ``entry_verify``, a verified import); never written by hand. ``qiangcun rollup
+    --check`` compares it with the ledger and ``--rebuild`` makes it again from the ledger. A month,
+    not a day: at the ledger's pace (about 15 rows a village a month) a table per day is as long as the
+    ledger itself; the progress table adds the rows of the last few weeks from the ledger."""
+
+    village = models.ForeignKey(OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, verbose_name=_("收入类别"), on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(_("月份（当月1日）"))
+    amount = MoneyField(_("已审核收入（元）"))
+    rows = models.PositiveIntegerField(_("记录条数"))
+
+    class Meta:
+        verbose_name = _("月度收入汇总")
+        verbose_name_plural = _("月度收入汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "category", "month"], name="monthincome_once"),
+        ]
+        indexes = [models.Index(fields=["month", "village"])]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.month:%Y-%m} {self.amount}"

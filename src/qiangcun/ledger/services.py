@@ -25,6 +25,7 @@ from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import FEN, MAX_YUAN, to_fen
 from qiangcun.core.scope import Action, allowed
+from qiangcun.ledger import rollup
 from qiangcun.ledger.models import (
     EDITABLE_STATUSES,
     Category,
@@ -522,6 +523,7 @@ def entry_verify(
             after=_snap(entry),
             unit_path=entry.village.path,
         )
+    rollup.add_entries(locked)
     return locked
 
 
@@ -799,6 +801,8 @@ def entries_import(
         )
         status = Status.VERIFIED if verified else Status.SUBMITTED
         _insert_imported(fresh, actor=actor, status=status, now=now, batch=batch, verified=verified)
+        if verified:
+            rollup.add((r.village.pk, r.category.pk, r.date, to_fen(r.amount)) for r in fresh)
         audit.record(
             actor=actor,
             action="ledger.import",
