@@ -5,6 +5,7 @@ from qiangcun.accounts import security
 from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
+from qiangcun.core import web as core_web
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
@@ -23,6 +24,7 @@ handler500 = "qiangcun.core.web.server_error"
 
 urlpatterns = [
     path("", web.home, name="home"),
+    path("healthz", core_web.healthz, name="healthz"),
     path("login/", QiangcunLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("login/verify/", security.otp_verify, name="otp_verify"),

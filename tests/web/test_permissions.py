@@ -108,6 +108,8 @@ security_policy           GET     403  403  403  403  403  403  403  403  403  4
 security_policy           POST    403  403  403  403  403  403  403  403  403  403  403  L
 login                     GET     H    H    H    H    H    H    H    H    H    H    H    200
 login                     POST    H    H    H    H    H    H    H    H    H    H    H    200
+healthz                   GET     200  200  200  200  200  200  200  200  200  200  200  200
+healthz                   POST    405  405  405  405  405  405  405  405  405  405  405  405
 logout                    GET     405  405  405  405  405  405  405  405  405  405  405  405
 logout                    POST    LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO   LO
 progress                  GET     200  200  200  200  200  200  200  200  403  403  403  L
@@ -476,6 +478,8 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse("login"), {"username": "no-such-user", "password": "wrong"} if post else None)
         case "logout":
             return Req(reverse("logout"), {} if post else None)
+        case "healthz":
+            return Req(reverse("healthz"), {} if post else None)
         case "progress":
             return Req(reverse("progress") + f"?year=2020&unit={t.sunzhuang.code}")
         case "village":

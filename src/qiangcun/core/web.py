@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.template import loader
+from django.views.decorators.http import require_GET
 
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError
 from qiangcun.core.params import ParamError
@@ -125,3 +126,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """``/healthz``: "this server answers" for a load balancer — a fixed page that reads nothing (no
+    database, no session), so it is also the framework's floor the benchmarks compare pages with."""
+    return HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
