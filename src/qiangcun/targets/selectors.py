@@ -9,16 +9,17 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import F, Max, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, Max, Q, QuerySet
 
 from qiangcun.core.clock import today
 from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceError
-from qiangcun.core.money import pct1
+from qiangcun.core.money import from_fen, pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.ledger.models import Entry, MonthIncome, Status
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.orgs.selectors import station_and_district, township_codes_seen, unit_for
+from qiangcun.orgs.selectors import township_codes_seen, unit_for
 from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
 
 FOUR = Decimal("0.0001")
@@ -64,6 +65,41 @@ def counted(entries: QuerySet[Entry], year: int, *, township: OrgUnit | None = N
     return _counted_categories(verified, year, township)
 
 
+#: Counted verified income per village as of a day and seven days before, in one statement: whole
+#: months from the roll-up, the days since the first of the earlier day's month from the ledger. The
+#: counted categories are the year's campaign's of each village's township (joined through the
+#: village's target of the year, as ``counted`` does). Hand-written: the ORM spends longer building these
+#: two grouped queries than the database spends running them (about 5 ms against 1 ms for a township).
+_INCOME_SQL = """
+SELECT m.village_id,
+       SUM(m.amount),
+       SUM(CASE WHEN m.month < %(month_before)s THEN m.amount ELSE 0 END)
+FROM {rollup} m
+JOIN {units} v ON v.id = m.village_id
+JOIN {targets} t ON t.village_id = m.village_id
+JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
+JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = m.category_id
+WHERE m.month >= %(jan1)s AND m.month < %(month_now)s AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY m.village_id
+UNION ALL
+SELECT e.village_id,
+       SUM(CASE WHEN e.date >= %(month_now)s THEN e.amount ELSE 0 END),
+       SUM(CASE WHEN e.date <= %(before)s THEN e.amount ELSE 0 END)
+FROM {ledger} e
+JOIN {units} v ON v.id = e.village_id
+JOIN {targets} t ON t.village_id = e.village_id
+JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
+JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = e.category_id
+WHERE e.status = %(verified)s AND e.date >= %(month_before)s AND e.date <= %(as_of)s
+  AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY e.village_id
+"""
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
 def counted_income(
     root: OrgUnit, year: int, as_of: datetime.date, before: datetime.date
 ) -> dict[int, tuple[Decimal, Decimal]]:
@@ -73,40 +109,37 @@ def counted_income(
     Whole months come from the monthly roll-up (``MonthIncome``, kept in the verifying transaction); the
     days from the first of ``before``'s month to ``as_of`` come from the ledger itself — at most about
     five weeks of rows, however long the year. The same figures as summing the ledger (tested)."""
-    township = root if root.level == Level.TOWNSHIP else None
     jan1 = datetime.date(year, 1, 1)
     month_now = as_of.replace(day=1)
     month_before = max(before.replace(day=1), jan1)
-    months = _counted_categories(
-        MonthIncome.objects.filter(village__path__startswith=root.path, month__gte=jan1, month__lt=month_now),
-        year,
-        township,
+    ops = connection.ops
+    sql = _INCOME_SQL.format(
+        rollup=ops.quote_name(MonthIncome._meta.db_table),
+        ledger=ops.quote_name(Entry._meta.db_table),
+        units=ops.quote_name(OrgUnit._meta.db_table),
+        targets=ops.quote_name(VillageTarget._meta.db_table),
+        campaigns=ops.quote_name(Campaign._meta.db_table),
+        counted=ops.quote_name(Campaign.counted_categories.through._meta.db_table),
     )
-    days = counted(
-        Entry.objects.filter(village__path__startswith=root.path, date__gte=month_before, date__lte=as_of),
-        year,
-        township=township,
-    )
-    income: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for r in (
-        months.order_by()
-        .values("village_id")
-        .annotate(now=Sum("amount"), then=Sum("amount", filter=Q(month__lt=month_before)))
-    ):
-        line = income[r["village_id"]]
-        line[0] += r["now"] or ZERO
-        line[1] += r["then"] or ZERO
-    for r in (
-        days.order_by()
-        .values("village_id")
-        .annotate(
-            now=Sum("amount", filter=Q(date__gte=month_now)), then=Sum("amount", filter=Q(date__lte=before))
-        )
-    ):
-        line = income[r["village_id"]]
-        line[0] += r["now"] or ZERO
-        line[1] += r["then"] or ZERO
-    return {village: (now, then) for village, (now, then) in income.items()}
+    day = ops.adapt_datefield_value
+    params = {
+        "year": year,
+        "jan1": day(jan1),
+        "month_now": day(month_now),
+        "month_before": day(month_before),
+        "before": day(before),
+        "as_of": day(as_of),
+        "prefix": _like_prefix(root.path),
+        "verified": Status.VERIFIED.value,
+    }
+    fen: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for village, now, then in cursor.fetchall():
+            line = fen[village]
+            line[0] += int(now or 0)
+            line[1] += int(then or 0)
+    return {village: (from_fen(now), from_fen(then)) for village, (now, then) in fen.items()}
 
 
 def settings_lock(campaign: Campaign) -> str | None:
@@ -412,14 +445,22 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
 
     targets = list(
         VillageTarget.objects.filter(campaign__year=year, village__path__startswith=root.path)
-        .select_related("village", "campaign", "campaign__township")
         .order_by("village__path")
+        .values_list("village_id", "village__code", "village__name", "village__path", "amount", "campaign_id")
     )
+    campaign_of = Campaign.objects.select_related("township").in_bulk({t[5] for t in targets})
     income = counted_income(root, year, as_of, before)
-    placement = station_and_district(t.village for t in targets)
-    tag_rows = OrgUnit.tags.through.objects.filter(
-        orgunit_id__in=[t.village_id for t in targets]
-    ).values_list("orgunit_id", "tag__name")
+    # 网格站 and 管区 by code: those under the root, and above it when the root is one of them.
+    above = {
+        code: (level, name)
+        for code, level, name in OrgUnit.objects.filter(
+            Q(path__startswith=root.path) | Q(code__in=root.ancestor_codes()),
+            level__in=[Level.STATION, Level.DISTRICT],
+        ).values_list("code", "level", "name")
+    }
+    tag_rows = OrgUnit.tags.through.objects.filter(orgunit_id__in=[t[0] for t in targets]).values_list(
+        "orgunit_id", "tag__name"
+    )
     tags: dict[int, list[str]] = defaultdict(list)
     for village_id, tag in tag_rows:
         tags[village_id].append(tag)
@@ -427,38 +468,46 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
 
     board: dict[int, list[VillageProgress]] = defaultdict(list)  # campaign (one per township) → rows
     board_counts: dict[str, int] = defaultdict(int)
-    for t in targets:
-        v = t.village
-        got, got_before = income.get(v.pk, (ZERO, ZERO))
-        station, district = placement[v.pk]
-        completion = got / t.amount
+    for village_id, code, name, path, target, campaign_id in targets:
+        c = campaign_of[campaign_id]
+        got, got_before = income.get(village_id, (ZERO, ZERO))
+        codes = [part for part in path.split("/") if part]
+        station = district = ("", "")
+        for ancestor in codes:
+            found = above.get(ancestor)
+            if found is not None:
+                if found[0] == Level.STATION and not station[0]:
+                    station = (ancestor, found[1])
+                elif found[0] == Level.DISTRICT and not district[0]:
+                    district = (ancestor, found[1])
+        completion = got / target
         gap = completion - tp
         row = VillageProgress(
-            id=v.pk,
-            code=v.code,
-            name=v.name,
-            path=v.path,
-            station=station.name if station else "",
-            district=district.name if district else "",
-            station_code=station.code if station else "",
-            district_code=district.code if district else "",
-            target=t.amount,
+            id=village_id,
+            code=code,
+            name=name,
+            path=path,
+            station=station[1],
+            district=district[1],
+            station_code=station[0],
+            district_code=district[0],
+            target=target,
             income=got,
             income_before=got_before,
-            baseline=t.campaign.baseline,
-            top_tier=t.campaign.top_tier,
+            baseline=c.baseline,
+            top_tier=c.top_tier,
             completion_exact=completion,
             completion=q4(completion),
             gap=q4(gap),
-            band=band_for(got, gap, t.campaign.band_margin),
-            completion_before=got_before / t.amount,
+            band=band_for(got, gap, c.band_margin),
+            completion_before=got_before / target,
             gap_exact=gap,
-            tags=sorted(tags.get(v.pk, [])),
-            can_open=any(v.path.startswith(p) for p in view_paths),
+            tags=sorted(tags.get(village_id, [])),
+            can_open=any(path.startswith(p) for p in view_paths),
         )
-        board[t.campaign_id].append(row)
-        for code in v.ancestor_codes()[:-1]:
-            board_counts[code] += 1
+        board[campaign_id].append(row)
+        for ancestor in codes[:-1]:
+            board_counts[ancestor] += 1
 
     for township_rows in board.values():
         _rank(township_rows, "income", "completion_exact", "rank")
@@ -470,7 +519,7 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
     rows = [r for township_rows in board.values() for r in township_rows if r.path.startswith(unit.path)]
     rows.sort(key=lambda r: (r.rank, r.code))
 
-    campaigns = {t.campaign_id: t.campaign for t in targets if t.village.path.startswith(unit.path)}
+    campaigns = {t[5]: campaign_of[t[5]] for t in targets if t[3].startswith(unit.path)}
     campaign = next(iter(campaigns.values())) if len(campaigns) == 1 else None
     if campaign is None and root.level == Level.TOWNSHIP:
         campaign = Campaign.objects.filter(township=root, year=year).first()
