@@ -1,0 +1,844 @@
+"""Synthetic data at three sizes (issue 11), deterministic from a seed, loaded by bulk paths.
+
+- **township**: the demo (``qiangcun.demo.builder.build()``: 67 villages, its own ledger);
+- **county**: 15 townships, 1,000 villages, five years (the last up to the "as of" day), ~1,000,000 rows;
+- **province**: 70,000 villages in the real shape (counties > townships > stations > districts >
+  villages; cities exist only in the codes and names: the model's tree starts at the county), one year,
+  ~14,000,000 rows — meant for PostgreSQL.
+
+Importable (``build_county``, ``build_province``, ``build_township`` return a :class:`Summary`) and
+runnable::
+
+    uv run python bench/synth.py county [--villages N] [--townships T] [--years Y]
+        [--rows-per-village-month K] [--seed S] [--as-of YYYY-MM-DD] [--code-prefix 99]
+    uv run python bench/synth.py province [--villages N] [--year 2020] ...
+
+against the configured database (``DATABASE_URL``, else ``QIANGCUN_HOME``'s SQLite), migrated by the
+caller. Small things go through the services (the roots', townships' admins and their grants, the year
+campaigns); the big tables go by bulk paths: org units, village clerks (``bulk_create``), village
+targets and ledger rows — ``COPY`` on PostgreSQL, one prepared ``executemany`` in chunks on SQLite. Ids of
+org units and ledger rows are given explicitly (from the table's current maximum), so parents and
+reversed rows are known while generating; the id sequences are reset afterwards. Bulk writes record no
+change records (one per unit or row would be the slow part); the services' writes do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+SUFFIXES = "庄屯寨营集店口洼楼堂"
+#: 1-based city/county names of the province's cities (only in names and codes).
+NUMERALS = "一二三四五六七八九十"
+
+#: Income lines of the demo's counted set (``ledger.defaults.CATEGORIES`` with "counts" on).
+COUNTED_LINES = ("operating", "contracting", "investment")
+#: (line, weight): four rows in five count.
+CATEGORY_WEIGHTS = (("operating", 40), ("contracting", 25), ("investment", 15), ("subsidy", 12), ("other", 8))
+#: Per path: summary templates and counterparties.
+PATH_TEXT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "土地流转": (("集体土地流转承包费", "机动地发包收入", "坑塘发包费"), ("承包户", "种植大户", "家庭农场")),
+    "现代农业": (("特色种植销售收入", "大棚蔬菜销售", "育苗收入"), ("果蔬收购商", "农产品批发市场")),
+    "光伏发电": (("村级光伏电站发电收益结算",), ("县供电公司",)),
+    "扶贫项目收益": (("扶贫车间租金", "扶贫项目收益分配"), ("县扶贫办", "扶贫车间承租企业")),
+    "合作社": (("村党组织领办合作社分红", "合作社服务收入"), ("村股份经济合作社", "合作联社")),
+    "有偿服务": (("农机作业有偿服务收入", "代耕代种服务费", "保洁服务费"), ("为农服务中心", "种植户")),
+    "招商引资": (("招商项目土地租金", "项目分红"), ("养殖公司", "食品公司", "建材公司")),
+    "边角经济": (("边角地租赁收入", "闲置房屋出租"), ("个体户", "商户")),
+    "电商": (("电商平台销售收入",), ("电商平台",)),
+    "其他": (("其他收入",), ("",)),
+}
+SUBSIDY_TEXT = (("上级扶持资金", "村级组织运转经费补助"), ("县财政局", "镇财政所"))
+REVERSAL_REASONS = ("金额录入错误", "重复录入", "日期录入错误")
+TARGET_CHOICES = (30_000, 35_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000)
+TARGET_WEIGHTS = (18, 10, 12, 14, 8, 7, 21, 10)  # about a third at or above the top tier, as the demo
+MIN_FEN, MAX_FEN = 100, 5_000_000  # 1.00 to 50,000.00 元
+
+ENTRY_COLUMNS = (
+    "id",
+    "village",
+    "date",
+    "amount",
+    "category",
+    "path",
+    "summary",
+    "counterparty",
+    "status",
+    "reverses",
+    "entered_by",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "reviewed_by",
+    "reviewed_at",
+    "return_reason",
+    "import_batch",
+    "version",
+)
+UNIT_COLUMNS = ("id", "level", "parent", "name", "code", "path", "illustrative")
+TARGET_COLUMNS = ("campaign", "village", "amount")
+
+
+@dataclass
+class Summary:
+    """What a build made: enough for a bench to find its units and check its figures."""
+
+    scale: str
+    seed: int
+    vendor: str
+    root_codes: list[str]  # the counties (roots of the tree)
+    township_codes: list[str]
+    root_admins: list[str]  # usernames: a 镇党建办 role granted on each root, in root order
+    township_admins: list[str]  # usernames, in township order
+    years: list[int]
+    as_of: datetime.date  # the last day with rows (earlier years are whole)
+    counts: dict[str, int] = field(default_factory=dict)
+    #: year → the exact total (fen) of verified rows in counted categories dated in that year.
+    counted_fen: dict[int, int] = field(default_factory=dict)
+    #: phase → seconds.
+    phases: dict[str, float] = field(default_factory=dict)
+    #: SHA-256 of the generated ledger rows (only when asked for: it costs time).
+    digest: str = ""
+
+    def counted_yuan(self, year: int) -> Decimal:
+        return Decimal(self.counted_fen.get(year, 0)) / 100
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+
+# ---------------------------------------------------------------------------------------------- the tree
+
+
+@dataclass
+class Unit:
+    id: int
+    level: str
+    parent: Unit | None
+    name: str
+    code: str
+    path: str
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.level,
+            self.parent.id if self.parent else None,
+            self.name,
+            self.code,
+            self.path,
+            False,
+        )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` near-equal whole shares, larger first."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def _place_names(rng: random.Random, count: int, ending: str) -> list[str]:
+    """``count`` distinct place names (王庄村, 李集镇, …), numbered beyond the 360 combinations."""
+    pool = [f"{s}{x}" for s in SURNAMES for x in SUFFIXES]
+    names = rng.sample(pool, min(count, len(pool)))
+    n = 2
+    while len(names) < count:
+        names += [f"{p}{n}" for p in rng.sample(pool, min(count - len(names), len(pool)))]
+        n += 1
+    return [name + ending for name in names]
+
+
+@dataclass
+class Tree:
+    roots: list[Unit]
+    townships: list[Unit]
+    #: township index → its villages.
+    villages: list[list[Unit]]
+    units: list[Unit]  # every unit, parents before children
+
+
+def plan_tree(
+    rng: random.Random,
+    *,
+    first_id: int,
+    prefix: str,
+    counties: Sequence[tuple[int, int, int]],  # (city number, county number, townships)
+    villages: int,
+    stations: Callable[[], int],
+    districts_per_station: int = 2,
+) -> Tree:
+    """The units, with ids from ``first_id``; codes in the shape of the statistical codes: county
+    ``{prefix}{city:02}{county:02}``, then 3 digits per township, 2 per station, 2 per district and 3 per
+    village. Villages are spread evenly over townships, then over each township's districts."""
+    next_id = first_id
+    roots: list[Unit] = []
+    townships: list[Unit] = []
+    units: list[Unit] = []
+
+    def make(level: str, parent: Unit | None, name: str, code: str) -> Unit:
+        nonlocal next_id
+        unit = Unit(next_id, level, parent, name, code, (parent.path if parent else "/") + code + "/")
+        next_id += 1
+        units.append(unit)
+        return unit
+
+    county_names = _place_names(rng, len(counties), "县")
+    for (city, number, count), county_name in zip(counties, county_names, strict=True):
+        name = f"{NUMERALS[(city - 1) % 10]}市{county_name}" if city else f"合成{county_name}"
+        root = make("county", None, name, f"{prefix}{city:02d}{number:02d}")
+        roots.append(root)
+        for t, t_name in enumerate(_place_names(rng, count, "镇"), start=1):
+            townships.append(make("township", root, t_name, f"{root.code}{t:03d}"))
+    per_township = _split(villages, len(townships))
+    by_township: list[list[Unit]] = []
+    for township, n_villages in zip(townships, per_township, strict=True):
+        n_stations = max(1, min(stations(), n_villages // districts_per_station or 1))
+        districts: list[Unit] = []
+        for s in range(1, n_stations + 1):
+            station = make("station", township, f"第{s}网格站", f"{township.code}{s:02d}")
+            for d in range(1, districts_per_station + 1):
+                number = (s - 1) * districts_per_station + d
+                districts.append(make("district", station, f"第{number}管区", f"{station.code}{d:02d}"))
+        mine: list[Unit] = []
+        names = iter(_place_names(rng, n_villages, "村"))  # distinct within the township
+        for district, n in zip(districts, _split(n_villages, len(districts)), strict=True):
+            for v in range(1, n + 1):
+                mine.append(make("village", district, next(names), f"{district.code}{v:03d}"))
+        by_township.append(mine)
+    # Parents before children, level by level.
+    order = {"county": 0, "township": 1, "station": 2, "district": 3, "village": 4}
+    units.sort(key=lambda u: (order[u.level], u.id))
+    return Tree(roots, townships, by_township, units)
+
+
+# -------------------------------------------------------------------------------------------- the ledger
+
+
+@dataclass
+class LedgerPlan:
+    """What the ledger generator needs, all as plain ids and ints."""
+
+    years: list[int]
+    as_of: datetime.date
+    rows_per_month: int
+    first_id: int
+    categories: dict[str, int]  # line → id
+    paths: dict[str, int]  # name → id
+    #: (village id, clerk user id, reviewer user id, other enterer user id, {year: target fen})
+    villages: list[tuple[int, int, int, int, dict[int, int]]]
+    postgres: bool
+
+
+class Ledger:
+    """Generates the ledger rows as tuples in ``ENTRY_COLUMNS`` order, ready for COPY / executemany
+    (dates and times as text: ``YYYY-MM-DD``; times in UTC, with ``+00`` on PostgreSQL), and keeps
+    the counts and the counted totals as it goes."""
+
+    def __init__(self, rng: random.Random, plan: LedgerPlan, *, digest: bool = False) -> None:
+        self.rng = rng
+        self.plan = plan
+        self.next_id = plan.first_id
+        self.counts: dict[str, int] = {"verified": 0, "submitted": 0, "draft": 0, "reversals": 0}
+        self.counted_fen: dict[int, int] = dict.fromkeys(plan.years, 0)
+        self.hash = hashlib.sha256() if digest else None
+        counted = {plan.categories[line] for line in COUNTED_LINES}
+        self.counted_ids = counted
+        lines = [line for line, _ in CATEGORY_WEIGHTS]
+        self.category_cum = list(_cumulative([w for _, w in CATEGORY_WEIGHTS]))
+        self.category_ids = [plan.categories[line] for line in lines]
+        self.subsidy_id = plan.categories["subsidy"]
+        self.contracting_id = plan.categories["contracting"]
+        self.path_names = list(PATH_TEXT)
+        self.path_ids = [plan.paths[name] for name in self.path_names]
+        self.land = self.path_names.index("土地流转")
+        self.poverty = self.path_names.index("扶贫项目收益")
+        self.tz = "+00" if plan.postgres else ""
+
+    def _stamp(self, day: datetime.date, minutes: int) -> str:
+        """The UTC text of 08:00 (+08:00) on ``day`` plus ``minutes``: 00:00 UTC plus ``minutes``."""
+        hours, minute = divmod(minutes, 60)
+        return f"{day.isoformat()} {hours:02d}:{minute:02d}:00{self.tz}"
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        rng = self.rng
+        random_ = rng.random
+        randrange = rng.randrange
+        plan = self.plan
+        as_of = plan.as_of
+        k = plan.rows_per_month
+        recent = as_of - datetime.timedelta(days=14)
+        for village_id, clerk, reviewer, other, targets in plan.villages:
+            strength = rng.uniform(0.45, 1.6)
+            for year in plan.years:
+                target = targets[year]
+                goal = target * strength * rng.uniform(0.9, 1.15)
+                # Rows a year, four in five counted: the mean counted row makes the year's goal.
+                mean = goal / (k * 12 * 0.8)
+                for month in range(1, 13):
+                    first = datetime.date(year, month, 1)
+                    if first > as_of:
+                        break
+                    days = _month_days(year, month)
+                    n = k + randrange(-2, 3)
+                    if year == as_of.year and month == as_of.month:
+                        days = as_of.day
+                        n = round(n * days / _month_days(year, month))
+                    picked = sorted(randrange(days) for _ in range(n))
+                    for offset in picked:
+                        day = first + datetime.timedelta(days=offset)
+                        yield from self._row(
+                            rng, village_id, clerk, reviewer, other, day, mean, random_(), recent
+                        )
+
+    def _row(
+        self,
+        rng: random.Random,
+        village: int,
+        clerk: int,
+        reviewer: int,
+        other: int,
+        day: datetime.date,
+        mean: float,
+        u: float,
+        recent: datetime.date,
+    ) -> Iterator[tuple[Any, ...]]:
+        total = self.category_cum[-1]
+        pick = u * total
+        index = 0
+        while pick >= self.category_cum[index]:
+            index += 1
+        category = self.category_ids[index]
+        if category == self.subsidy_id:
+            p = self.poverty if rng.random() < 0.5 else len(self.path_ids) - 1
+            summaries, parties = SUBSIDY_TEXT
+        else:
+            p = self.land if category == self.contracting_id else rng.randrange(len(self.path_ids))
+            summaries, parties = PATH_TEXT[self.path_names[p]]
+        fen = int(mean * rng.lognormvariate(-0.5, 1.0))
+        fen = MIN_FEN if fen < MIN_FEN else MAX_FEN if fen > MAX_FEN else fen
+        summary = f"{day.month}月{summaries[rng.randrange(len(summaries))]}"
+        party = parties[rng.randrange(len(parties))]
+        enterer = other if rng.random() < 0.05 else clerk
+        created = rng.randrange(600)
+        date = day.isoformat()
+        created_at = self._stamp(day, created)
+        if day > recent:
+            r = rng.random()
+            status = "draft" if r < 0.15 else "submitted" if r < 0.55 else "verified"
+        elif day.year == self.plan.as_of.year and rng.random() < 0.02:
+            status = "submitted"
+        else:
+            status = "verified"
+        row_id = self.next_id
+        self.next_id += 1
+        if status == "verified":
+            review_day = min(day + datetime.timedelta(days=rng.randrange(1, 6)), self.plan.as_of)
+            reviewed_at = self._stamp(review_day, 600 + rng.randrange(30))
+            row = (row_id, village, date, fen, category, self.path_ids[p], summary, party, status, None,
+                   enterer, created_at, reviewed_at, created_at, reviewer, reviewed_at, "", None, 3)  # fmt: skip
+            self.counts["verified"] += 1
+            if category in self.counted_ids:
+                self.counted_fen[day.year] += fen
+        else:
+            submitted = created_at if status == "submitted" else None
+            row = (row_id, village, date, fen, category, self.path_ids[p], summary, party, status, None,
+                   enterer, created_at, created_at, submitted, None, None, "", None, 2 if submitted else 1)  # fmt: skip
+            self.counts[status] += 1
+        if self.hash is not None:
+            self.hash.update(repr(row).encode())
+        yield row
+        if status == "verified" and rng.random() < 0.004:
+            # A correction: a reversing row of the opposite amount on the same date, verified too.
+            reason = REVERSAL_REASONS[rng.randrange(len(REVERSAL_REASONS))]
+            rev_id = self.next_id
+            self.next_id += 1
+            when = row[12]
+            rev = (rev_id, village, date, -fen, category, self.path_ids[p], f"冲销：{summary}（原因：{reason}）",
+                   party, "verified", row_id, clerk, when, when, when, reviewer, when, "", None, 2)  # fmt: skip
+            self.counts["verified"] += 1
+            self.counts["reversals"] += 1
+            if category in self.counted_ids:
+                self.counted_fen[day.year] -= fen
+            if self.hash is not None:
+                self.hash.update(repr(rev).encode())
+            yield rev
+
+
+def _cumulative(weights: Iterable[int]) -> Iterator[int]:
+    total = 0
+    for w in weights:
+        total += w
+        yield total
+
+
+def _month_days(year: int, month: int) -> int:
+    nxt = datetime.date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - datetime.timedelta(days=1)).day
+
+
+# -------------------------------------------------------------------------------------------- the writer
+
+
+def _vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+def bulk_insert(
+    model: Any, columns: Sequence[str], rows: Iterable[tuple[Any, ...]], *, chunk: int = 5000
+) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order, values already as the database takes them) into
+    ``model``'s table: ``COPY … FROM STDIN`` on PostgreSQL, one prepared ``executemany`` in chunks on
+    SQLite. Returns how many rows went in. Runs in the caller's transaction."""
+    from django.db import connection
+
+    ops = connection.ops
+    meta = model._meta
+    names = ", ".join(ops.quote_name(meta.get_field(c).column) for c in columns)
+    table = ops.quote_name(meta.db_table)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+                    count += 1
+        else:
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+            batch: list[tuple[Any, ...]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) == chunk:
+                    cursor.executemany(sql, batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+    return count
+
+
+def _next_id(model: Any) -> int:
+    from django.db.models import Max
+
+    return int(model.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+
+
+def _reset_sequences(*models: Any) -> None:
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    statements = connection.ops.sequence_reset_sql(no_style(), list(models))
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+
+
+# --------------------------------------------------------------------------------------------- the build
+
+
+def build(
+    *,
+    scale: str,
+    seed: int,
+    counties: Sequence[tuple[int, int, int]],
+    villages: int,
+    stations: Callable[[random.Random], int],
+    years: Sequence[int],
+    as_of: datetime.date,
+    rows_per_month: int,
+    prefix: str = "99",
+    digest: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Summary:
+    """Build one synthetic tree with users, campaigns, targets and ledger, in one transaction; then
+    rebuild the ledger roll-up when there is one. The keyword ``counties`` gives (city, county number,
+    townships) per root county."""
+    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+    from django.db import transaction
+    from django.utils import timezone
+
+    from qiangcun.accounts.models import Role, RoleGrant, User
+    from qiangcun.accounts.services import grant_create, user_create
+    from qiangcun.ledger.models import Category, DevelopmentPath, Entry
+    from qiangcun.orgs.models import OrgUnit
+    from qiangcun.targets.models import VillageTarget
+    from qiangcun.targets.services import campaign_create
+
+    say = log or (lambda _m: None)
+    years = sorted(years)
+    if as_of.year != years[-1]:
+        raise ValueError(f"截止日期 {as_of} 应在最后一年 {years[-1]} 内")
+    rng = random.Random(seed)
+    phases: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    clock = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(now - clock, 3)
+        clock = now
+        say(f"{name}: {phases[name]:.2f} s")
+
+    with transaction.atomic():
+        tree = plan_tree(
+            rng,
+            first_id=_next_id(OrgUnit),
+            prefix=prefix,
+            counties=counties,
+            villages=villages,
+            stations=lambda: stations(rng),
+        )
+        clash = OrgUnit.objects.filter(code__in=[r.code for r in tree.roots]).values_list("code", flat=True)
+        if clash:
+            raise ValueError(f"代码 {', '.join(clash)} 已被使用：换一个 --code-prefix，或用空库")
+        above = [u.row() for u in tree.units if u.level != "village"]
+        below = [u.row() for u in tree.units if u.level == "village"]
+        counts["units"] = bulk_insert(OrgUnit, UNIT_COLUMNS, above)
+        phase("units above villages")
+
+        # The people who act through services: an admin on each root and on each township.
+        root_admins, township_admins = [], []
+        for unit, names in ((tree.roots, root_admins), (tree.townships, township_admins)):
+            for u in unit:
+                model = OrgUnit(id=u.id, level=u.level, name=u.name, code=u.code, path=u.path)
+                user = user_create(
+                    actor=None,
+                    username=f"synth-{u.code}-admin",
+                    password=None,
+                    display_name=f"{u.name}党建办",
+                )
+                grant_create(actor=None, user=user, role=Role.TOWNSHIP_ADMIN, unit=model)
+                names.append(user)
+        # Year campaigns, opened before the villages exist (so with no targets yet: they follow in bulk).
+        counted = list(Category.objects.filter(line__in=COUNTED_LINES).order_by("order", "id"))
+        campaigns: dict[tuple[int, int], int] = {}
+        for township, admin, mine in zip(tree.townships, township_admins, tree.villages, strict=True):
+            unit = OrgUnit.objects.get(pk=township.id)
+            for year in years:
+                campaign = campaign_create(
+                    actor=admin,
+                    township=unit,
+                    year=year,
+                    goal_top_tier_villages=round(len(mine) * 21 / 67),
+                    counted_categories=counted,
+                )
+                campaigns[(township.id, year)] = campaign.pk
+        counts["users"] = len(root_admins) + len(township_admins)
+        counts["campaigns"] = len(campaigns)
+        phase("admins and campaigns (services)")
+
+        counts["units"] += bulk_insert(OrgUnit, UNIT_COLUMNS, below)
+        counts["villages"] = len(below)
+        _reset_sequences(OrgUnit)
+        phase("villages")
+
+        # One clerk per village (bulk: tens of thousands of accounts), unusable password as user_create.
+        stamp = timezone.now()
+        clerks = [
+            User(
+                username=f"synth-{v.code}",
+                display_name=f"{v.name}报账员",
+                unit_id=v.id,
+                password=UNUSABLE_PASSWORD_PREFIX + f"{rng.getrandbits(160):040x}",
+                date_joined=stamp,
+            )
+            for mine in tree.villages
+            for v in mine
+        ]
+        made = User.objects.bulk_create(clerks, batch_size=2000)
+        if any(u.pk is None for u in made):  # SQLite before 3.35 returns no ids
+            ids = dict(User.objects.filter(username__startswith="synth-").values_list("username", "id"))
+            for u in made:
+                u.pk = ids[u.username]
+        RoleGrant.objects.bulk_create(
+            [RoleGrant(user_id=u.pk, role=Role.VILLAGE_CLERK, unit_id=u.unit_id) for u in made],
+            batch_size=2000,
+        )
+        clerk_of = {u.unit_id: u.pk for u in made}
+        counts["users"] += len(made)
+        phase("village clerks (bulk_create)")
+
+        targets: dict[tuple[int, int], int] = {}
+        target_rows = []
+        for township, mine in zip(tree.townships, tree.villages, strict=True):
+            for year in years:
+                campaign_id = campaigns[(township.id, year)]
+                amounts = rng.choices(TARGET_CHOICES, TARGET_WEIGHTS, k=len(mine))
+                for v, amount in zip(mine, amounts, strict=True):
+                    targets[(v.id, year)] = amount * 100
+                    target_rows.append((campaign_id, v.id, amount * 100))
+        counts["targets"] = bulk_insert(VillageTarget, TARGET_COLUMNS, target_rows)
+        phase("targets")
+
+        root_admin_of = [root_admins[tree.roots.index(t.parent)].pk for t in tree.townships if t.parent]
+        plan = LedgerPlan(
+            years=list(years),
+            as_of=as_of,
+            rows_per_month=rows_per_month,
+            first_id=_next_id(Entry),
+            categories=dict(Category.objects.values_list("line", "id")),
+            paths=dict(DevelopmentPath.objects.values_list("name", "id")),
+            villages=[
+                (
+                    v.id,
+                    clerk_of[v.id],
+                    township_admins[t].pk,
+                    root_admin_of[t],
+                    {y: targets[(v.id, y)] for y in years},
+                )
+                for t, mine in enumerate(tree.villages)
+                for v in mine
+            ],
+            postgres=_vendor() == "postgresql",
+        )
+        ledger = Ledger(rng, plan, digest=digest)
+        counts["entries"] = bulk_insert(Entry, ENTRY_COLUMNS, ledger.rows())
+        _reset_sequences(Entry)
+        counts.update({f"entries_{k}": v for k, v in ledger.counts.items()})
+        phase("ledger")
+    phase("commit")
+
+    try:
+        from qiangcun.ledger import rollup  # type: ignore[attr-defined]
+    except ImportError:
+        rollup = None
+    if rollup is not None:
+        rollup.rebuild()
+        phase("rollup rebuild")
+    if _vendor() == "postgresql":
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        phase("analyze")
+
+    return Summary(
+        scale=scale,
+        seed=seed,
+        vendor=_vendor(),
+        root_codes=[r.code for r in tree.roots],
+        township_codes=[t.code for t in tree.townships],
+        root_admins=[u.username for u in root_admins],
+        township_admins=[u.username for u in township_admins],
+        years=list(years),
+        as_of=as_of,
+        counts=counts,
+        counted_fen=dict(ledger.counted_fen),
+        phases=phases,
+        digest=ledger.hash.hexdigest() if ledger.hash is not None else "",
+    )
+
+
+def build_county(
+    *,
+    seed: int = 2020,
+    townships: int = 15,
+    villages: int = 1000,
+    years: Sequence[int] = (2016, 2017, 2018, 2019, 2020),
+    rows_per_month: int = 19,
+    as_of: datetime.date | None = None,
+    prefix: str = "99",
+    county: int = 1,
+    digest: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Summary:
+    """One county (code ``{prefix}00{county:02}``) of ``townships`` townships (5 stations of 2 districts
+    each, as the demo) and ``villages`` villages; a campaign per township and year; the ledger over
+    ``years``, the last one up to ``as_of`` (default: 17 April, the demo's day). 19 rows a village-month
+    make ~1,000,000 rows at the defaults (four whole years and three and a half months)."""
+    years = sorted(years)
+    return build(
+        scale="county",
+        seed=seed,
+        counties=[(0, county, townships)],
+        villages=villages,
+        stations=lambda _rng: 5,
+        years=years,
+        as_of=as_of or datetime.date(years[-1], 4, 17),
+        rows_per_month=rows_per_month,
+        prefix=prefix,
+        digest=digest,
+        log=log,
+    )
+
+
+def province_shape(villages: int) -> list[tuple[int, int, int]]:
+    """(city, county number, townships) for ``villages`` villages in a province's proportions: about 39
+    villages a township, 13 townships a county, 8.6 counties a city (Shandong: 16 cities, 136 counties,
+    ~1,800 townships, ~70,000 villages)."""
+    n_townships = max(1, round(villages / 39))
+    n_counties = max(1, round(n_townships / 13))
+    n_cities = max(1, round(n_counties / 8.6))
+    per_county = iter(_split(n_townships, n_counties))
+    shape = []
+    for city, n in enumerate(_split(n_counties, n_cities), start=1):
+        for number in range(1, n + 1):
+            shape.append((city, number, next(per_county)))
+    return shape
+
+
+def build_province(
+    *,
+    seed: int = 2020,
+    villages: int = 70_000,
+    year: int = 2020,
+    rows_per_month: int = 17,
+    as_of: datetime.date | None = None,
+    prefix: str = "98",
+    digest: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Summary:
+    """A province's villages (``province_shape``; 3–6 stations of 2 districts a township), one year,
+    the whole year by default (``as_of`` 31 December): 70,000 × 12 × 17 ≈ 14,300,000 rows. Meant for
+    PostgreSQL (it runs on SQLite, slowly)."""
+    return build(
+        scale="province",
+        seed=seed,
+        counties=province_shape(villages),
+        villages=villages,
+        stations=lambda rng: rng.randint(3, 6),
+        years=[year],
+        as_of=as_of or datetime.date(year, 12, 31),
+        rows_per_month=rows_per_month,
+        prefix=prefix,
+        digest=digest,
+        log=log,
+    )
+
+
+def build_township(*, log: Callable[[str], None] | None = None) -> Summary:
+    """The demo township (its builder, its own fixed data: ``seed`` does not apply), summarized like the
+    others; its counted total is taken from the database."""
+    from django.db.models import Sum
+
+    from qiangcun.demo import builder
+    from qiangcun.ledger.models import Entry
+    from qiangcun.orgs.models import OrgUnit
+
+    start = time.perf_counter()
+    builder.build()
+    township = OrgUnit.objects.get(code=builder.TOWNSHIP_CODE)
+    elapsed = round(time.perf_counter() - start, 3)
+    if log:
+        log(f"demo: {elapsed:.2f} s")
+    rows = Entry.objects.filter(village__path__startswith=township.path)
+    counted = rows.filter(
+        status="verified",
+        category__line__in=COUNTED_LINES,
+        date__year=builder.YEAR,
+    ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    return Summary(
+        scale="township",
+        seed=0,
+        vendor=_vendor(),
+        root_codes=[township.parent.code if township.parent else township.code],
+        township_codes=[township.code],
+        root_admins=[],
+        township_admins=["demo-admin"],
+        years=[builder.YEAR],
+        as_of=datetime.date(builder.YEAR, 12, 31),
+        counts={
+            "villages": OrgUnit.objects.under(township).filter(level="village").count(),
+            "entries": rows.count(),
+        },
+        counted_fen={builder.YEAR: int(counted * 100)},
+        phases={"demo": elapsed},
+    )
+
+
+# ------------------------------------------------------------------------------------------------ the CLI
+
+
+def setup_django() -> None:
+    src = Path(__file__).resolve().parents[1] / "src"
+    if str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiangcun.settings")
+    import django
+
+    django.setup()
+
+
+def main(argv: list[str] | None = None) -> Summary:
+    parser = argparse.ArgumentParser(description="合成数据：县（1,000 村、五年）或省（70,000 村、一年）")
+    parser.add_argument("scale", choices=["township", "county", "province"])
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--villages", type=int)
+    parser.add_argument("--townships", type=int, default=15, help="county only")
+    parser.add_argument("--years", type=int, default=5, help="county: how many years, ending with --year")
+    parser.add_argument("--year", type=int, default=2020, help="the last (province: the only) year")
+    parser.add_argument("--rows-per-village-month", type=int, dest="rows")
+    parser.add_argument("--as-of", type=datetime.date.fromisoformat, help="last day with rows (YYYY-MM-DD)")
+    parser.add_argument(
+        "--code-prefix", help="two digits that start every root code (county 99, province 98)"
+    )
+    parser.add_argument("--digest", action="store_true", help="SHA-256 of the generated rows")
+    args = parser.parse_args(argv)
+    setup_django()
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    if args.scale == "township":
+        summary = build_township(log=log)
+    elif args.scale == "county":
+        summary = build_county(
+            seed=args.seed,
+            townships=args.townships,
+            villages=args.villages or 1000,
+            years=range(args.year - args.years + 1, args.year + 1),
+            rows_per_month=args.rows or 19,
+            as_of=args.as_of,
+            prefix=args.code_prefix or "99",
+            digest=args.digest,
+            log=log,
+        )
+    else:
+        summary = build_province(
+            seed=args.seed,
+            villages=args.villages or 70_000,
+            year=args.year,
+            rows_per_month=args.rows or 17,
+            as_of=args.as_of,
+            prefix=args.code_prefix or "98",
+            digest=args.digest,
+            log=log,
+        )
+    entries = summary.counts.get("entries", 0)
+    ledger_s = summary.phases.get("ledger", 0.0)
+    print(f"{summary.scale} on {summary.vendor}: seed {summary.seed}, roots {', '.join(summary.root_codes[:5])}"
+          f"{' …' if len(summary.root_codes) > 5 else ''}, {len(summary.township_codes)} townships")  # fmt: skip
+    for key, value in summary.counts.items():
+        print(f"  {key}: {value:,}")
+    for year, fen in summary.counted_fen.items():
+        print(f"  counted verified income {year}: {Decimal(fen) / 100:,.2f} 元")
+    for name, seconds in summary.phases.items():
+        print(f"  {name}: {seconds:.2f} s")
+    total = summary.seconds
+    rate = f", ledger {entries / ledger_s:,.0f} rows/s" if ledger_s else ""
+    print(f"  total: {total:.2f} s{rate}")
+    if summary.digest:
+        print(f"  digest: {summary.digest}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
