@@ -87,6 +87,7 @@ ENTRY_COLUMNS = (
     "import_batch",
     "version",
 )
+SQLITE_CACHE_KIB = int(os.environ.get("SYNTH_SQLITE_CACHE_KIB", 262_144))  # 256 MB
 UNIT_COLUMNS = ("id", "level", "parent", "name", "code", "path", "illustrative")
 TARGET_COLUMNS = ("campaign", "village", "amount")
 
@@ -419,6 +420,12 @@ def bulk_insert(
                     write(row)
                     count += 1
         else:
+            # A page cache big enough for the load's index pages (the default 2 MB spills to the WAL
+            # over and over); the connection's own size is put back afterwards.
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            if SQLITE_CACHE_KIB:
+                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
             batch: list[tuple[Any, ...]] = []
             for row in rows:
@@ -430,6 +437,7 @@ def bulk_insert(
             if batch:
                 cursor.executemany(sql, batch)
                 count += len(batch)
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
     return count
 
 
