@@ -28,12 +28,13 @@ import argparse
 import contextlib
 import datetime
 import hashlib
+import json
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,15 @@ class Summary:
     @property
     def seconds(self) -> float:
         return sum(self.phases.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the day as ISO text, the counted totals also as 元 strings (money is never a float)."""
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        data["counted_fen"] = {str(y): fen for y, fen in self.counted_fen.items()}
+        data["counted_yuan"] = {str(y): f"{self.counted_yuan(y):.2f}" for y in self.counted_fen}
+        data["seconds"] = round(self.seconds, 3)
+        return data
 
 
 # ---------------------------------------------------------------------------------------------- the tree
@@ -858,6 +868,7 @@ def main(argv: list[str] | None = None) -> Summary:
         help="PostgreSQL: drop the ledger's indexes and foreign keys for the load, then make them again"
         " (default: on for province, off for county)",
     )
+    parser.add_argument("--json", type=Path, help="also write the summary to this file as JSON")
     parser.add_argument("--digest", action="store_true", help="SHA-256 of the generated rows")
     args = parser.parse_args(argv)
     setup_django()
@@ -907,6 +918,10 @@ def main(argv: list[str] | None = None) -> Summary:
     print(f"  total: {total:.2f} s{rate}")
     if summary.digest:
         print(f"  digest: {summary.digest}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(summary.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     return summary
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib.util
+import json
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -156,6 +157,7 @@ def test_counted_total_is_what_progress_shows(synth: ModuleType) -> None:
             for code, name in zip(summary.township_codes, summary.township_admins, strict=True)
         )
         assert by_township == shown.income
+        assert json.loads(json.dumps(summary.as_dict()))["counted_yuan"][str(year)] == f"{shown.income:.2f}"
 
 
 def test_same_seed_same_rows(synth: ModuleType) -> None:
