@@ -529,7 +529,7 @@ def build(
     rows_per_month: int,
     prefix: str = "99",
     digest: bool = False,
-    defer_keys: bool = False,
+    defer_keys: bool | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Summary:
     """Build one synthetic tree with users, campaigns, targets and ledger, in one transaction; then
@@ -675,6 +675,11 @@ def build(
             postgres=_vendor() == "postgresql",
         )
         ledger = Ledger(rng, plan, digest=digest)
+        if defer_keys is None:
+            # Remaking the indexes costs the whole table: worth it when the load at least doubles it.
+            months = 12 * (len(years) - 1) + as_of.month
+            expected = len(plan.villages) * months * rows_per_month
+            defer_keys = expected >= Entry.objects.count()
         with _secondary_keys_deferred(Entry, defer_keys):
             counts["entries"] = bulk_insert(Entry, ENTRY_COLUMNS, ledger.rows())
             phase("ledger")
@@ -726,7 +731,7 @@ def build_county(
     prefix: str = "99",
     county: int = 1,
     digest: bool = False,
-    defer_keys: bool = False,
+    defer_keys: bool | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Summary:
     """One county (code ``{prefix}00{county:02}``) of ``townships`` townships (5 stations of 2 districts
@@ -774,7 +779,7 @@ def build_province(
     as_of: datetime.date | None = None,
     prefix: str = "98",
     digest: bool = False,
-    defer_keys: bool = True,
+    defer_keys: bool | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Summary:
     """A province's villages (``province_shape``; 3–6 stations of 2 districts a township), one year,
@@ -866,7 +871,7 @@ def main(argv: list[str] | None = None) -> Summary:
         "--defer-keys",
         action=argparse.BooleanOptionalAction,
         help="PostgreSQL: drop the ledger's indexes and foreign keys for the load, then make them again"
-        " (default: on for province, off for county)",
+        " (default: when the load at least doubles the ledger table)",
     )
     parser.add_argument("--json", type=Path, help="also write the summary to this file as JSON")
     parser.add_argument("--digest", action="store_true", help="SHA-256 of the generated rows")
@@ -888,7 +893,7 @@ def main(argv: list[str] | None = None) -> Summary:
             as_of=args.as_of,
             prefix=args.code_prefix or "99",
             digest=args.digest,
-            defer_keys=bool(args.defer_keys),
+            defer_keys=args.defer_keys,
             log=log,
         )
     else:
@@ -900,7 +905,7 @@ def main(argv: list[str] | None = None) -> Summary:
             as_of=args.as_of,
             prefix=args.code_prefix or "98",
             digest=args.digest,
-            defer_keys=args.defer_keys is not False,
+            defer_keys=args.defer_keys,
             log=log,
         )
     entries = summary.counts.get("entries", 0)
