@@ -1,6 +1,7 @@
 """Synthetic data at three sizes (issue 11), deterministic from a seed, loaded by bulk paths.
 
-- **township**: the demo (``qiangcun.demo.builder.build()``: 67 villages, its own ledger);
+- **township**: the demo (``qiangcun.demo.builder.build()``: 67 villages, its own 619 ledger rows), or
+  with ``--synthetic`` a township of the demo's shape with 15 rows a village-month (~12,000 rows);
 - **county**: 15 townships, 1,000 villages, five years (the last up to the "as of" day), ~1,000,000 rows;
 - **province**: 70,000 villages in the real shape (counties > townships > stations > districts >
   villages; cities exist only in the codes and names: the model's tree starts at the county), one year,
@@ -12,6 +13,7 @@ runnable::
     uv run python bench/synth.py county [--villages N] [--townships T] [--years Y]
         [--rows-per-village-month K] [--seed S] [--as-of YYYY-MM-DD] [--code-prefix 99]
     uv run python bench/synth.py province [--villages N] [--year 2020] ...
+    uv run python bench/synth.py township [--synthetic ...]
 
 against the configured database (``DATABASE_URL``, else ``QIANGCUN_HOME``'s SQLite), migrated by the
 caller. Small things go through the services (the roots', townships' admins and their grants, the year
@@ -41,8 +43,7 @@ from typing import Any
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
 SUFFIXES = "庄屯寨营集店口洼楼堂"
-#: 1-based city/county names of the province's cities (only in names and codes).
-NUMERALS = "一二三四五六七八九十"
+NUMERALS = "零一二三四五六七八九"
 
 #: Income lines of the demo's counted set (``ledger.defaults.CATEGORIES`` with "counts" on).
 COUNTED_LINES = ("operating", "contracting", "investment")
@@ -155,6 +156,13 @@ class Unit:
         )
 
 
+def _numeral(n: int) -> str:
+    """1 to 99 in Chinese numerals: 一, 十, 十六, 二十三."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else "十" if tens == 1 else NUMERALS[tens] + "十"
+    return head + (NUMERALS[ones] if ones or not head else "")
+
+
 def _split(total: int, parts: int) -> list[int]:
     """``total`` in ``parts`` near-equal whole shares, larger first."""
     base, extra = divmod(total, parts)
@@ -208,7 +216,7 @@ def plan_tree(
 
     county_names = _place_names(rng, len(counties), "县")
     for (city, number, count), county_name in zip(counties, county_names, strict=True):
-        name = f"{NUMERALS[(city - 1) % 10]}市{county_name}" if city else f"合成{county_name}"
+        name = f"{_numeral(city)}市{county_name}" if city else f"合成{county_name}"
         root = make("county", None, name, f"{prefix}{city:02d}{number:02d}")
         roots.append(root)
         for t, t_name in enumerate(_place_names(rng, count, "镇"), start=1):
@@ -801,14 +809,41 @@ def build_province(
     )
 
 
-def build_township(*, log: Callable[[str], None] | None = None) -> Summary:
-    """The demo township (its builder, its own fixed data: ``seed`` does not apply), summarized like the
-    others; its counted total is taken from the database."""
+def build_township(
+    *,
+    demo: bool = True,
+    seed: int = 2020,
+    villages: int = 67,
+    year: int = 2020,
+    rows_per_month: int = 15,
+    as_of: datetime.date | None = None,
+    prefix: str = "97",
+    log: Callable[[str], None] | None = None,
+) -> Summary:
+    """The township size. ``demo``: the demo township itself (its builder and its own fixed records —
+    619 ledger rows in 2020, not 15 a village-month; ``seed`` does not apply), its counted total taken
+    from the database as the progress table counts it. Otherwise a synthetic township of the demo's
+    shape (``villages`` in 5 stations of 2 districts) under its own county, ``rows_per_month`` rows a
+    village-month over ``year`` up to ``as_of`` (default 31 December)."""
+    if not demo:
+        return build(
+            scale="township",
+            seed=seed,
+            counties=[(0, 1, 1)],
+            villages=villages,
+            stations=lambda _rng: 5,
+            years=[year],
+            as_of=as_of or datetime.date(year, 12, 31),
+            rows_per_month=rows_per_month,
+            prefix=prefix,
+            log=log,
+        )
     from django.db.models import Sum
 
     from qiangcun.demo import builder
     from qiangcun.ledger.models import Entry
     from qiangcun.orgs.models import OrgUnit
+    from qiangcun.targets.selectors import counted
 
     start = time.perf_counter()
     builder.build()
@@ -817,11 +852,7 @@ def build_township(*, log: Callable[[str], None] | None = None) -> Summary:
     if log:
         log(f"demo: {elapsed:.2f} s")
     rows = Entry.objects.filter(village__path__startswith=township.path)
-    counted = rows.filter(
-        status="verified",
-        category__line__in=COUNTED_LINES,
-        date__year=builder.YEAR,
-    ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    income = counted(rows, builder.YEAR, township=township).aggregate(s=Sum("amount"))["s"] or Decimal(0)
     return Summary(
         scale="township",
         seed=0,
@@ -836,7 +867,7 @@ def build_township(*, log: Callable[[str], None] | None = None) -> Summary:
             "villages": OrgUnit.objects.under(township).filter(level="village").count(),
             "entries": rows.count(),
         },
-        counted_fen={builder.YEAR: int(counted * 100)},
+        counted_fen={builder.YEAR: int(income * 100)},
         phases={"demo": elapsed},
     )
 
@@ -873,6 +904,9 @@ def main(argv: list[str] | None = None) -> Summary:
         help="PostgreSQL: drop the ledger's indexes and foreign keys for the load, then make them again"
         " (default: when the load at least doubles the ledger table)",
     )
+    parser.add_argument(
+        "--synthetic", action="store_true", help="township: a synthetic one of the demo's shape, not the demo"
+    )
     parser.add_argument("--json", type=Path, help="also write the summary to this file as JSON")
     parser.add_argument("--digest", action="store_true", help="SHA-256 of the generated rows")
     args = parser.parse_args(argv)
@@ -882,7 +916,16 @@ def main(argv: list[str] | None = None) -> Summary:
         print(message, file=sys.stderr, flush=True)
 
     if args.scale == "township":
-        summary = build_township(log=log)
+        summary = build_township(
+            demo=not args.synthetic,
+            seed=args.seed,
+            villages=args.villages or 67,
+            year=args.year,
+            rows_per_month=args.rows or 15,
+            as_of=args.as_of,
+            prefix=args.code_prefix or "97",
+            log=log,
+        )
     elif args.scale == "county":
         summary = build_county(
             seed=args.seed,
