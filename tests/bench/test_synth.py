@@ -135,7 +135,9 @@ def test_counted_total_is_what_progress_shows(synth: ModuleType) -> None:
     assert not rows.filter(date__gt=AS_OF).exists()
     assert rows.filter(date__year=2019, date__month=12).exists()  # earlier years whole
     assert all(Decimal("1.00") <= abs(e.amount) <= Decimal("50000.00") for e in rows)
-    for reversal in rows.filter(reverses__isnull=False).select_related("reverses"):
+    reversals = rows.filter(reverses__isnull=False).select_related("reverses")
+    assert reversals.count() == summary.counts["entries_reversals"] > 0
+    for reversal in reversals:
         original = reversal.reverses
         assert reversal.status == original.status == "verified"
         assert reversal.amount == -original.amount and reversal.date == original.date
