@@ -10,12 +10,15 @@ Contenders, timed in interleaved rounds (each round runs every contender once, `
 each), medians reported, every figure also as a ratio to the floor measured in the same rounds:
 
 - ``floor``: the SQL aggregate (fetch all rows) — what any code must at least do to know the figures;
+- ``summary`` / ``summary_api``: ``board_summary()`` and ``GET /api/v1/progress/summary`` — the totals by
+  the units directly under the unit (a province's cities, a county's townships), no row per village;
 - ``selector``: ``targets.selectors.progress()`` — what the page, the API and the CLI call (reads the
   monthly roll-up and the last weeks of the ledger);
 - ``selector_ledger_only``: the same selector with income summed from the ledger alone, as before the
   roll-up (to show what the roll-up buys);
 - ``api``: ``GET /api/v1/progress`` through Django's test client, in process (JSON);
-- ``page``: ``GET /progress/`` through the test client (the HTML page).
+- ``page``: ``GET /progress/`` through the test client (the HTML page: a province's or city's is its
+  summary; from a county down the villages, 100 a page).
 
 Before timing, the floor's figures are checked against the selector's, village by village, to the fen —
 a floor that returned other figures would be no floor. Also measured once: verifying a row and reading
@@ -206,7 +209,7 @@ def measure(code: str, year: int, as_of: datetime.date, repeat: int, skip: set[s
 
     from qiangcun.orgs.models import OrgUnit
     from qiangcun.targets import selectors
-    from qiangcun.targets.selectors import progress
+    from qiangcun.targets.selectors import board_summary, progress
 
     unit = OrgUnit.objects.get(code=code)
     user = viewer(unit)
@@ -235,6 +238,8 @@ def measure(code: str, year: int, as_of: datetime.date, repeat: int, skip: set[s
 
     contenders: dict[str, Callable[[], Any]] = {
         "floor": lambda: floor(unit, year, as_of),
+        "summary": lambda: board_summary(user=user, unit=unit, year=year, as_of=as_of),
+        "summary_api": get(f"/api/v1/progress/summary?{query}", "summary_api"),
         "selector": lambda: progress(user=user, unit=unit, year=year, as_of=as_of),
         "selector_ledger_only": ledger_only,
         "api": get(f"/api/v1/progress?{query}", "api"),

@@ -44,9 +44,9 @@ def machine_lines(report: dict[str, Any]) -> list[str]:
 
 def progress_table(parts: dict[str, Any]) -> list[str]:
     rows = [
-        "| table | db | villages | ledger rows | floor ms | selector ms (× floor) | before the roll-up ms (×) "
-        "| API ms (×) | page ms (×) | verified row shown at once |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| table | db | villages | ledger rows | floor ms | summary by the units under it ms (× floor) "
+        "| selector ms (×) | before the roll-up ms (×) | API ms (×) | page ms (×) | verified row shown at once |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for key, p in parts.items():
         if not key.startswith("progress_"):
@@ -62,7 +62,8 @@ def progress_table(parts: dict[str, Any]) -> list[str]:
             seen += f" ({ms(visible['verify_then_table_s'])} ms verify + read)"
         rows.append(
             f"| {p.get('label') or p['unit']} ({p['unit_name']}) | {p['db']} | {p['villages']:,} "
-            f"| {p['ledger_rows']:,} | {ms(med['floor'])} | {cell('selector')} | {cell('selector_ledger_only')} "
+            f"| {p['ledger_rows']:,} | {ms(med['floor'])} | {cell('summary')} | {cell('selector')} "
+            f"| {cell('selector_ledger_only')} "
             f"| {cell('api')} | {cell('page')} | {seen} |"
         )
     return rows

@@ -201,9 +201,11 @@ def main(argv: list[str] | None = None) -> None:
         villages = args.villages or 70000
         data = build("province", "postgres", args.keep, ["province", "--villages", str(villages)])
         try:
-            progress_of(data, "province", "province", "--skip", "page", "--skip", "api")
-            progress_of(data, "county", "county_in_province")
-            progress_of(data, "township", "township_in_province")
+            as_of = ("--as-of", "2020-12-31")  # the province's ledger runs the whole year
+            progress_of(data, "province", "province", "--skip", "api", "--repeat", "3", *as_of)
+            progress_of(data, "city", "city", *as_of)
+            progress_of(data, "county", "county_in_province", *as_of)
+            progress_of(data, "township", "township_in_province", *as_of)
         finally:
             data.drop()
     else:

@@ -198,6 +198,7 @@ def plan_tree(
     villages: int,
     stations: Callable[[], int],
     districts_per_station: int = 2,
+    province: bool = False,
 ) -> Tree:
     """The units, with ids from ``first_id``; codes in the shape of the statistical codes: county
     ``{prefix}{city:02}{county:02}``, then 3 digits per township, 2 per station, 2 per district and 3 per
@@ -215,9 +216,18 @@ def plan_tree(
         return unit
 
     county_names = _place_names(rng, len(counties), "县")
+    # A province: the province itself, its cities, their counties (the real shape, one tree); else the
+    # counties are roots of their own.
+    top = make("province", None, "合成省", prefix) if province else None
+    cities: dict[int, Unit] = {}
     for (city, number, count), county_name in zip(counties, county_names, strict=True):
+        parent = None
+        if top is not None:
+            if city not in cities:
+                cities[city] = make("city", top, f"{_numeral(city)}市", f"{prefix}{city:02d}")
+            parent = cities[city]
         name = f"{_numeral(city)}市{county_name}" if city else f"合成{county_name}"
-        root = make("county", None, name, f"{prefix}{city:02d}{number:02d}")
+        root = make("county", parent, name, f"{prefix}{city:02d}{number:02d}")
         roots.append(root)
         for t, t_name in enumerate(_place_names(rng, count, "镇"), start=1):
             townships.append(make("township", root, t_name, f"{root.code}{t:03d}"))
@@ -238,7 +248,15 @@ def plan_tree(
                 mine.append(make("village", district, next(names), f"{district.code}{v:03d}"))
         by_township.append(mine)
     # Parents before children, level by level.
-    order = {"county": 0, "township": 1, "station": 2, "district": 3, "village": 4}
+    order = {
+        "province": -2,
+        "city": -1,
+        "county": 0,
+        "township": 1,
+        "station": 2,
+        "district": 3,
+        "village": 4,
+    }
     units.sort(key=lambda u: (order[u.level], u.id))
     return Tree(roots, townships, by_township, units)
 
@@ -578,8 +596,10 @@ def build(
             counties=counties,
             villages=villages,
             stations=lambda: stations(rng),
+            province=scale == "province",
         )
-        clash = OrgUnit.objects.filter(code__in=[r.code for r in tree.roots]).values_list("code", flat=True)
+        tops = [u.code for u in tree.units if u.level in ("province", "city", "county")]
+        clash = OrgUnit.objects.filter(code__in=tops).values_list("code", flat=True)
         if clash:
             raise ValueError(f"代码 {', '.join(clash)} 已被使用：换一个 --code-prefix，或用空库")
         above = [u.row() for u in tree.units if u.level != "village"]
@@ -704,12 +724,13 @@ def build(
     if rollup is not None:
         rollup.rebuild()
         phase("rollup rebuild")
-    if _vendor() == "postgresql":
-        from django.db import connection
+    # Statistics for the query planner, as a running installation has them (PostgreSQL: autovacuum;
+    # SQLite: the nightly job, ``core.tasks.refresh_statistics``).
+    from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        phase("analyze")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    phase("analyze")
 
     return Summary(
         scale=scale,

@@ -78,3 +78,19 @@ def test_serve_enqueues_the_backup_once_however_often_it_starts(home, monkeypatc
     for _ in range(2):
         call_command("serve", "--port", "8999", stdout=io.StringIO())
     assert DBTaskResult.objects.filter(task_path=scheduled_backup.module_path, status="READY").count() == 1
+
+
+def test_the_nightly_job_leaves_the_planner_statistics(home, tree, settings) -> None:
+    """On SQLite, which keeps no statistics by itself, the nightly job analyzes the tables: the monthly
+    roll-up is then read village by village, not whole."""
+    from django.db import connection
+
+    from qiangcun.core.tasks import scheduled_backup
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its statistics")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        scheduled_backup.call()
+        cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl IN ('ledger_entry', 'orgs_orgunit')")
+        assert cursor.fetchone()[0] > 0

@@ -198,6 +198,7 @@ api:api-root              GET     404  404  404  404  404  404  404  404  404  4
 api:openapi-json          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:openapi-view          GET     200  200  200  200  200  200  200  200  200  200  200  L
 api:progress_view         GET     200  200  200  200  200  200  200  200  403  403  403  401
+api:progress_summary_view GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:plans_summary_view    GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:units                 GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_list           GET     200  200  200  200  200  200  200  200  200  200  200  401
@@ -764,7 +765,7 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             )
         case "api:plans_summary_view":
             return Req(reverse(name) + "?year=2020&as_of=2020-04-17")
-        case "api:progress_view":
+        case "api:progress_view" | "api:progress_summary_view":
             return Req(reverse(name) + f"?year=2020&unit={t.sunzhuang.code}&as_of=2020-04-17")
         case "api:ledger_create":
             return Req(reverse(name), api_entry(t.sunzhuang), json=True, state=_sunzhuang_rows(t))

@@ -74,15 +74,15 @@ ADMIN_ROLES: frozenset[str] = frozenset({Role.TOWNSHIP_ADMIN, *SYSTEM_ROLES})
 #: On which levels of the tree each role is granted in the pages (a county may hold the township roles).
 ROLE_LEVELS: dict[str, frozenset[str]] = {
     Role.TOWNSHIP_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
-    Role.LEADER: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.LEADER: frozenset({Level.TOWNSHIP, Level.COUNTY, Level.CITY, Level.PROVINCE}),
     Role.STATION_HEAD: frozenset({Level.STATION}),
     Role.DISTRICT_SECRETARY: frozenset({Level.DISTRICT}),
     Role.INSTRUCTOR: frozenset({Level.VILLAGE}),
     Role.VILLAGE_SECRETARY: frozenset({Level.VILLAGE}),
     Role.VILLAGE_CLERK: frozenset({Level.VILLAGE}),
-    Role.SYSTEM_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
-    Role.SECURITY_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY}),
-    Role.AUDITOR: frozenset({Level.TOWNSHIP, Level.COUNTY}),
+    Role.SYSTEM_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY, Level.CITY, Level.PROVINCE}),
+    Role.SECURITY_ADMIN: frozenset({Level.TOWNSHIP, Level.COUNTY, Level.CITY, Level.PROVINCE}),
+    Role.AUDITOR: frozenset({Level.TOWNSHIP, Level.COUNTY, Level.CITY, Level.PROVINCE}),
 }
 
 

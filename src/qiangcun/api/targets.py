@@ -9,7 +9,14 @@ from pydantic import ConfigDict
 
 from qiangcun.api.schemas import Fraction4, Money, replies
 from qiangcun.core.params import date_param, text_param
-from qiangcun.targets.selectors import board_unit, board_year, progress, progress_document
+from qiangcun.targets.selectors import (
+    board_summary,
+    board_unit,
+    board_year,
+    progress,
+    progress_document,
+    summary_document,
+)
 
 router = Router(tags=["进度"])
 
@@ -83,3 +90,61 @@ def progress_view(
     target = board_unit(user, text_param(unit, field="unit", label="单位代码") or None)
     year = board_year(user, year)
     return progress_document(progress(user=user, unit=target, year=year, as_of=date_param(as_of)))
+
+
+class SummaryUnit(_Document):
+    code: str = Field(description="单位代码")
+    name: str
+    level: str = Field(
+        description="层级：province 省 / city 市 / county 县 / township 镇 / station 网格站 / district 管区"
+    )
+
+
+class Bands(_Document):
+    green: int = Field(description="领先的村数")
+    yellow: int = Field(description="稍慢的村数")
+    red: int = Field(description="落后的村数")
+
+
+class SummaryLine(_Document):
+    """一个单位的合计（下级单位一行一个）。"""
+
+    code: str
+    name: str
+    villages: int = Field(description="有本年度目标的村数")
+    target: Money
+    income: Money = Field(description="计入目标的已审核收入（元）")
+    completion: Fraction4 = Field(description="完成率（收入 ÷ 目标），四位小数的字符串")
+    at_baseline: int = Field(description="收入达到达标线的村数")
+    at_top_tier: int = Field(description="收入达到强村线的村数")
+    bands: Bands
+
+
+class SummaryOut(_Document):
+    """某单位及其每个直属下级单位的合计（不逐村列出），用于县、市、省。"""
+
+    year: int
+    as_of: datetime.date = Field(description="截止日期（含）")
+    unit: SummaryUnit
+    time_progress: Fraction4
+    totals: SummaryLine
+    children: list[SummaryLine]
+
+
+@router.get(
+    "/progress/summary",
+    response=replies({200: SummaryOut}, 400, 401, 403, 404, 422),
+    summary="进度汇总（按下级单位）",
+    description="某单位（县、市、省，也可以是镇）及其每个直属下级单位的目标、计入收入、完成率、达标村数和状态分布；"
+    "不逐村列出，村的名单见 /progress。",
+)
+def progress_summary_view(
+    request: HttpRequest,
+    year: int | None = None,
+    unit: str | None = None,
+    as_of: datetime.date | None = None,
+) -> dict[str, Any]:
+    user = request.user
+    target = board_unit(user, text_param(unit, field="unit", label="单位代码") or None)
+    year = board_year(user, year)
+    return summary_document(board_summary(user=user, unit=target, year=year, as_of=date_param(as_of)))

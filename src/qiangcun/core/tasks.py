@@ -1,9 +1,11 @@
 """The scheduled backup: one task in the worker's queue makes a backup, keeps the newest
-``BACKUP_KEEP`` and enqueues itself for ``BACKUP_HOUR`` o'clock the next day. No cron."""
+``BACKUP_KEEP``, refreshes the query planner's statistics and enqueues itself for ``BACKUP_HOUR``
+o'clock the next day. No cron."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django_tasks import task, task_backends
 
@@ -16,9 +18,23 @@ def scheduled_backup() -> str:
         with audit.origin(channel=audit.Channel.JOB), audit.job_failures("定时备份"):
             made = backup.backup_make(reason="定时备份")
             backup.prune(backup.default_dir(), keep=settings.BACKUP_KEEP)
+            refresh_statistics()
             return str(made.path)
     finally:  # whatever happened, the schedule goes on
         ensure_backup_scheduled()
+
+
+def refresh_statistics() -> None:
+    """Bring the query planner's statistics up to date — on SQLite, which keeps none unless asked
+    (PostgreSQL's autovacuum does it by itself). Without them SQLite reads the monthly income roll-up
+    whole instead of village by village: the progress table's income query took 15 ms against 2 ms for
+    a county of 100 villages. ``analysis_limit`` keeps it to a sample of each index (a second or two on a
+    county's million rows). Runs after each night's backup."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA analysis_limit=1000")
+        cursor.execute("ANALYZE")
 
 
 def ensure_backup_scheduled() -> bool:

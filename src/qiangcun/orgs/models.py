@@ -10,6 +10,8 @@ from qiangcun.core.scope import ScopedQuerySet
 
 
 class Level(models.TextChoices):
+    PROVINCE = "province", _("省")
+    CITY = "city", _("市")
     COUNTY = "county", _("县")
     TOWNSHIP = "township", _("镇")
     STATION = "station", _("网格站")
@@ -19,11 +21,17 @@ class Level(models.TextChoices):
 
 #: Which level may sit directly under which.
 CHILD_LEVEL = {
+    Level.PROVINCE: Level.CITY,
+    Level.CITY: Level.COUNTY,
     Level.COUNTY: Level.TOWNSHIP,
     Level.TOWNSHIP: Level.STATION,
     Level.STATION: Level.DISTRICT,
     Level.DISTRICT: Level.VILLAGE,
 }
+
+#: The levels above the townships: each township ranks its own villages (its 擂台); above it, a table
+#: gathers several townships' boards and is seen only by those granted there.
+ABOVE_TOWNSHIP = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
 
 
 class Tag(models.Model):
@@ -76,8 +84,9 @@ class OrgUnit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="orgunit_unique_name_under_parent"),
             models.CheckConstraint(
-                condition=models.Q(parent__isnull=False) | models.Q(level__in=["county", "township"]),
-                name="orgunit_only_county_or_township_is_root",
+                condition=models.Q(parent__isnull=False)
+                | models.Q(level__in=["province", "city", "county", "township"]),
+                name="orgunit_root_is_township_or_above",
             ),
         ]
 

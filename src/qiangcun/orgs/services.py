@@ -14,7 +14,15 @@ from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.scope import Action, Actor, allowed
 from qiangcun.orgs.geometry import read_geometries
-from qiangcun.orgs.models import CHILD_LEVEL, GeometryKind, Level, OrgUnit, Tag, VillageGeometry
+from qiangcun.orgs.models import (
+    ABOVE_TOWNSHIP,
+    CHILD_LEVEL,
+    GeometryKind,
+    Level,
+    OrgUnit,
+    Tag,
+    VillageGeometry,
+)
 
 _FIELDS = ["level", "parent", "name", "code", "illustrative"]
 
@@ -30,7 +38,7 @@ def unit_create(
     tags: list[str] | None = None,
     illustrative: bool = False,
 ) -> OrgUnit:
-    """Create a unit under ``parent`` (``None`` for a root county or township)."""
+    """Create a unit under ``parent`` (``None`` for a root province, city, county or township)."""
     name = name.strip()
     # Codes are upper case: subtree queries are LIKE 'path%', which SQLite compares without case.
     code = code.strip().upper()
@@ -39,8 +47,8 @@ def unit_create(
     if not code or "/" in code:
         raise ServiceError("代码不能为空，且不能含“/”", field="code")
     if parent is None:
-        if level not in (Level.COUNTY, Level.TOWNSHIP):
-            raise ServiceError("只有县或镇可以作为顶级单位", field="parent")
+        if level not in (*ABOVE_TOWNSHIP, Level.TOWNSHIP):
+            raise ServiceError("只有省、市、县或镇可以作为顶级单位", field="parent")
     elif CHILD_LEVEL.get(Level(parent.level)) != level:
         raise ServiceError(
             f"{Level(parent.level).label}下只能建{CHILD_LEVEL[Level(parent.level)].label}", field="level"

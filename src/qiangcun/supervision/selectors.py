@@ -20,7 +20,7 @@ from qiangcun.core.errors import NotFoundError, PermissionDeniedError
 from qiangcun.core.params import ParamError
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.core.workdays import effective_deadline, overdue_workdays
-from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.models import ABOVE_TOWNSHIP, Level, OrgUnit
 from qiangcun.supervision.models import (
     Bulletin,
     Inspection,
@@ -35,7 +35,7 @@ from qiangcun.targets.selectors import board_unit, can_see_board
 def bulletin_township(user: Any, code: str | None = None) -> OrgUnit:
     """The township whose bulletins the user asks for (``code``) or belongs to."""
     unit = board_unit(user, code)
-    if unit.level == Level.COUNTY and not code:  # a county's leader: its first township they may see
+    if unit.level in ABOVE_TOWNSHIP and not code:  # a county's leader: its first township they may see
         first = next(
             (
                 t

@@ -18,7 +18,7 @@ from qiangcun.core.money import from_fen, pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.ledger.models import Entry, MonthIncome, Status
-from qiangcun.orgs.models import Level, OrgUnit
+from qiangcun.orgs.models import ABOVE_TOWNSHIP, CHILD_LEVEL, Level, OrgUnit
 from qiangcun.orgs.selectors import township_codes_seen, unit_for
 from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
 
@@ -259,14 +259,24 @@ class Rollup:
     def partial(self) -> bool:
         return self.all_villages > self.villages
 
+    @property
+    def level_label(self) -> str:
+        return str(Level(self.level).label)
+
     def add(self, row: VillageProgress) -> None:
+        self.add_figures(row.target, row.income, row.baseline, row.top_tier, row.band)
+
+    def add_figures(
+        self, target: Decimal, income: Decimal, baseline: Decimal, top_tier: Decimal, band: str
+    ) -> None:
         self.villages += 1
-        self.target += row.target
-        self.income += row.income
-        self.at_baseline += row.income >= row.baseline
-        self.at_top_tier += row.income >= row.top_tier
-        self.top_targets += row.is_top_target
-        self.bands[row.band] += 1
+        self.all_villages += 1
+        self.target += target
+        self.income += income
+        self.at_baseline += income >= baseline
+        self.at_top_tier += income >= top_tier
+        self.top_targets += target >= top_tier
+        self.bands[band] += 1
 
     @property
     def completion_exact(self) -> Decimal:
@@ -360,9 +370,9 @@ def _summarize(
 
 
 def board_root(unit: OrgUnit) -> OrgUnit:
-    """The unit whose villages a rank is taken among: the township at or above ``unit`` (a county,
-    above every township, ranks each township's villages among themselves)."""
-    if unit.level in (Level.COUNTY, Level.TOWNSHIP):
+    """The unit whose villages a rank is taken among: the township at or above ``unit`` (a county, city
+    or province, above every township, ranks each township's villages among themselves)."""
+    if unit.level == Level.TOWNSHIP or unit.level in ABOVE_TOWNSHIP:
         return unit
     township = OrgUnit.objects.filter(code__in=unit.ancestor_codes(), level=Level.TOWNSHIP).first()
     return township or unit
@@ -373,7 +383,7 @@ def can_see_board(user: Any, unit: OrgUnit) -> bool:
     sees its whole progress table. Ledger rows, evidence and village pages stay within scope."""
     root = board_root(unit)
     return any(
-        root.path.startswith(p) or (p.startswith(root.path) and root.level != Level.COUNTY)
+        root.path.startswith(p) or (p.startswith(root.path) and root.level not in ABOVE_TOWNSHIP)
         for p in scope_paths(user, Action.VIEW)
     )
 
@@ -536,6 +546,105 @@ def progress(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None
         campaign=campaign,
         board_counts=dict(board_counts),
     )
+
+
+@dataclass
+class Summary:
+    """A table above the townships (a county, city or province): its totals and one line per unit
+    directly under it, without a line per village."""
+
+    year: int
+    as_of: datetime.date
+    unit: OrgUnit
+    time_progress: Decimal
+    totals: Rollup
+    children: list[Rollup]
+
+
+def child_rollups(unit: OrgUnit, rows: list[VillageProgress]) -> list[Rollup]:
+    """``rows`` added up by the unit directly under ``unit`` each lies in (a county's townships …)."""
+    depth = len(unit.ancestor_codes())
+    names = dict(OrgUnit.objects.filter(parent=unit).values_list("code", "name"))
+    level = CHILD_LEVEL.get(Level(unit.level), Level.VILLAGE)
+    lines: dict[str, Rollup] = {}
+    for row in rows:
+        codes = row.path.strip("/").split("/")
+        code = codes[depth] if len(codes) > depth else row.code
+        if code not in lines:
+            lines[code] = Rollup(code=code, name=names.get(code, code), level=level)
+        lines[code].add(row)
+    return sorted(lines.values(), key=lambda r: r.code)
+
+
+def board_summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> Summary:
+    """The totals of ``unit`` and of each unit directly under it, from the same figures as the progress
+    table (counted verified income through the roll-up, each village's band by the same rule) but with no
+    row per village: for a city or a province, where a table of every village would be tens of thousands
+    of rows. Counts (at the baseline, at the top tier, bands) are of villages, added up exactly."""
+    if not (allowed(user, Action.VIEW, unit.path) or can_see_board(user, unit)):
+        raise PermissionDeniedError("您无权查看该单位的进度")
+    as_of = as_of or default_as_of(year)
+    if as_of.year != year:
+        raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
+    tp = time_progress(as_of)
+    income = counted_income(unit, year, as_of, as_of)
+    targets = VillageTarget.objects.filter(campaign__year=year, village__path__startswith=unit.path)
+    campaigns = {  # the campaigns of the townships the villages lie in (at, above or under the unit)
+        c.pk: (c.baseline, c.top_tier, c.band_margin)
+        for c in Campaign.objects.filter(pk__in=targets.values("campaign_id"))
+    }
+    depth = len(unit.ancestor_codes())
+    names = dict(OrgUnit.objects.filter(parent=unit).values_list("code", "name"))
+    level = CHILD_LEVEL.get(Level(unit.level), Level.VILLAGE)
+    totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
+    lines: dict[str, Rollup] = {}
+    for village_id, path, target, campaign_id in targets.values_list(
+        "village_id", "village__path", "amount", "campaign_id"
+    ).iterator(chunk_size=10000):
+        baseline, top_tier, margin = campaigns[campaign_id]
+        got = income.get(village_id, (ZERO, ZERO))[0]
+        band = band_for(got, got / target - tp, margin)
+        codes = path.strip("/").split("/")
+        code = codes[depth] if len(codes) > depth else codes[-1]
+        line = lines.get(code)
+        if line is None:
+            line = lines[code] = Rollup(code=code, name=names.get(code, code), level=level)
+        line.add_figures(target, got, baseline, top_tier, band)
+        totals.add_figures(target, got, baseline, top_tier, band)
+    return Summary(
+        year=year,
+        as_of=as_of,
+        unit=unit,
+        time_progress=tp,
+        totals=totals,
+        children=sorted(lines.values(), key=lambda r: r.code),
+    )
+
+
+def summary_document(s: Summary) -> dict[str, Any]:
+    """The JSON of ``GET /api/v1/progress/summary``: money as strings, ratios to four places."""
+
+    def line(r: Rollup) -> dict[str, Any]:
+        return {
+            "code": r.code,
+            "name": r.name,
+            "villages": r.villages,
+            "target": f"{r.target:.2f}",
+            "income": f"{r.income:.2f}",
+            "completion": f"{r.completion:f}",
+            "at_baseline": r.at_baseline,
+            "at_top_tier": r.at_top_tier,
+            "bands": dict(r.bands),
+        }
+
+    return {
+        "year": s.year,
+        "as_of": s.as_of.isoformat(),
+        "unit": {"code": s.unit.code, "name": s.unit.name, "level": s.unit.level},
+        "time_progress": f"{q4(s.time_progress):f}",
+        "totals": line(s.totals),
+        "children": [line(r) for r in s.children],
+    }
 
 
 def progress_document(p: Progress) -> dict[str, Any]:
