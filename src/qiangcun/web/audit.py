@@ -54,6 +54,7 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("ledger.delete", "删除草稿"),
             ("evidence.add", "上传凭证"),
             ("ledger.import", "导入台账"),
+            ("ledger.export", "导出台账"),
         ],
     ),
     (
