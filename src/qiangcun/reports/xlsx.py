@@ -12,9 +12,10 @@ write to a path or a binary file; :func:`write_table` and :func:`write_sheets` r
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -175,6 +176,9 @@ def _fill(ws: Any, sheet: Sheet, written: int, progress: Progress | None) -> int
     ws.page_setup.fitToWidth = 1
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.merged_cells.add(f"A1:{get_column_letter(max(ncols, 1))}1")
+    # Every row appended below is a list of ready cells (or None for an empty one): place them as they
+    # are instead of letting ``append`` try each as a value first (an exception a cell, a third of the time).
+    ws._values_to_row = _placed
 
     def cell(value: Any, **style: Any) -> Any:
         made = WriteOnlyCell(ws, value=value)
@@ -219,6 +223,14 @@ def _fill(ws: Any, sheet: Sheet, written: int, progress: Progress | None) -> int
     return written
 
 
+def _placed(cells: Sequence[Any], row_idx: int) -> Iterator[Any]:
+    """``WriteOnlyWorksheet._values_to_row`` for rows of cells: each cell given its place."""
+    for col_idx, made in enumerate(cells, 1):
+        if made is not None:
+            made.row, made.column = row_idx, col_idx
+            yield made
+
+
 def _text_cell(made: Any, value: Any) -> Any:
     """``made`` holding ``value`` as text: never a formula or an error code, whatever it begins with."""
     made.value = writable(str(value))[:MAX_TEXT]
@@ -243,18 +255,24 @@ class _ColumnWriter:
         self.wrapped = cell(None, alignment=styles.wrap, **extra)
 
     def put(self, value: Any) -> Any:
+        """The cell holding ``value`` (None for none). The value and its type are set directly, as openpyxl
+        would set them for these types, without its per-value type inference (the hot path of a large
+        export): numbers ``n``, dates ``d``, text ``s`` — text never a formula, whatever it begins with."""
         if value is None:
             return None
         kind, cell = self.kind, self.cell
         if kind in _FORMATS and isinstance(value, Decimal):
-            cell.value = value if kind == "yuan" else float(value)
-        elif kind == "date":
-            cell.value = value
+            cell._value = value if kind == "yuan" else float(value)
+            cell.data_type = "n"
+        elif kind == "date" and isinstance(value, datetime.date):
+            cell._value = value
+            cell.data_type = "d"
         elif kind == "int":
-            cell.value = int(value)
+            cell._value = int(value)
+            cell.data_type = "n"
         else:
             text = writable(str(value))[:MAX_TEXT]
             cell = self.wrapped if "\n" in text else self.text  # lines of a cell show as lines
-            cell.value = text
-            cell.data_type = "s"  # never a formula, whatever the text begins with
+            cell._value = text
+            cell.data_type = "s"
         return cell
