@@ -208,3 +208,20 @@ def test_small_exports_need_no_job(client, tree, personas, many, settings):
     response = client.get(f"/ledger/export.xlsx?village={tree.sunzhuang.code}&year=2020")
     assert response.status_code == 200 and not ExportJob.objects.exists()
     assert Entry.objects.filter(village=tree.sunzhuang).count() == len(_body(response.content))
+
+
+def test_serve_fails_the_exports_a_killed_server_left_running(tree, personas, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    admin = personas["township_admin"]
+    stale = ExportJob.objects.create(
+        user=admin, kind="ledger", file_name="x.xlsx", state=ExportJob.State.RUNNING
+    )
+    ExportJob.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    live = ExportJob.objects.create(
+        user=admin, kind="ledger", file_name="y.xlsx", state=ExportJob.State.RUNNING
+    )
+    half = services.file_path(stale).with_name(f"{stale.pk}.xlsx.part")
+    half.write_bytes(b"PK")
+    assert services.expire_orphans() == 1
+    assert ExportJob.objects.get(pk=stale.pk).error == services.INTERRUPTED and not half.exists()
+    assert ExportJob.objects.get(pk=live.pk).state == ExportJob.State.RUNNING  # still reporting: left alone

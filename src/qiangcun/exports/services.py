@@ -150,3 +150,16 @@ def expire_if_stale(job: ExportJob) -> None:
         state=ExportJob.State.FAILED, error=INTERRUPTED, updated_at=timezone.now()
     )
     job.refresh_from_db()
+
+
+def expire_orphans() -> int:
+    """``expire_if_stale`` for every running export (``qiangcun serve`` and ``qiangcun demo`` call it before
+    they start the server and the worker: exports left running by a server that was killed are failed at
+    once, and their half-written files removed). How many."""
+    expired = 0
+    for job in ExportJob.objects.filter(state=ExportJob.State.RUNNING):
+        expire_if_stale(job)
+        if job.state == ExportJob.State.FAILED:
+            expired += 1
+            file_path(job).with_name(f"{job.pk}.xlsx.part").unlink(missing_ok=True)
+    return expired
