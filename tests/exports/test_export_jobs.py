@@ -225,3 +225,17 @@ def test_serve_fails_the_exports_a_killed_server_left_running(tree, personas, se
     assert services.expire_orphans() == 1
     assert ExportJob.objects.get(pk=stale.pk).error == services.INTERRUPTED and not half.exists()
     assert ExportJob.objects.get(pk=live.pk).state == ExportJob.State.RUNNING  # still reporting: left alone
+
+
+def test_asking_again_while_it_is_written_leads_to_the_same_job(client, tree, personas, many, settings):
+    """Leave the page and come back by the same button; repeated clicks queue no second export."""
+    settings.EXPORT_JOB_ROWS = 1000
+    head = personas["station_head"]
+    job = _job_for(client, head)
+    assert _job_for(client, head) == job
+    assert "再点一次同一个“导出 Excel”就回到这里" in client.get(f"/exports/{job.pk}/").content.decode()
+    assert _job_for(client, head, "?year=2020&status=verified") != job  # another export, another job
+    assert _job_for(client, personas["township_admin"]) != job  # another person's, theirs
+    tasks.run_export_job.call(str(job.pk))
+    assert _job_for(client, head) != job  # once written, asking again writes a fresh one
+    assert ChangeRecord.objects.filter(action="ledger.export").count() == 4

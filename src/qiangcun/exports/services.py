@@ -60,10 +60,21 @@ def export_recorded(*, user: Any, export: LedgerExport, rows: int) -> None:
 
 
 def job_create(*, user: Any, export: LedgerExport, rows: int) -> ExportJob:
-    """Queue a large export for the background worker and record it."""
+    """Queue a large export for the background worker and record it. The same export asked for again by
+    the same user while it is still queued or being written is that job (its page), not a second one."""
     from qiangcun.exports.tasks import run_export_job
 
     with transaction.atomic():
+        waiting = ExportJob.objects.filter(
+            user=user,
+            kind=ExportJob.Kind.LEDGER,
+            options=export.filters.as_json(),
+            state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
+        ).first()
+        if waiting is not None:
+            expire_if_stale(waiting)
+            if not waiting.finished:
+                return waiting
         job = ExportJob.objects.create(
             user=user,
             kind=ExportJob.Kind.LEDGER,
