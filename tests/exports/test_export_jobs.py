@@ -100,6 +100,9 @@ def test_many_rows_stream_to_the_fen_within_scope_in_a_few_queries(client, tree,
     assert len(queries) < 25, [q["sql"][:80] for q in queries]  # no query a row: joined, chunked
     record = ChangeRecord.objects.filter(action="ledger.export").get()
     assert record.actor == personas["station_head"] and "2900 行" in record.note
+    client.force_login(personas["auditor"])  # the auditor reads it in words
+    log = client.get("/audit/?action=ledger.export").content.decode()
+    assert "导出台账" in log and "2900 行" in log
 
 
 def _job_for(client, user, query: str = "?year=2020") -> ExportJob:
