@@ -242,3 +242,21 @@ def test_asking_again_while_it_is_written_leads_to_the_same_job(client, tree, pe
     tasks.run_export_job.call(str(job.pk))
     assert _job_for(client, head) != job  # once written, asking again writes a fresh one
     assert ChangeRecord.objects.filter(action="ledger.export").count() == 4
+
+
+def test_a_file_outlives_no_narrowing_of_its_requesters_scope(client, tree, personas, many, settings):
+    """The station head's whole-scope export (孙庄村 and 刘道村) is not theirs to download once they hold
+    孙庄村 only, although an export with no unit filter asks nothing else of the scope."""
+    from qiangcun.accounts.models import RoleGrant
+
+    settings.EXPORT_JOB_ROWS = 1000
+    head = personas["station_head"]
+    job = _job_for(client, head)
+    tasks.run_export_job.call(str(job.pk))
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.DONE and job.scope == [tree.station1.path]
+    assert client.get(f"/exports/{job.pk}/file.xlsx").status_code == 200
+    RoleGrant.objects.filter(user=head).update(unit=tree.sunzhuang)
+    assert client.get(f"/exports/{job.pk}/file.xlsx").status_code == 404
+    RoleGrant.objects.filter(user=head).update(unit=tree.township)  # wider: still covered
+    assert client.get(f"/exports/{job.pk}/file.xlsx").status_code == 200

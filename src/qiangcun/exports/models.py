@@ -32,6 +32,9 @@ class ExportJob(models.Model):
     state = models.CharField(_("状态"), max_length=8, choices=State.choices, default=State.QUEUED)
     rows_total = models.PositiveIntegerField(_("总行数"), default=0)
     rows_done = models.PositiveIntegerField(_("已写行数"), default=0)
+    #: The unit paths whose rows the file may hold: the requester's scope when it was written (and the
+    #: filter's unit). Its download needs the requester's scope to still cover every one of them.
+    scope = models.JSONField(_("写入时的范围"), default=list)
     error = models.TextField(_("出错原因"), blank=True, default="")
     #: The process writing the file (``core.serving.process_label``): a job whose process is gone died with it.
     runner = models.CharField(_("运行进程"), max_length=200, blank=True, default="")

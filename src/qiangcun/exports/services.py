@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from qiangcun.core import audit
 from qiangcun.core.errors import NotFoundError, ServiceError
-from qiangcun.core.scope import Action
+from qiangcun.core.scope import Action, scope_paths
 from qiangcun.core.serving import process_gone, process_label
 from qiangcun.exports.models import ExportJob
 from qiangcun.ledger.exporting import LedgerExport, LedgerFilter, ledger_export_plan, ledger_export_write
@@ -111,6 +111,8 @@ def job_run(job_id: str) -> None:
 
     try:
         export = ledger_export_plan(user=job.user, filters=LedgerFilter.from_json(job.options))
+        scope = _covered(job.user, export)
+        ExportJob.objects.filter(pk=job.pk).update(scope=scope)
         written = ledger_export_write(export, partial, progress=progress)
         partial.replace(path)
     except Exception as exc:  # the page must say what happened; the log keeps the traceback
@@ -136,6 +138,13 @@ def job_run(job_id: str) -> None:
     )
 
 
+def _covered(user: Any, export: LedgerExport) -> list[str]:
+    """The unit paths the export's rows lie under: the filter's unit, or the user's whole scope."""
+    if export.unit is not None:
+        return [export.unit.path]
+    return sorted(scope_paths(user, Action.VIEW))
+
+
 def job_file(job: ExportJob, user: Any) -> Path:
     """The finished file of ``job`` for ``user``: only its requester, only while they may still see what
     it holds (the same scope check as when it was asked for), only while it is kept. Else
@@ -143,6 +152,9 @@ def job_file(job: ExportJob, user: Any) -> Path:
     if job.user_id != getattr(user, "pk", None) or not user.can(Action.VIEW):
         raise NotFoundError("没有这个导出文件")
     ledger_export_plan(user=user, filters=LedgerFilter.from_json(job.options))  # raises when out of scope
+    now = scope_paths(user, Action.VIEW)
+    if not all(any(path.startswith(top) for top in now) for path in job.scope):
+        raise NotFoundError("您的管辖范围已经变了，这份文件不能再下载；请重新导出")
     path = file_path(job)
     if job.state != ExportJob.State.DONE or not path.exists():
         raise NotFoundError("导出文件已过期（只保留一天），请重新导出")
