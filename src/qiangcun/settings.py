@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "qiangcun.plans",
     "qiangcun.supervision",
     "qiangcun.imports",
+    "qiangcun.exports",
     "qiangcun.reports",
     "qiangcun.web",
     "qiangcun.demo",
@@ -287,6 +288,9 @@ TASKS = {
 }
 # Workbooks larger than this are checked and imported by the background worker, with a progress bar.
 IMPORT_BACKGROUND_BYTES = env_int("QIANGCUN_IMPORT_BACKGROUND_KB", 256) * 1024
+# Exports of more rows than this are written by the background worker, with a progress bar (a request
+# must answer well within gunicorn's 30 s; 20,000 ledger rows take about 1 s).
+EXPORT_JOB_ROWS = env_int("QIANGCUN_EXPORT_JOB_ROWS", 20_000)
 
 # Scheduled backups (`qiangcun serve`'s worker): every day at QIANGCUN_BACKUP_HOUR o'clock local time,
 # keeping the newest QIANGCUN_BACKUP_KEEP backups in QIANGCUN_HOME/backups.

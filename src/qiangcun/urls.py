@@ -6,6 +6,7 @@ from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.core import web as core_web
+from qiangcun.exports import views as exports
 from qiangcun.imports import views as import_views
 from qiangcun.ledger import views as ledger
 from qiangcun.orgs import views as orgs
@@ -88,7 +89,9 @@ urlpatterns = [
     path("map/upload/", maps.map_upload, name="map_upload"),
     path("units/export.xlsx", orgs.units_export, name="units_export"),
     path("targets/<int:year>/export.xlsx", targets.targets_export, name="targets_export"),
-    path("ledger/export.xlsx", ledger.ledger_export, name="ledger_export"),
+    path("ledger/export.xlsx", exports.ledger_export, name="ledger_export"),
+    path("exports/<uuid:pk>/", exports.export_job, name="export_job"),
+    path("exports/<uuid:pk>/file.xlsx", exports.export_job_file, name="export_job_file"),
     path("plans/export.xlsx", plans_export.plans_export, name="plans_export"),
     path("villages/<str:code>/", targets.village_page, name="village"),
     path("targets/<int:year>/", targets.targets_page, name="targets"),

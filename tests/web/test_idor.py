@@ -38,7 +38,7 @@ NOT_OBJECTS = {
 }
 
 #: Where each object route's object lives: a village (孙庄村), the township (相衙镇), an account of
-#: 孙庄村 (the system admin's business), or an import job (its uploader's).
+#: 孙庄村 (the system admin's business), or an import or export job (its uploader's or requester's).
 VILLAGE, TOWNSHIP, PEOPLE, JOB = "village", "township", "people", "job"
 OBJECT_ROUTES = {
     "village": VILLAGE,
@@ -83,6 +83,8 @@ OBJECT_ROUTES = {
     "import_job_confirm": JOB,
     "import_job_report": JOB,
     "import_job_passwords": JOB,
+    "export_job": JOB,
+    "export_job_file": JOB,
 }
 
 
@@ -131,7 +133,26 @@ def askers(personas, tree, other_township) -> dict[str, list[tuple[str, User, st
 
 
 def _job_request(name: str, method: str, tree: Any) -> Req:
-    """An import job of 孙庄村's clerk, checked and waiting for its confirmation."""
+    """An import job of 孙庄村's clerk, checked and waiting for its confirmation; or an export of 孙庄村's
+    ledger by the same clerk, written and waiting to be downloaded."""
+    if name.startswith("export_"):
+        from qiangcun.exports.models import ExportJob
+        from qiangcun.exports.services import file_path
+
+        export = ExportJob.objects.create(
+            user=User.objects.get(username="clerk"),
+            kind="ledger",
+            file_name="孙庄村台账.xlsx",
+            options={"unit": tree.sunzhuang.code, "year": 2020},
+            state=ExportJob.State.DONE,
+            rows_total=1,
+            rows_done=1,
+        )
+        file_path(export).write_bytes(b"PK")
+        return Req(
+            reverse(name, args=[export.pk]),
+            state=lambda: tuple(ExportJob.objects.filter(pk=export.pk).values_list("state", "rows_done")),
+        )
     job = ImportJob.objects.create(
         user=User.objects.get(username="clerk"),
         kind="ledger",
@@ -156,9 +177,10 @@ def _allowed(name: str, method: str, column: str) -> set[int]:
 
 @pytest.mark.parametrize("kind", [VILLAGE, TOWNSHIP, PEOPLE, JOB])
 def test_another_units_object_is_not_found_and_unchanged(
-    kind, askers, tree, make_entry, make_evidence, client, settings
+    kind, askers, tree, make_entry, make_evidence, client, settings, tmp_path
 ):
     settings.AUDIT_FAILURES_PER_MINUTE = 10_000  # every refused post is recorded: counted below
+    settings.MEDIA_ROOT = tmp_path  # export jobs' files
     ctx = Ctx(tree, make_entry, make_evidence)
     failures: list[str] = []
     asked = 0

@@ -184,6 +184,8 @@ interview_follow_up       POST    Iv   403  Iv   Iv   Iv   403  403  403  403  4
 units_export              GET     200  200  403  403  403  403  403  403  403  403  403  L
 targets_export            GET     200  200  200  403  403  403  403  403  403  403  403  L
 ledger_export             GET     200  200  200  200  200  200  200  404  403  403  403  L
+export_job                GET     404  404  404  404  404  404  404  404  403  403  403  L
+export_job_file           GET     404  404  404  404  404  404  404  404  403  403  403  L
 plans_export              GET     200  200  200  200  200  200  200  200  403  403  403  L
 import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
@@ -627,6 +629,9 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                     {"action": "check", "year": "2020", "file": _ledger_workbook(t.sunzhuang.name)},
                 )
             return Req(reverse(name, args=["ledger"]))
+        case "export_job" | "export_job_file":
+            # someone else's (or no) job; the requester's own is tested in tests/exports/test_export_jobs.py
+            return Req(reverse(name, args=["00000000-0000-4000-8000-000000000000"]))
         case "import_job" | "import_job_confirm" | "import_job_report" | "import_job_passwords":
             # someone else's (or no) job; the owner's own is tested in tests/web/test_people_import_pages.py
             return Req(reverse(name, args=["00000000-0000-4000-8000-000000000000"]), {} if post else None)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 
 from qiangcun.core.scope import Action
 from qiangcun.ledger.models import Category, Entry, EntryQuerySet, Status
@@ -118,3 +119,23 @@ def verified_totals_by_village(*, using: str = "default") -> dict[str, dict[str,
         }
         for row in rows
     }
+
+
+# ------------------------------------------------------------------------------------------- list pages
+
+#: A village's ledger on its page: this many rows a page (newest first).
+VILLAGE_PAGE_ROWS = 200
+
+
+@dataclass(frozen=True)
+class ListTotals:
+    """What a paged list of rows adds up to over all its pages: how many rows, and their sum."""
+
+    rows: int
+    amount: Decimal
+
+
+def list_totals(entries: EntryQuerySet) -> ListTotals:
+    """Count and sum ``entries`` in the database (one query), whatever page of them is shown."""
+    agg = entries.order_by().aggregate(n=Count("id"), s=Sum("amount"))
+    return ListTotals(rows=agg["n"] or 0, amount=agg["s"] if agg["s"] is not None else Decimal("0.00"))

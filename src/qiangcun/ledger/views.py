@@ -22,7 +22,7 @@ from qiangcun.core.cells import CellError, is_blank, parse_amount_cell
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import fmt_wan, in_words
-from qiangcun.core.params import choice_param, date_param, text_param, year_param
+from qiangcun.core.params import text_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.ledger import services
@@ -36,21 +36,6 @@ from qiangcun.ledger.selectors import (
     open_years,
 )
 from qiangcun.orgs.models import Level, OrgUnit
-from qiangcun.reports.http import xlsx_response
-from qiangcun.reports.xlsx import Column, write_table
-
-LEDGER_COLUMNS = [
-    Column("村名", "text", 12),
-    Column("日期", "date", 12),
-    Column("金额（元）", "yuan", 14),
-    Column("收入类别", "text", 14),
-    Column("增收路子", "text", 12),
-    Column("摘要", "text", 36),
-    Column("付款单位", "text", 22),
-    Column("状态", "text", 8),
-    Column("录入人", "text", 14),
-    Column("审核人", "text", 14),
-]
 
 #: The verification queue shows this many rows at a time (oldest first); the rest follow once these are done.
 REVIEW_PAGE = 300
@@ -414,53 +399,3 @@ def evidence_file(request: AuthedRequest, pk: int) -> FileResponse:
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
     return response
-
-
-@require(Action.VIEW)
-def ledger_export(request: AuthedRequest) -> HttpResponse:
-    """The ledger as filtered (unit or village, year, status, as-of date), within the user's scope."""
-    rows = entries_visible(user=request.user)
-    title_unit = "台账"
-    code = text_param(request.GET.get("village"), field="village", label="村代码") or text_param(
-        request.GET.get("unit"), field="unit", label="单位代码"
-    )
-    if code:
-        unit = get_object_or_404(OrgUnit, code=code)
-        if not request.user.can(Action.VIEW, unit):
-            raise Http404("该单位不在您的管辖范围内")
-        rows = rows.filter(village__path__startswith=unit.path)
-        title_unit = unit.name
-    year = year_param(request.GET.get("year"))
-    if year is not None:
-        rows = rows.filter(date__year=year)
-    as_of = date_param(request.GET.get("as_of"))
-    if as_of is not None:
-        rows = rows.filter(date__lte=as_of)
-    status = choice_param(request.GET.get("status"), Status.values, field="status", label="状态")
-    if status:
-        rows = rows.filter(status=status)
-    rows = rows.order_by("village__path", "date", "id")
-    label = f"{year}年" if year is not None else ""
-    status_label = f"（{Status(status).label}）" if status else ""
-    body = write_table(
-        title=f"{title_unit}{label}村级集体经济增收工作台账{status_label}",
-        subtitle=f"截至 {as_of:%Y-%m-%d}" if as_of else "",
-        columns=LEDGER_COLUMNS,
-        rows=(
-            (
-                e.village.name,
-                e.date,
-                e.amount,
-                e.category.name,
-                e.path.name,
-                e.summary,
-                e.counterparty,
-                e.get_status_display(),
-                str(e.entered_by),
-                str(e.reviewed_by) if e.reviewed_by_id else "",
-            )
-            for e in rows.iterator(chunk_size=2000)
-        ),
-        sheet_name="台账",
-    )
-    return xlsx_response(body, f"{title_unit}{label}台账{status_label}.xlsx")

@@ -24,7 +24,7 @@ from qiangcun.core.templatetags.qc import pct, step
 from qiangcun.core.text import text_problem
 from qiangcun.core.web import require
 from qiangcun.ledger.models import Status
-from qiangcun.ledger.selectors import entries_visible
+from qiangcun.ledger.selectors import VILLAGE_PAGE_ROWS, entries_visible, list_totals
 from qiangcun.orgs.models import ABOVE_TOWNSHIP, Level, OrgUnit
 from qiangcun.orgs.selectors import ancestors, station_and_district, unit_for
 from qiangcun.reports.http import xlsx_response
@@ -276,6 +276,8 @@ def village_page(request: AuthedRequest, code: str) -> HttpResponse:
     if status:
         entries = entries.filter(status=status)
     entries = entries.order_by("-date", "-id")
+    # 200 rows a page; the count and sum are over every page, in the database.
+    page = Paginator(entries, VILLAGE_PAGE_ROWS).get_page(request.GET.get("page"))
     # The chips count the rows the list shows (same year and as-of date), one query.
     counts = {s: 0 for s in Status.values}
     for s, n in in_view.order_by().values_list("status").annotate(n=Count("id")):
@@ -301,7 +303,9 @@ def village_page(request: AuthedRequest, code: str) -> HttpResponse:
             "row": row,
             "p": p,
             "scope_unit": scope_unit,
-            "entries": entries,
+            "entries": page.object_list,
+            "page": page,
+            "totals": list_totals(entries),
             "status": status,
             "counts": counts,
             "statuses": Status.choices,

@@ -55,6 +55,7 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("evidence.add", "上传凭证"),
             ("ledger.import", "导入台账"),
             ("ledger.rollup_rebuild", "重建收入汇总"),
+            ("ledger.export", "导出台账"),
         ],
     ),
     (

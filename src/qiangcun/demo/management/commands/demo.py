@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import serve
 from qiangcun.demo import builder
+from qiangcun.exports.services import expire_orphans as expire_export_orphans
 from qiangcun.imports.jobs import expire_orphans
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         expire_orphans()  # imports left running by a server that was killed: failed, with the reason
+        expire_export_orphans()  # and exports
         port = options["port"]
         self.stdout.write(f"\n演示地址 Demo: http://127.0.0.1:{port}/   （演示日期 2020年4月17日）")
         self.stdout.write(f"演示账号 Accounts (password {builder.DEMO_PASSWORD}):")

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qiangcun.core.serving import SERVERS, default_server, serve
 from qiangcun.core.tasks import ensure_backup_scheduled
+from qiangcun.exports.services import expire_orphans as expire_export_orphans
 from qiangcun.imports.jobs import expire_orphans
 from qiangcun.supervision.tasks import ensure_tick
 
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         call_command("migrate", verbosity=0, interactive=False)
         expire_orphans()  # imports left running by a server that was killed: failed, with the reason
+        expire_export_orphans()  # and exports
         ensure_tick()  # scheduled bulletins: one task waits in the worker's queue while a schedule is set
         ensure_backup_scheduled()  # the daily backup: one task waits in the queue, never two
         host, port = options["host"], options["port"]
