@@ -99,6 +99,7 @@ def generic_table(parts: dict[str, Any], prefix: str) -> list[str]:
         "| --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for key, r in found.items():
+        r = normalize(r)
         baseline = r.get("bare_read_s", r.get("baseline_s"))
         ours = r.get("ours_s")
         ratio = r.get("ratio") or (ours / baseline if ours and baseline else None)
@@ -114,6 +115,22 @@ def generic_table(parts: dict[str, Any], prefix: str) -> list[str]:
             f"| {x(ratio)} | {detail} |"
         )
     return rows
+
+
+def normalize(r: dict[str, Any]) -> dict[str, Any]:
+    """The import and export benches' JSON in the table's terms (baseline_s, ours_s, ratio, db)."""
+    seconds = r.get("seconds")
+    if isinstance(seconds, dict) and "ours_job_end_to_end" in seconds:  # export_ledger.py
+        db = r.get("database", {})
+        return {
+            "rows": r.get("rows"),
+            "db": db.get("vendor", "sqlite") if isinstance(db, dict) else db,
+            "baseline_s": seconds["baseline_bare_write_only"],
+            "ours_s": seconds["ours_job_end_to_end"],
+            "ratio": r.get("ratio_ours_over_baseline"),
+            "file_mb": (r.get("file_bytes") or 0) / 1e6,
+        }
+    return r
 
 
 def newest(*modes: str) -> dict[str, Any] | None:
@@ -152,6 +169,17 @@ def write(_report: dict[str, Any] | None = None, output: Path = BENCH / "RESULTS
             lines += [*generic_table(parts, "import_"), ""]
             lines += ["### Export of a ledger", "", f"Aim: {AIMS['export']}.", ""]
             lines += [*generic_table(parts, "export_"), ""]
+        plans = report.get("explain", {})
+        if plans:
+            lines += ["### Query plans of the hot queries", ""]
+            for key, found in plans.items():
+                times = ", ".join(
+                    f"{name} {p['execution'].removeprefix('Execution Time: ')}"
+                    for name, p in found["plans"].items()
+                    if p["execution"]
+                )
+                lines.append(f"- `results/run/{key}.md` ({found['db']}){': ' + times if times else ''}")
+            lines.append("")
     notes = BENCH / "results" / "notes.md"
     if notes.exists():
         lines += [notes.read_text(encoding="utf-8").rstrip(), ""]

@@ -182,7 +182,13 @@ def main(argv: list[str] | None = None) -> None:
 
     out = BENCH / "results" / "run"
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"machine": machine(), "load_start": loadavg(), "mode": "", "parts": {}}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "load_start": loadavg(),
+        "mode": "",
+        "parts": {},
+        "explain": {},
+    }
     started = time.monotonic()
     parts = report["parts"]
 
@@ -196,6 +202,20 @@ def main(argv: list[str] | None = None) -> None:
                           "--repeat", str(args.repeat), *extra)  # fmt: skip
         parts[key]["dataset"] = {**data.info, "build_s": data.build_s}
 
+    def explain(data: Dataset, level: str, *extra: str) -> None:
+        """The hot queries' plans (EXPLAIN ANALYZE on PostgreSQL) into results/run/explain_*.md."""
+        key = f"explain_{level}_{data.db}"
+        print(f"- query plans: {level} on {data.db}", flush=True)
+        data.python(
+            str(BENCH / "explain.py"),
+            "--unit",
+            data.info[level],
+            *extra,
+            "--output",
+            str(out / f"{key}.json"),
+        )
+        report["explain"][key] = json.loads((out / f"{key}.json").read_text(encoding="utf-8"))
+
     if args.province:
         report["mode"] = "province"
         villages = args.villages or 70000
@@ -206,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
             progress_of(data, "city", "city", *as_of)
             progress_of(data, "county", "county_in_province", *as_of)
             progress_of(data, "township", "township_in_province", *as_of)
+            explain(data, "province", *as_of)
         finally:
             data.drop()
     else:
@@ -227,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 progress_of(county, "township", "township_in_county")
                 progress_of(county, "county", "county")
+                explain(county, "county")
                 if db == "sqlite" or not args.quick:
                     print(f"- pages over HTTP: a township of the county on {db}", flush=True)
                     parts[f"http_county_township_{db}"] = part(
@@ -248,11 +270,17 @@ def main(argv: list[str] | None = None) -> None:
                 finally:
                     env_data.drop()
         if (BENCH / "export_ledger.py").exists():
-            sizes = ["50000"] if args.quick else ["50000", "1000000"]
-            for size in sizes:
-                print(f"- export of {size} rows", flush=True)
-                key = f"export_{size}"
-                env_data = Dataset("export", "sqlite", args.keep)
+            runs = (
+                [("50000", "sqlite")]
+                if args.quick
+                else [("50000", "sqlite"), ("50000", "postgres"), ("1000000", "sqlite")]
+            )
+            for size, db in runs:
+                print(f"- export of {size} rows on {db}", flush=True)
+                key = f"export_{size}_{db}"
+                env_data = Dataset(
+                    "export", db, args.keep
+                )  # an empty database: the bench builds the demo in it
                 try:
                     parts[key] = part(env_data, "export_ledger.py", out / f"{key}.json", "--rows", size,
                                       "--repeat", "3" if size == "50000" else "1")  # fmt: skip
