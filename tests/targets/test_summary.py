@@ -168,3 +168,4 @@ def test_a_villages_summary_is_its_own_line(tree, personas, ledger):
     summary = board_summary(user=clerk, unit=tree.sunzhuang, year=2020, as_of=APRIL)
     table = progress(user=clerk, unit=tree.sunzhuang, year=2020, as_of=APRIL)
     assert figures(summary.totals)[1:] == figures(table.totals)[1:] and summary.totals.villages == 1
+    assert [(r.code, r.name) for r in summary.children] == [(tree.sunzhuang.code, "孙庄村")]

@@ -607,8 +607,9 @@ def board_summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date |
         codes = path.strip("/").split("/")
         code = codes[depth] if len(codes) > depth else codes[-1]
         line = lines.get(code)
-        if line is None:
-            line = lines[code] = Rollup(code=code, name=names.get(code, code), level=level)
+        if line is None:  # (a village's own summary is one line: itself)
+            name = names.get(code) or (unit.name if code == unit.code else code)
+            line = lines[code] = Rollup(code=code, name=name, level=level)
         line.add_figures(target, got, baseline, top_tier, band)
         totals.add_figures(target, got, baseline, top_tier, band)
     return Summary(
