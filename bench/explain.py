@@ -24,36 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def queries(code: str, year: int, as_of: datetime.date) -> dict[str, tuple[str, Any]]:
     import progress as bench_progress
-    from django.db import connection
 
-    from qiangcun.ledger.models import Entry, MonthIncome, Status
+    from qiangcun.ledger.models import Entry, Status
     from qiangcun.orgs.models import OrgUnit
     from qiangcun.targets import selectors
-    from qiangcun.targets.models import Campaign, VillageTarget
 
     unit = OrgUnit.objects.get(code=code)
     before = as_of - datetime.timedelta(days=7)
-    ops = connection.ops
-    day = ops.adapt_datefield_value
-    income_sql = selectors._INCOME_SQL.format(
-        rollup=ops.quote_name(MonthIncome._meta.db_table),
-        ledger=ops.quote_name(Entry._meta.db_table),
-        units=ops.quote_name(OrgUnit._meta.db_table),
-        targets=ops.quote_name(VillageTarget._meta.db_table),
-        campaigns=ops.quote_name(Campaign._meta.db_table),
-        counted=ops.quote_name(Campaign.counted_categories.through._meta.db_table),
-    )
+    income_sql, income_params = selectors.income_statement(unit, year, as_of, before)
     jan1 = datetime.date(year, 1, 1)
-    income_params = {
-        "year": year,
-        "jan1": day(jan1),
-        "month_now": day(as_of.replace(day=1)),
-        "month_before": day(max(before.replace(day=1), jan1)),
-        "before": day(before),
-        "as_of": day(as_of),
-        "prefix": selectors._like_prefix(unit.path),
-        "verified": Status.VERIFIED.value,
-    }
     floor_params = {
         "before": before,
         "jan1": jan1,

@@ -39,6 +39,9 @@ def ledger(tree, make_entry, subsidy):
             (tree.liudao, "100.00", datetime.date(2020, 4, 17)),  # the day itself
             (tree.liudao, "5.00", datetime.date(2020, 4, 18)),  # after the day: not counted
             (tree.bianxiyang, "777.00", datetime.date(2019, 12, 31)),  # last year: not counted
+            (tree.bianxiyang, "60.00", datetime.date(2020, 9, 10)),  # before a late as-of day
+            (tree.bianxiyang, "61.00", datetime.date(2020, 9, 20)),  # after it, in its month
+            (tree.bianxiyang, "62.00", datetime.date(2020, 11, 2)),  # months after it
         ]
     ):
         make_entry(village, amount, day, status="verified")
@@ -48,7 +51,14 @@ def ledger(tree, make_entry, subsidy):
 
 @pytest.mark.parametrize("level", ["township", "county"])
 @pytest.mark.parametrize(
-    "as_of", [datetime.date(2020, 4, 17), datetime.date(2020, 4, 3), datetime.date(2020, 1, 5)]
+    "as_of",
+    [
+        datetime.date(2020, 4, 17),
+        datetime.date(2020, 4, 3),
+        datetime.date(2020, 1, 5),
+        datetime.date(2020, 9, 15),  # from the year's lines backwards
+        datetime.date(2020, 12, 31),
+    ],
 )
 def test_the_floor_returns_the_tables_figures(bench, tree, personas, ledger, level, as_of):
     unit = getattr(tree, level)
@@ -59,6 +69,8 @@ def test_the_floor_returns_the_tables_figures(bench, tree, personas, ledger, lev
         assert figures[tree.sunzhuang.pk][1:] == (1300000, 1200001)
         assert figures[tree.liudao.pk][1:] == (355678, 345678)
         assert figures[tree.bianxiyang.pk][1:] == (0, 0)
+    if as_of == datetime.date(2020, 9, 15):
+        assert figures[tree.bianxiyang.pk][1:] == (6000, 6000)
 
 
 def test_a_floor_that_disagrees_stops_the_run(bench, tree, personas, ledger):

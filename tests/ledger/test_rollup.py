@@ -21,7 +21,7 @@ from qiangcun.core.models import ChangeRecord
 from qiangcun.core.money import from_fen, to_fen
 from qiangcun.ledger import rollup
 from qiangcun.ledger.importing.ledger import ParsedRow
-from qiangcun.ledger.models import Entry, MonthIncome, Status
+from qiangcun.ledger.models import Entry, MonthIncome, Status, YearIncome
 from qiangcun.ledger.services import entries_import, entry_return, entry_reverse, entry_verify
 from qiangcun.targets.selectors import progress
 from tests.conftest import _user
@@ -57,6 +57,25 @@ def from_the_ledger() -> dict[tuple[int, int, datetime.date], tuple[Decimal, int
     return {key: (amount, n) for key, (amount, n) in sums.items()}
 
 
+def year_lines() -> dict[tuple[int, int, int], tuple[Decimal, int]]:
+    return {
+        (v, c, y): (amount, n)
+        for v, c, y, amount, n in YearIncome.objects.values_list(
+            "village_id", "category_id", "year", "amount", "rows"
+        )
+    }
+
+
+def years_from_the_ledger() -> dict[tuple[int, int, int], tuple[Decimal, int]]:
+    """The yearly lines computed here from the monthly ones computed here."""
+    sums: dict[tuple[int, int, int], list] = defaultdict(lambda: [Decimal("0.00"), 0])
+    for (v, c, month), (amount, n) in from_the_ledger().items():
+        line = sums[(v, c, month.year)]
+        line[0] += amount
+        line[1] += n
+    return {key: (amount, n) for key, (amount, n) in sums.items()}
+
+
 def test_verifying_adds_to_the_month_in_the_same_transaction(tree, personas, make_entry, category):
     a = make_entry(tree.sunzhuang, "1200.50", datetime.date(2020, 3, 1), status="verified")
     make_entry(tree.sunzhuang, "99.49", datetime.date(2020, 3, 31), status="verified")
@@ -68,6 +87,7 @@ def test_verifying_adds_to_the_month_in_the_same_transaction(tree, personas, mak
         (tree.sunzhuang.pk, category.pk, datetime.date(2020, 4, 1)): (Decimal("7.00"), 1),
     }
     assert lines() == from_the_ledger() and rollup.check() == []
+    assert year_lines() == {(tree.sunzhuang.pk, category.pk, 2020): (Decimal("1306.99"), 3)}
     assert a.status == Status.VERIFIED
 
 
@@ -122,6 +142,7 @@ def test_a_verified_import_adds_every_row_and_a_submitted_one_none_until_verifie
     rows += _parsed(tree, subsidy, path, "500.00", date=datetime.date(2020, 6, 30))
     entries_import(actor=admin, rows=rows, file_name="2020.xlsx", sha256="a" * 64, verified=True)
     assert rollup.check() == [] and lines() == from_the_ledger()
+    assert year_lines() == years_from_the_ledger() and len(year_lines()) == 5
     assert sum(n for _a, n in lines().values()) == 7
     assert sum((a for a, _n in lines().values()), Decimal(0)) == sum((r.amount for r in rows), Decimal(0))
 
@@ -157,17 +178,20 @@ def test_check_names_each_difference_and_rebuild_repairs_it(tree, personas, make
             "UPDATE ledger_monthincome SET amount = amount + 1 WHERE village_id = %s", [tree.sunzhuang.pk]
         )
         cursor.execute("DELETE FROM ledger_monthincome WHERE village_id = %s", [tree.liudao.pk])
+        cursor.execute("UPDATE ledger_yearincome SET rows = rows + 1 WHERE village_id = %s", [tree.liudao.pk])
     differences = rollup.check()
-    assert [(d.village_id, d.month, d.ledger_fen, d.rollup_fen) for d in differences] == [
-        (tree.sunzhuang.pk, datetime.date(2020, 3, 1), 100000, 100001),
-        (tree.liudao.pk, datetime.date(2020, 5, 1), 25000, 0),
+    assert [(d.period, d.village_id, d.month, d.ledger_fen, d.rollup_fen) for d in differences] == [
+        ("month", tree.sunzhuang.pk, datetime.date(2020, 3, 1), 100000, 100001),
+        ("month", tree.liudao.pk, datetime.date(2020, 5, 1), 25000, 0),
+        ("year", tree.liudao.pk, datetime.date(2020, 1, 1), 25000, 25000),
     ]
-    with pytest.raises(CommandError, match="2 处不一致"):
+    assert "2020 年全年：台账 1 条 250.00 元，汇总 2 条 250.00 元" in str(differences[2])
+    with pytest.raises(CommandError, match="3 处不一致"):
         call_command("rollup", "--check")
     assert "1000.00 元，汇总 1 条 1000.01 元" in capsys.readouterr().out
 
     call_command("rollup", "--rebuild")
-    assert rollup.check() == [] and lines() == from_the_ledger()
+    assert rollup.check() == [] and lines() == from_the_ledger() and year_lines() == years_from_the_ledger()
     call_command("rollup", "--check")
     assert "一致" in capsys.readouterr().out
     assert ChangeRecord.objects.filter(action="ledger.rollup_rebuild").count() == 1
@@ -186,6 +210,40 @@ def test_the_migration_fills_the_roll_up_of_rows_already_verified(tree, personas
     migration = import_module("qiangcun.ledger.migrations.0007_month_income")
     migration.fill(apps, SimpleNamespace(connection=connection))
     assert lines() == expected == from_the_ledger()
+    expected_years = year_lines()
+    YearIncome.objects.all().delete()
+    import_module("qiangcun.ledger.migrations.0008_year_income").fill(
+        apps, SimpleNamespace(connection=connection)
+    )
+    assert year_lines() == expected_years == years_from_the_ledger()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "now", "then"),
+    [
+        (datetime.date(2020, 9, 15), "1060.00", "1000.00"),  # late in the year: from the year's lines back
+        (datetime.date(2020, 9, 20), "1121.00", "1060.00"),
+        (datetime.date(2020, 11, 5), "1183.00", "1121.00"),
+        (datetime.date(2020, 11, 30), "1183.00", "1183.00"),
+        (datetime.date(2020, 12, 31), "1183.00", "1183.00"),
+        (datetime.date(2020, 6, 30), "1000.00", "1000.00"),  # early: from the months forward
+        (datetime.date(2020, 1, 3), "0.00", "0.00"),
+    ],
+)
+def test_income_on_any_day_is_the_ledger_up_to_it(tree, personas, make_entry, as_of, now, then):
+    """Rows before the day, in its month after it, and in later months: only those up to the day count,
+    and seven days before only those up to then — on both ways of reading the roll-up."""
+    for amount, day in [
+        ("1000.00", datetime.date(2020, 3, 1)),
+        ("60.00", datetime.date(2020, 9, 10)),
+        ("61.00", datetime.date(2020, 9, 20)),
+        ("62.00", datetime.date(2020, 11, 2)),
+        ("5.00", datetime.date(2021, 1, 1)),  # the next year
+    ]:
+        make_entry(tree.sunzhuang, amount, day, status="verified")
+    p = progress(user=personas["township_admin"], unit=tree.township, year=2020, as_of=as_of)
+    row = next(r for r in p.villages if r.code == tree.sunzhuang.code)
+    assert (row.income, row.income_before) == (Decimal(now), Decimal(then))
 
 
 STATUSES = [Status.VERIFIED, Status.VERIFIED, Status.SUBMITTED, Status.RETURNED, Status.DRAFT]
@@ -246,6 +304,7 @@ def test_progress_through_the_roll_up_equals_the_ledger_row_by_row(
             reversal = entry_reverse(actor=admin, entry=verified[0], reason="冲销")
             entry_verify(actor=second_admin, entries=[reversal])
         assert rollup.check() == [] and lines() == from_the_ledger()
+        assert year_lines() == years_from_the_ledger()
 
         p = progress(user=admin, unit=tree.township, year=2020, as_of=as_of)
         before = as_of - datetime.timedelta(days=7)

@@ -276,3 +276,29 @@ class MonthIncome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.month:%Y-%m} {self.amount}"
+
+
+class YearIncome(models.Model):
+    """The year's running total beside the monthly lines: verified income of one village, in one
+    category, in one year. A table "as of today" — no verified row of the year dated after it — reads
+    these (a province: 70,000 × 5 lines) instead of every month's; kept, checked and rebuilt with
+    :class:`MonthIncome` (``ledger.rollup``)."""
+
+    village = models.ForeignKey(OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, verbose_name=_("收入类别"), on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    amount = MoneyField(_("已审核收入（元）"))
+    rows = models.PositiveIntegerField(_("记录条数"))
+
+    class Meta:
+        verbose_name = _("年度收入汇总")
+        verbose_name_plural = _("年度收入汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "category", "year"], name="yearincome_once"),
+        ]
+        indexes = [models.Index(fields=["year", "village"])]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.year} {self.amount}"

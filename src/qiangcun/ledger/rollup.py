@@ -16,11 +16,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import ExtractYear, TruncMonth
 
 from qiangcun.core import audit
 from qiangcun.core.money import to_fen
-from qiangcun.ledger.models import Entry, MonthIncome, Status
+from qiangcun.ledger.models import Entry, MonthIncome, Status, YearIncome
 
 Key = tuple[int, int, datetime.date]  # village id, category id, first day of the month
 
@@ -29,30 +29,39 @@ def month_of(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
 
 
-def add(rows: Iterable[tuple[int, int, datetime.date, int]]) -> None:
-    """Add newly verified rows — ``(village_id, category_id, date, amount_fen)`` each — to the roll-up.
-    Must run inside the transaction that verifies them."""
-    lines: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
-    for village_id, category_id, date, fen in rows:
-        line = lines[(village_id, category_id, month_of(date))]
-        line[0] += fen
-        line[1] += 1
-    if not lines:
-        return
-    ops = connection.ops
-    table = ops.quote_name(MonthIncome._meta.db_table)
+def _upsert(model: type[MonthIncome] | type[YearIncome], period: str, values: list[tuple[Any, ...]]) -> None:
+    table = connection.ops.quote_name(model._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (village_id, category_id, month, amount, rows) VALUES (%s, %s, %s, %s, %s) "
-        "ON CONFLICT (village_id, category_id, month) DO UPDATE SET "
+        f"INSERT INTO {table} (village_id, category_id, {period}, amount, rows) VALUES (%s, %s, %s, %s, %s) "
+        f"ON CONFLICT (village_id, category_id, {period}) DO UPDATE SET "
         f"amount = {table}.amount + excluded.amount, rows = {table}.rows + excluded.rows"
     )
-    values = [
-        (village, category, ops.adapt_datefield_value(month), fen, count)
-        for (village, category, month), (fen, count) in sorted(lines.items())
-    ]
-    assert transaction.get_connection().in_atomic_block, "the roll-up is kept in the verifying transaction"
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+
+
+def add(rows: Iterable[tuple[int, int, datetime.date, int]]) -> None:
+    """Add newly verified rows — ``(village_id, category_id, date, amount_fen)`` each — to the roll-up
+    (the month's line and the year's). Must run inside the transaction that verifies them."""
+    months: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    years: dict[tuple[int, int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for village_id, category_id, date, fen in rows:
+        for line in (
+            months[(village_id, category_id, month_of(date))],
+            years[(village_id, category_id, date.year)],
+        ):
+            line[0] += fen
+            line[1] += 1
+    if not months:
+        return
+    assert transaction.get_connection().in_atomic_block, "the roll-up is kept in the verifying transaction"
+    day = connection.ops.adapt_datefield_value
+    _upsert(
+        MonthIncome,
+        "month",
+        [(v, c, day(m), fen, n) for (v, c, m), (fen, n) in sorted(months.items())],
+    )
+    _upsert(YearIncome, "year", [(v, c, y, fen, n) for (v, c, y), (fen, n) in sorted(years.items())])
 
 
 def add_entries(entries: Iterable[Entry]) -> None:
@@ -60,12 +69,23 @@ def add_entries(entries: Iterable[Entry]) -> None:
 
 
 def _from_ledger() -> QuerySet[Entry, dict[str, Any]]:
-    """The roll-up as the ledger says it should be: one query, grouped by the database."""
+    """The monthly roll-up as the ledger says it should be: one query, grouped by the database."""
     return (
         Entry.objects.filter(status=Status.VERIFIED)
         .annotate(m=TruncMonth("date"))
         .order_by()
         .values("village_id", "category_id", "m")
+        .annotate(total=Sum("amount"), n=Count("id"))
+    )
+
+
+def _years_from_ledger() -> QuerySet[Entry, dict[str, Any]]:
+    """The yearly lines as the ledger says they should be."""
+    return (
+        Entry.objects.filter(status=Status.VERIFIED)
+        .annotate(y=ExtractYear("date"))
+        .order_by()
+        .values("village_id", "category_id", "y")
         .annotate(total=Sum("amount"), n=Count("id"))
     )
 
@@ -78,55 +98,93 @@ def _normalize(month: datetime.date | datetime.datetime) -> datetime.date:
 class Difference:
     village_id: int
     category_id: int
+    #: The month's first day; for a year's line (``period`` "year"), 1 January.
     month: datetime.date
     ledger_fen: int
     ledger_rows: int
     rollup_fen: int
     rollup_rows: int
+    period: str = "month"
 
     def __str__(self) -> str:
+        when = f"{self.month:%Y} 年全年" if self.period == "year" else f"{self.month:%Y-%m}"
         return (
-            f"村 {self.village_id} 类别 {self.category_id} {self.month:%Y-%m}：台账 {self.ledger_rows} 条 "
+            f"村 {self.village_id} 类别 {self.category_id} {when}：台账 {self.ledger_rows} 条 "
             f"{self.ledger_fen / 100:.2f} 元，汇总 {self.rollup_rows} 条 {self.rollup_fen / 100:.2f} 元"
         )
 
 
-def check() -> list[Difference]:
-    """Every line where the roll-up and the ledger disagree (empty when they agree to the fen)."""
-    expected: dict[Key, tuple[int, int]] = {
-        (r["village_id"], r["category_id"], _normalize(r["m"])): (to_fen(r["total"]), r["n"])
-        for r in _from_ledger()
-    }
-    actual: dict[Key, tuple[int, int]] = {
-        (village, category, month): (to_fen(amount), count)
-        for village, category, month, amount, count in MonthIncome.objects.values_list(
-            "village_id", "category_id", "month", "amount", "rows"
-        )
-    }
+def _compare(
+    expected: dict[Key, tuple[int, int]], actual: dict[Key, tuple[int, int]], period: str
+) -> list[Difference]:
     differences = []
     for key in sorted(expected.keys() | actual.keys()):
         want, got = expected.get(key, (0, 0)), actual.get(key, (0, 0))
         if want != got:
-            differences.append(Difference(*key, want[0], want[1], got[0], got[1]))
+            differences.append(Difference(*key, want[0], want[1], got[0], got[1], period=period))
     return differences
+
+
+def check() -> list[Difference]:
+    """Every line where the roll-up (monthly, then yearly) and the ledger disagree (empty when they
+    agree to the fen)."""
+    months = _compare(
+        {
+            (r["village_id"], r["category_id"], _normalize(r["m"])): (to_fen(r["total"]), r["n"])
+            for r in _from_ledger()
+        },
+        {
+            (village, category, month): (to_fen(amount), count)
+            for village, category, month, amount, count in MonthIncome.objects.values_list(
+                "village_id", "category_id", "month", "amount", "rows"
+            )
+        },
+        "month",
+    )
+    years = _compare(
+        {
+            (r["village_id"], r["category_id"], datetime.date(int(r["y"]), 1, 1)): (
+                to_fen(r["total"]),
+                r["n"],
+            )
+            for r in _years_from_ledger()
+        },
+        {
+            (village, category, datetime.date(year, 1, 1)): (to_fen(amount), count)
+            for village, category, year, amount, count in YearIncome.objects.values_list(
+                "village_id", "category_id", "year", "amount", "rows"
+            )
+        },
+        "year",
+    )
+    return months + years
 
 
 @transaction.atomic
 def rebuild(*, actor: Any = None) -> int:
-    """Make the roll-up again from the ledger, in one transaction (readers see the old or the new one),
-    recorded in the change log; returns how many lines it has."""
+    """Make the roll-up (monthly and yearly lines) again from the ledger, in one transaction (readers see
+    the old or the new one), recorded in the change log; returns how many monthly lines it has."""
     MonthIncome.objects.all().delete()
-    select, params = _from_ledger().query.sql_with_params()
-    table = connection.ops.quote_name(MonthIncome._meta.db_table)
+    YearIncome.objects.all().delete()
+    ops = connection.ops
     with connection.cursor() as cursor:
         # The grouped SELECT's columns come in the order of .values() then .annotate(): village,
-        # category, month, total, count.
-        cursor.execute(f"INSERT INTO {table} (village_id, category_id, month, amount, rows) {select}", params)
+        # category, month (year), total, count.
+        for model, period, query in (
+            (MonthIncome, "month", _from_ledger()),
+            (YearIncome, "year", _years_from_ledger()),
+        ):
+            select, params = query.query.sql_with_params()
+            table = ops.quote_name(model._meta.db_table)
+            cursor.execute(
+                f"INSERT INTO {table} (village_id, category_id, {period}, amount, rows) {select}", params
+            )
     lines = MonthIncome.objects.count()
+    years = YearIncome.objects.count()
     audit.event(
         actor=actor,
         action="ledger.rollup_rebuild",
         model="ledger.monthincome",
-        note=f"由台账重建月度收入汇总：{lines} 行",
+        note=f"由台账重建收入汇总：月度 {lines} 行，年度 {years} 行",
     )
     return lines

@@ -17,7 +17,7 @@ from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceEr
 from qiangcun.core.money import from_fen, pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
-from qiangcun.ledger.models import Entry, MonthIncome, Status
+from qiangcun.ledger.models import Entry, MonthIncome, Status, YearIncome
 from qiangcun.orgs.models import ABOVE_TOWNSHIP, CHILD_LEVEL, Level, OrgUnit
 from qiangcun.orgs.selectors import township_codes_seen, unit_for
 from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
@@ -65,32 +65,53 @@ def counted(entries: QuerySet[Entry], year: int, *, township: OrgUnit | None = N
     return _counted_categories(verified, year, township)
 
 
-#: Counted verified income per village as of a day and seven days before, in one statement: whole
-#: months from the roll-up, the days since the first of the earlier day's month from the ledger. The
-#: counted categories are the year's campaign's of each village's township (joined through the
-#: village's target of the year, as ``counted`` does). Hand-written: the ORM spends longer building these
-#: two grouped queries than the database spends running them (about 5 ms against 1 ms for a township).
-_INCOME_SQL = """
+#: Counted verified income per village as of a day and seven days before, in one statement. The
+#: counted categories are the year's campaign's of each village's township (joined through the village's
+#: target of the year, as ``counted`` does). Hand-written: the ORM spends longer building these grouped
+#: queries than the database spends running them (about 5 ms against 1 ms for a township).
+#: Each part gives, per village, what it adds to the income as of ``as_of`` and as of ``before``.
+_JOINS = """
+JOIN {units} v ON v.id = {alias}.village_id
+JOIN {targets} t ON t.village_id = {alias}.village_id
+JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
+JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = {alias}.category_id
+"""
+#: Forwards (an early day of the year): the whole months before the day's month from the monthly lines,
+#: then the ledger's rows from the first of ``before``'s month to the day.
+_INCOME_FORWARD_SQL = """
 SELECT m.village_id,
        SUM(m.amount),
        SUM(CASE WHEN m.month < %(month_before)s THEN m.amount ELSE 0 END)
-FROM {rollup} m
-JOIN {units} v ON v.id = m.village_id
-JOIN {targets} t ON t.village_id = m.village_id
-JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
-JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = m.category_id
+FROM {rollup} m {joins_m}
 WHERE m.month >= %(jan1)s AND m.month < %(month_now)s AND v.path LIKE %(prefix)s ESCAPE '!'
 GROUP BY m.village_id
 UNION ALL
 SELECT e.village_id,
        SUM(CASE WHEN e.date >= %(month_now)s THEN e.amount ELSE 0 END),
        SUM(CASE WHEN e.date <= %(before)s THEN e.amount ELSE 0 END)
-FROM {ledger} e
-JOIN {units} v ON v.id = e.village_id
-JOIN {targets} t ON t.village_id = e.village_id
-JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
-JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = e.category_id
+FROM {ledger} e {joins_e}
 WHERE e.status = %(verified)s AND e.date >= %(month_before)s AND e.date <= %(as_of)s
+  AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY e.village_id
+"""
+#: Backwards (a late day, and "today": nothing is dated after it): the year's lines, less the whole
+#: months after the day's month, less the ledger's rows after ``before`` up to the end of the day's month.
+_INCOME_BACKWARD_SQL = """
+SELECT y.village_id, SUM(y.amount), SUM(y.amount)
+FROM {year_rollup} y {joins_y}
+WHERE y.year = %(year)s AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY y.village_id
+UNION ALL
+SELECT m.village_id, -SUM(m.amount), -SUM(m.amount)
+FROM {rollup} m {joins_m}
+WHERE m.month > %(month_now)s AND m.month <= %(dec1)s AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY m.village_id
+UNION ALL
+SELECT e.village_id,
+       -SUM(CASE WHEN e.date > %(as_of)s THEN e.amount ELSE 0 END),
+       -SUM(e.amount)
+FROM {ledger} e {joins_e}
+WHERE e.status = %(verified)s AND e.date > %(before)s AND e.date >= %(jan1)s AND e.date < %(month_next)s
   AND v.path LIKE %(prefix)s ESCAPE '!'
 GROUP BY e.village_id
 """
@@ -106,32 +127,13 @@ def counted_income(
     """Counted verified income of every village under ``root`` in ``year``, as of ``as_of`` and as of
     ``before`` (both inclusive; ``before`` ≤ ``as_of``): village id → (income, income before).
 
-    Whole months come from the monthly roll-up (``MonthIncome``, kept in the verifying transaction); the
-    days from the first of ``before``'s month to ``as_of`` come from the ledger itself — at most about
-    five weeks of rows, however long the year. The same figures as summing the ledger (tested)."""
-    jan1 = datetime.date(year, 1, 1)
-    month_now = as_of.replace(day=1)
-    month_before = max(before.replace(day=1), jan1)
-    ops = connection.ops
-    sql = _INCOME_SQL.format(
-        rollup=ops.quote_name(MonthIncome._meta.db_table),
-        ledger=ops.quote_name(Entry._meta.db_table),
-        units=ops.quote_name(OrgUnit._meta.db_table),
-        targets=ops.quote_name(VillageTarget._meta.db_table),
-        campaigns=ops.quote_name(Campaign._meta.db_table),
-        counted=ops.quote_name(Campaign.counted_categories.through._meta.db_table),
-    )
-    day = ops.adapt_datefield_value
-    params = {
-        "year": year,
-        "jan1": day(jan1),
-        "month_now": day(month_now),
-        "month_before": day(month_before),
-        "before": day(before),
-        "as_of": day(as_of),
-        "prefix": _like_prefix(root.path),
-        "verified": Status.VERIFIED.value,
-    }
+    From the roll-up kept in the verifying transaction and the ledger's last weeks: for a day in the
+    first half of the year, the monthly lines (``MonthIncome``) of the months before it; for a later
+    day, the year's lines (``YearIncome``) less the months after it — as of today, nothing — so a
+    province's table "as of today" reads one line per village and category, not one per month. The
+    ledger itself gives at most about five weeks of rows either way. The same figures as summing the
+    ledger (tested, on both paths)."""
+    sql, params = income_statement(root, year, as_of, before)
     fen: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -140,6 +142,45 @@ def counted_income(
             line[0] += int(now or 0)
             line[1] += int(then or 0)
     return {village: (from_fen(now), from_fen(then)) for village, (now, then) in fen.items()}
+
+
+def income_statement(
+    root: OrgUnit, year: int, as_of: datetime.date, before: datetime.date
+) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of :func:`counted_income` (also for ``bench/explain.py``)."""
+    jan1 = datetime.date(year, 1, 1)
+    month_now = as_of.replace(day=1)
+    month_before = max(before.replace(day=1), jan1)
+    month_next = (month_now + datetime.timedelta(days=32)).replace(day=1)
+    ops = connection.ops
+    tables = {
+        "rollup": ops.quote_name(MonthIncome._meta.db_table),
+        "year_rollup": ops.quote_name(YearIncome._meta.db_table),
+        "ledger": ops.quote_name(Entry._meta.db_table),
+    }
+    names = {
+        "units": ops.quote_name(OrgUnit._meta.db_table),
+        "targets": ops.quote_name(VillageTarget._meta.db_table),
+        "campaigns": ops.quote_name(Campaign._meta.db_table),
+        "counted": ops.quote_name(Campaign.counted_categories.through._meta.db_table),
+    }
+    joins = {f"joins_{a}": _JOINS.format(alias=a, **names) for a in ("m", "e", "y")}
+    backward = as_of.month >= 7
+    sql = (_INCOME_BACKWARD_SQL if backward else _INCOME_FORWARD_SQL).format(**tables, **joins)
+    day = ops.adapt_datefield_value
+    params = {
+        "year": year,
+        "jan1": day(jan1),
+        "dec1": day(datetime.date(year, 12, 1)),
+        "month_now": day(month_now),
+        "month_before": day(month_before),
+        "month_next": day(month_next),
+        "before": day(before),
+        "as_of": day(as_of),
+        "prefix": _like_prefix(root.path),
+        "verified": Status.VERIFIED.value,
+    }
+    return sql, params
 
 
 def settings_lock(campaign: Campaign) -> str | None:
