@@ -26,10 +26,11 @@ from qiangcun.core.excel import (
     RowError,
     Table,
     WorkbookRefused,
+    WorkbookValues,
     find_table,
-    inspect_xlsx,
     is_total_row,
     normalize_text,
+    read_xlsx,
 )
 from qiangcun.core.text import text_problem
 from qiangcun.ledger.importing.names import CATEGORY_SYNONYMS, PATH_SYNONYMS
@@ -133,13 +134,19 @@ def parse_ledger_file(
     villages: list[OrgUnit],
     progress: Callable[[int, int], None] | None = None,
     allow_negative: bool = False,
+    book: WorkbookValues | None = None,
 ) -> ParsedFile:
-    """Check the file's safety, find its table and parse every row. Never writes anything."""
+    """Check the file's safety, find its table and parse every row. Never writes anything.
+
+    ``book`` is the file as :func:`~qiangcun.core.excel.read_xlsx` already checked and read it (the
+    import page does, for its progress bar); without it the file is checked and read here, once."""
     result = ParsedFile(name=name, sha256="")
-    total = inspect_xlsx(path, name=name)
+    if book is None:
+        book = read_xlsx(path, name=name)
+    total = book.max_row
     limit = settings.IMPORT_MAX_ROWS + 1000
     result.sha256 = sha256_of(path)
-    table, data = find_table(path, fields=FIELDS, required=REQUIRED, labels=LABELS)
+    table, data = find_table(book, fields=FIELDS, required=REQUIRED, labels=LABELS)
     result.table = table
     matcher = VillageMatcher(villages)
     categories = {c.name: c for c in Category.objects.all()}
