@@ -157,3 +157,37 @@ def test_a_child_that_hangs_is_stopped(tmp_path, monkeypatch):
     monkeypatch.setattr(excel, "PROBE_SECONDS", 0.5)
     with pytest.raises(WorkbookRefused, match="超时"):
         read_xlsx(path)
+
+
+def test_number_cells_sum_to_the_fen_and_finer_amounts_are_refused(tree, tmp_path):
+    from decimal import Decimal
+
+    from qiangcun.ledger.importing.ledger import parse_ledger_file
+
+    amounts = [0.1 + 0.2, 1234567.89, 0.07, 19.99, 1e9, 35.1, 999999999.99]
+    header = ["村名", "日期", "金额（元）", "收入类别", "增收路子", "摘要"]
+    rows = [header] + [
+        ["孙庄村", datetime.date(2020, 3, 1 + i), a, "经营收入", "现代农业", f"第{i}笔"]
+        for i, a in enumerate(amounts)
+    ]
+    path = tmp_path / "amounts.xlsx"
+    path.write_bytes(_workbook(rows))
+    parsed = parse_ledger_file(path, name=path.name, year=2020, villages=tree.villages)
+    assert parsed.ok, parsed.errors
+    assert [str(r.amount) for r in parsed.rows] == [
+        "0.30",
+        "1234567.89",
+        "0.07",
+        "19.99",
+        "1000000000.00",
+        "35.10",
+        "999999999.99",
+    ]
+    assert sum(r.amount for r in parsed.rows) == Decimal("2001234623.34")
+    path.write_bytes(
+        _workbook([*rows, ["孙庄村", datetime.date(2020, 4, 1), 12.345, "经营收入", "现代农业", "x"]])
+    )
+    parsed = parse_ledger_file(path, name=path.name, year=2020, villages=tree.villages)
+    assert [str(e) for e in parsed.errors] == [
+        "第 9 行“金额（元）”列（C）：金额 12.345 超过两位小数（精确到分），请核对"
+    ]

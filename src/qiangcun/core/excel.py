@@ -10,6 +10,7 @@ declarations, macros, and the largest row and column each worksheet names.
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import pickle
 import re
@@ -376,11 +377,17 @@ def normalize_text(value: object) -> str:
     ones (zero-width space/joiners, word joiner, BOM); ``None`` → ``""``.
 
     ``" 孙 庄\u3000村 "`` → ``"孙庄村"``; ``"ＡＢＣ１２"`` → ``"ABC12"``."""
-    import unicodedata
-
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value))
+    return _normalize(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize(text: str) -> str:
+    """:func:`normalize_text` of a string; cached, since a sheet repeats its names row after row."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text)
     return _INVISIBLE_RE.sub("", "".join(text.split()))
 
 
