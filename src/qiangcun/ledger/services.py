@@ -851,28 +851,38 @@ def _insert_imported(
     batch: ImportBatch,
     verified: bool,
 ) -> None:
-    """Insert imported rows with one prepared INSERT run over all of them (``executemany``).
+    """Insert imported rows in one go: ``COPY … FROM STDIN`` on PostgreSQL, one prepared INSERT run over
+    all of them (``executemany``) on SQLite.
 
     ``bulk_create`` spends most of a 100,000-row import preparing each value through the ORM (and on
     SQLite splits it into 58-row statements); here each row becomes one tuple of already-converted
-    values. The database's own checks and the freeze triggers still apply; the caller's transaction
-    makes it all or nothing."""
+    values. The database's own checks, foreign keys and triggers still apply (PostgreSQL fires row
+    triggers for COPY as for INSERT); the caller's transaction makes it all or nothing."""
     connection = transaction.get_connection()
     ops = connection.ops
     meta = Entry._meta
+    table = ops.quote_name(meta.db_table)
     columns = ", ".join(ops.quote_name(cast(Field, meta.get_field(name)).column) for name in _IMPORT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_IMPORT_COLUMNS))
-    sql = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"
     stamp = ops.adapt_datetimefield_value(now)
     reviewer = actor.pk if verified else None
     reviewed = stamp if verified else None
+    ids: dict[int, Any] = {}  # a row's village, category and path are shared objects: their pk, once
+
+    def pk(obj: Any) -> Any:
+        try:
+            return ids[id(obj)]
+        except KeyError:
+            ids[id(obj)] = obj.pk
+            return obj.pk
+
+    adapt_date = ops.adapt_datefield_value
     values = (
         (
-            r.village.pk,
-            ops.adapt_datefield_value(r.date),
+            pk(r.village),
+            adapt_date(r.date),
             to_fen(r.amount),
-            r.category.pk,
-            r.path.pk,
+            pk(r.category),
+            pk(r.path),
             r.summary,
             r.counterparty,
             status,
@@ -889,6 +899,11 @@ def _insert_imported(
         for r in rows
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy_rows(cursor, f"COPY {table} ({columns}) FROM STDIN", values)
+            return
+        placeholders = ", ".join(["%s"] * len(_IMPORT_COLUMNS))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
         chunk: list[tuple[Any, ...]] = []
         for row in values:
             chunk.append(row)
@@ -897,6 +912,14 @@ def _insert_imported(
                 chunk = []
         if chunk:
             cursor.executemany(sql, chunk)
+
+
+def _copy_rows(cursor: Any, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """PostgreSQL ``COPY … FROM STDIN`` (psycopg 3), row by row as the values come. A refused row (a
+    check, a foreign key, a trigger) raises Django's ``IntegrityError`` and friends, as an INSERT would."""
+    with cursor.db.wrap_database_errors, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _common_path(paths: list[str]) -> str:
