@@ -9,7 +9,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, InternalError, connection, transaction
+from django.db import DataError, IntegrityError, InternalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ def _rows(tree, category, path, amounts=AMOUNTS):
             amount=Decimal(amount),
             category=category,
             path=path,
-            summary=f'导入的第 {n} 行\t含制表符、引号"和反斜杠\\',
+            summary=f'导入的第 {n} 行\t含制表符、引号"、换行\n和反斜杠\\N',
             counterparty="某公司" if n % 2 else "",
         )
         for n, amount in enumerate(amounts, start=2)
@@ -90,6 +90,23 @@ def test_the_database_checks_still_hold(tree, personas, category, path, vendor):
             verified=False,
         )
     assert not Entry.objects.filter(import_batch=batch).exists()
+
+
+def test_postgresql_checks_lengths_of_copied_text(tree, personas, category, path):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not check lengths")
+    batch = ImportBatch.objects.create(kind=ImportBatch.Kind.LEDGER, file_name="x.xlsx", sha256="0" * 64)
+    row = _rows(tree, category, path, ["5.00"])[0]
+    long = ParsedRow(**{**row.__dict__, "summary": "长" * 201})
+    with pytest.raises(DataError), transaction.atomic():
+        services._insert_imported(
+            [long],
+            actor=personas["township_admin"],
+            status=Status.SUBMITTED,
+            now=timezone.now(),
+            batch=batch,
+            verified=False,
+        )
 
 
 def test_copied_verified_rows_are_frozen(tree, personas, category, path, settings):
