@@ -755,13 +755,14 @@ def entries_import(
                     f"{current} 年的台账请按待审核导入，由他人审核",
                     field="verified",
                 )
+        latest = today()  # once, not once a row: 100,000 rows spent 0.5 s asking the time zone
         for r in rows:
             if r.amount < 0 and not verified:
                 raise ServiceError(
                     f"第 {r.row} 行：金额为负数；负数（红字冲销）只能在按已审核迁移历史台账时导入",
                     field="amount",
                 )
-            if r.date > today():
+            if r.date > latest:
                 raise ServiceError(f"第 {r.row} 行：收入日期 {r.date:%Y-%m-%d} 晚于今天", field="date")
         dates = [r.date for r in rows]
         existing: dict[tuple[Any, ...], int] = defaultdict(int)
