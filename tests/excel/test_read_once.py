@@ -38,6 +38,10 @@ def _workbook(rows, *, merge: str | None = None, offset: str | None = None) -> b
         ws.merge_cells(merge)
     other = wb.create_sheet("填表说明")
     other.append(["说明", datetime.datetime(2020, 1, 2, 3, 4), datetime.time(5, 6), True, 3])
+    # Equal but not the same: the child shares equal strings and dates, never 1.0 and TRUE.
+    other.append(
+        [True, 1, 1.0, False, 0, "1", "说明", datetime.date(2020, 1, 2), datetime.datetime(2020, 1, 2)]
+    )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -105,7 +109,9 @@ def test_the_values_are_what_calamine_yields_here(tmp_path, merge, offset):
         theirs, ours = wb.get_sheet_by_name(name), book.get_sheet_by_name(name)
         assert ours.start == theirs.start
         assert ours.merged_cell_ranges == (theirs.merged_cell_ranges or [])
-        assert ours.rows == [list(r) for r in theirs.iter_rows()]
+        assert [[(type(c), c) for c in r] for r in ours.rows] == [
+            [(type(c), c) for c in r] for r in theirs.iter_rows()
+        ]
     assert book.max_row == inspect_xlsx(path) >= 4
     fields = {"village": ["村名"], "date": ["日期"], "amount": ["金额"]}
     args = {"fields": fields, "required": ["village", "date", "amount"], "labels": {}}
