@@ -417,16 +417,27 @@ def is_total_row(cells: Sequence[Any], *, key: int | None, required: int | None)
     (the village or name column), or anywhere in a row whose required cell (the date, say) is empty.
     A row with its key and required cells filled that says 合计 in its summary is data."""
 
-    def text(value: Any) -> str:
-        return normalize_text(value) if isinstance(value, str) else ""
-
     first = next((c for c in cells if c is not None and (not isinstance(c, str) or c.strip())), None)
-    if TOTAL_RE.search(text(first)):
+    if _says_total(first):
         return True
-    if key is not None and key < len(cells) and TOTAL_RE.search(text(cells[key])):
+    if key is not None and key < len(cells) and _says_total(cells[key]):
         return True
-    blank_required = required is None or required >= len(cells) or normalize_text(cells[required]) == ""
-    return blank_required and any(TOTAL_RE.search(text(c)) for c in cells)
+    if required is None or required >= len(cells):
+        blank_required = True
+    else:
+        value = cells[required]
+        # A number or a date is never blank (its text is not empty): no need to write it out.
+        blank_required = not isinstance(value, int | float | datetime.date) and normalize_text(value) == ""
+    return blank_required and any(_says_total(c) for c in cells)
+
+
+def _says_total(value: Any) -> bool:
+    return isinstance(value, str) and _total_word(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _total_word(text: str) -> bool:
+    return TOTAL_RE.search(normalize_text(text)) is not None
 
 
 @dataclass(frozen=True)

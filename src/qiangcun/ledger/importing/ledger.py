@@ -4,6 +4,7 @@ row, and either return every row parsed or every error with its Excel row, colum
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -107,12 +108,17 @@ _SIGNATURE_RE = re.compile(r"^\s*(" + "|".join(r"\s*".join(word) for word in SIG
 
 def _skip(cells: list[Any], *, village: int, date: int) -> bool:
     """Blank rows, subtotal/total rows and signature lines are not data."""
-    if all(is_blank(c) for c in cells):
+    first = next((c for c in cells if not is_blank(c)), None)
+    if first is None:  # every cell blank
         return True
     if is_total_row(cells, key=village, required=date):
         return True
-    first = next((c for c in cells if not is_blank(c)), None)
-    return isinstance(first, str) and bool(_SIGNATURE_RE.match(normalize_text(first)))
+    return isinstance(first, str) and _signature(first)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(text: str) -> bool:
+    return bool(_SIGNATURE_RE.match(normalize_text(text)))
 
 
 def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
