@@ -329,15 +329,25 @@ def import_export(path: Path, expect_rows: int, expect_sum: Decimal, admin: Any,
 # ---------------------------------------------------------------------------------------------- runner
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the probe), user + system: on a machine
+    shared with other work, wall seconds wander with the load and CPU seconds much less. (PostgreSQL's
+    own server processes are not children: their CPU is not in it.)"""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def repeat(label: str, n: int, fn: Callable[[], dict]) -> dict:
     """Run ``fn`` n times (GC collected before each); the median run's phases and total."""
     runs = []
     for i in range(n):
         gc.collect()
+        c0 = cpu_seconds()
         t0 = time.perf_counter()
         phases = fn()
         wall = time.perf_counter() - t0
         phases.setdefault("total", wall)
+        phases["cpu"] = cpu_seconds() - c0
         runs.append(phases)
         print(f"  {label} #{i + 1}: " + ", ".join(f"{k} {v:.3f}s" for k, v in phases.items()), flush=True)
     # The run with the median total (the lower of the two middle ones for an even count), phases and
@@ -345,6 +355,7 @@ def repeat(label: str, n: int, fn: Callable[[], dict]) -> dict:
     median = statistics.median_low(r["total"] for r in runs)
     out = dict(next(r for r in runs if r["total"] == median))
     out["runs"] = [r["total"] for r in runs]
+    out["cpu_runs"] = [r["cpu"] for r in runs]
     out["peak_rss_mib_after"] = mb(peak_rss_kib())
     return out
 
@@ -459,7 +470,17 @@ def both(args: argparse.Namespace) -> None:
     print(f"\nsaved {args.output}")
 
 
-SUMMARY_KEYS = ("bare_read_s", "ours_s", "parse_s", "insert_s", "ratio", "aim", "aim_met")
+SUMMARY_KEYS = (
+    "bare_read_s",
+    "ours_s",
+    "parse_s",
+    "insert_s",
+    "ratio",
+    "aim",
+    "aim_met",
+    "cpu_s",
+    "cpu_ratio",
+)
 
 
 def side_by_side(results: list[dict]) -> str:
@@ -478,6 +499,17 @@ def side_by_side(results: list[dict]) -> str:
     ):
         lines.append(f"| {label} | " + " | ".join(f"{r[key]:.2f}" for r in results) + " |")
     lines.append("| **ours / bare read** | " + " | ".join(f"**{r['ratio']:.2f}×**" for r in results) + " |")
+    lines.append(
+        "| CPU s: bare read / ours | "
+        + " | ".join(f"{r['cpu_s']['bare_read']:.2f} / {r['cpu_s']['ours']:.2f}" for r in results)
+        + " |"
+    )
+    lines.append(
+        "| ours / bare read in CPU s | " + " | ".join(f"{r['cpu_ratio']:.2f}×" for r in results) + " |"
+    )
+    lines.append(
+        "| load average at the end | " + " | ".join(f"{r['load_average'][0]:.1f}" for r in results) + " |"
+    )
     lines.append(
         "| aim | "
         + " | ".join(f"≤ {r['aim']:g}× — {'met' if r['aim_met'] else 'not met'}" for r in results)
@@ -560,6 +592,7 @@ def run(args: argparse.Namespace, home: Path, started: datetime.datetime) -> Non
 
     baseline_name = "to_python" if bare_py["total"] <= bare_it["total"] else "iter_rows"
     baseline = min(bare_py["total"], bare_it["total"])
+    bare_cpu = min(bare_py["cpu"], bare_it["cpu"])
     ratios = {
         "ours_over_bare": our["total"] / baseline,
         "ours_parse_over_bare": our["parse"] / baseline,
@@ -580,6 +613,9 @@ def run(args: argparse.Namespace, home: Path, started: datetime.datetime) -> Non
         "parse_s": our["parse"],
         "insert_s": our["insert"],
         "ratio": ratios["ours_over_bare"],
+        "cpu_s": {"bare_read": bare_cpu, "ours": our["cpu"]},
+        "cpu_ratio": our["cpu"] / bare_cpu,
+        "load_average": os.getloadavg(),
         "aim": aim,
         "aim_met": ratios["ours_over_bare"] <= aim,
         "versions": {
