@@ -123,3 +123,15 @@ def test_copied_verified_rows_are_frozen(tree, personas, category, path, setting
         Entry.objects.filter(import_batch=outcome.batch).update(summary="改")
     with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
         Entry.objects.filter(import_batch=outcome.batch).delete()
+
+
+def test_a_row_dated_after_today_is_refused(tree, personas, category, path, settings):
+    """``today()`` is asked once per import now; a row dated after it is still refused, naming the row."""
+    from qiangcun.core.errors import ServiceError
+
+    settings.TODAY = datetime.date(2020, 4, 17)
+    rows = _rows(tree, category, path, ["5.00", "6.00"])
+    rows[1] = ParsedRow(**{**rows[1].__dict__, "date": datetime.date(2020, 4, 18)})
+    with pytest.raises(ServiceError, match="第 3 行：收入日期 2020-04-18 晚于今天"):
+        entries_import(actor=personas["township_admin"], rows=rows, file_name="x.xlsx", sha256="0" * 64)
+    assert not Entry.objects.exists()
