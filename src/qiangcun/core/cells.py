@@ -124,6 +124,9 @@ _EXPONENT_RE = re.compile(r"\d\.?\s*[eE]\s*[-+]?\s*\d")
 _NON_FINITE = frozenset({"nan", "inf", "infinity", "∞", "#num!", "#div/0!", "#value!"})
 
 
+_MAX_YUAN_FLOAT = float(MAX_YUAN)  # 1e9 exactly
+
+
 def _amount_error(text: str) -> CellError:
     return CellError(f"金额“{text}”无法识别，{_AMOUNT_HINT}")
 
@@ -225,6 +228,14 @@ def parse_amount_cell(value: object, *, wan: bool = False) -> Decimal:
     ``"壹万伍仟元"``. Refuses, with :class:`CellError`, anything not positive, above 10 亿元, finer than
     a fen, or not plainly one amount.
     """
+    if type(value) is float and not wan and 0.0 < value <= _MAX_YUAN_FLOAT:
+        # A number cell (python-calamine gives every number as a float). When the float is the one
+        # nearest to a whole number of fen, that number of fen is the amount: up to 10 亿元 doubles are
+        # far closer together than a fen, so the float's shortest repr — what the exact path below
+        # reads — is that very amount. Same result, without the string and the decimal context.
+        fen = round(value * 100)
+        if fen / 100 == value:
+            return Decimal(fen).scaleb(-2)
     factor = WAN if wan else Decimal(1)
     if isinstance(value, bool):
         raise CellError("金额必须是数字，不能是 TRUE/FALSE")
@@ -436,6 +447,10 @@ def parse_date_cell(value: object, *, year: int | None = None) -> datetime.date:
 
     With ``year``, a date outside that year is refused (the campaign year).
     """
+    if type(value) is datetime.date:  # a date cell, the common case: at once
+        if year is not None and value.year != year:
+            raise CellError(f"日期 {value.isoformat()} 不在 {year} 年内")
+        return value
     if isinstance(value, bool):
         raise CellError("日期不能是 TRUE/FALSE")
     if value is None:

@@ -25,7 +25,7 @@ from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import PeopleImportError, PeopleOutcome, people_import
 from qiangcun.core import audit
 from qiangcun.core.errors import ServiceError
-from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx
+from qiangcun.core.excel import RowError, Table, WorkbookRefused, error_report, inspect_xlsx, read_xlsx
 from qiangcun.core.money import fmt_wan
 from qiangcun.core.scope import Action
 from qiangcun.core.serving import process_label
@@ -284,9 +284,11 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
     try:
         if is_word_file(name) and kind not in WORD_KINDS:
             return {"ok": False, "refused": f"{KINDS.get(kind, kind)}只能从 Excel 表（.xlsx）导入"}
-        inspect = inspect_docx if is_word_file(name) else inspect_xlsx
-        ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect(path, name=name))
         if kind == "ledger":
+            # Checked and read at once, in the probe's child process: the reader parses these values
+            # and never opens the file itself.
+            book = read_xlsx(path, name=name)
+            ImportJob.objects.filter(pk=job.pk).update(rows_total=book.max_row)
             villages = import_villages(user)
             year = import_year(
                 villages, int(options["year"]) if str(options.get("year", "")).isdigit() else None
@@ -296,9 +298,10 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
                 path,
                 name=name,
                 year=year,
-                villages=import_villages(user),
+                villages=villages,
                 progress=progress,
                 allow_negative=verified,
+                book=book,
             )
             if parsed.errors:
                 return _errors(job, path, parsed.table, parsed.errors)
@@ -324,6 +327,8 @@ def run_import(job: ImportJob, path: Path, *, dry_run: bool, progress: Any = Non
                 }
 
             return _write(job, write_ledger, dry_run=dry_run)
+        inspect = inspect_docx if is_word_file(name) else inspect_xlsx
+        ImportJob.objects.filter(pk=job.pk).update(rows_total=inspect(path, name=name))
         if kind == "people":
             return _run_people(job, path, dry_run=dry_run, progress=progress)
         if kind == "plans":

@@ -757,13 +757,14 @@ def entries_import(
                     f"{current} 年的台账请按待审核导入，由他人审核",
                     field="verified",
                 )
+        latest = today()  # once, not once a row: 100,000 rows spent 0.5 s asking the time zone
         for r in rows:
             if r.amount < 0 and not verified:
                 raise ServiceError(
                     f"第 {r.row} 行：金额为负数；负数（红字冲销）只能在按已审核迁移历史台账时导入",
                     field="amount",
                 )
-            if r.date > today():
+            if r.date > latest:
                 raise ServiceError(f"第 {r.row} 行：收入日期 {r.date:%Y-%m-%d} 晚于今天", field="date")
         dates = [r.date for r in rows]
         existing: dict[tuple[Any, ...], int] = defaultdict(int)
@@ -855,44 +856,61 @@ def _insert_imported(
     batch: ImportBatch,
     verified: bool,
 ) -> None:
-    """Insert imported rows with one prepared INSERT run over all of them (``executemany``).
+    """Insert imported rows in one go: ``COPY … FROM STDIN`` on PostgreSQL, one prepared INSERT run over
+    all of them (``executemany``) on SQLite.
 
     ``bulk_create`` spends most of a 100,000-row import preparing each value through the ORM (and on
     SQLite splits it into 58-row statements); here each row becomes one tuple of already-converted
-    values. The database's own checks and the freeze triggers still apply; the caller's transaction
-    makes it all or nothing."""
+    values. The database's own checks, foreign keys and triggers still apply (PostgreSQL fires row
+    triggers for COPY as for INSERT); the caller's transaction makes it all or nothing."""
     connection = transaction.get_connection()
     ops = connection.ops
     meta = Entry._meta
-    columns = ", ".join(ops.quote_name(cast(Field, meta.get_field(name)).column) for name in _IMPORT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_IMPORT_COLUMNS))
-    sql = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    names = [cast(Field, meta.get_field(name)).column for name in _IMPORT_COLUMNS]
+    table = ops.quote_name(meta.db_table)
+    columns = ", ".join(ops.quote_name(name) for name in names)
     stamp = ops.adapt_datetimefield_value(now)
     reviewer = actor.pk if verified else None
     reviewed = stamp if verified else None
+    entered_by, batch_id = actor.pk, batch.pk
+    ids: dict[int, Any] = {}  # a row's village, category and path are shared objects: their pk, once
+
+    def pk(obj: Any) -> Any:
+        try:
+            return ids[id(obj)]
+        except KeyError:
+            ids[id(obj)] = obj.pk
+            return obj.pk
+
+    adapt_date = ops.adapt_datefield_value
     values = (
         (
-            r.village.pk,
-            ops.adapt_datefield_value(r.date),
+            pk(r.village),
+            adapt_date(r.date),
             to_fen(r.amount),
-            r.category.pk,
-            r.path.pk,
+            pk(r.category),
+            pk(r.path),
             r.summary,
             r.counterparty,
             status,
-            actor.pk,
+            entered_by,
             stamp,
             stamp,
             stamp,
             reviewer,
             reviewed,
             "",
-            batch.pk,
+            batch_id,
             1,
         )
         for r in rows
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy_rows(cursor, meta.db_table, names, values)
+            return
+        placeholders = ", ".join(["%s"] * len(_IMPORT_COLUMNS))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
         chunk: list[tuple[Any, ...]] = []
         for row in values:
             chunk.append(row)
@@ -901,6 +919,24 @@ def _insert_imported(
                 chunk = []
         if chunk:
             cursor.executemany(sql, chunk)
+
+
+def _copy_rows(cursor: Any, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """PostgreSQL ``COPY … FROM STDIN`` in binary (psycopg 3), row by row as the values come, each value
+    sent as its column's own type (read from the catalogue: nothing to keep in step with the model).
+    A refused row (a check, a foreign key, a length, a trigger) raises Django's ``IntegrityError`` or
+    ``DataError``, as an INSERT would."""
+    quote = cursor.db.ops.quote_name
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s)",
+        [quote(table), columns],
+    )
+    oids = dict(cursor.fetchall())
+    sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT BINARY)"
+    with cursor.db.wrap_database_errors, cursor.copy(sql) as copy:
+        copy.set_types([oids[c] for c in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _common_path(paths: list[str]) -> str:

@@ -4,6 +4,7 @@ row, and either return every row parsed or every error with its Excel row, colum
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -26,10 +27,11 @@ from qiangcun.core.excel import (
     RowError,
     Table,
     WorkbookRefused,
+    WorkbookValues,
     find_table,
-    inspect_xlsx,
     is_total_row,
     normalize_text,
+    read_xlsx,
 )
 from qiangcun.core.text import text_problem
 from qiangcun.ledger.importing.names import CATEGORY_SYNONYMS, PATH_SYNONYMS
@@ -106,12 +108,17 @@ _SIGNATURE_RE = re.compile(r"^\s*(" + "|".join(r"\s*".join(word) for word in SIG
 
 def _skip(cells: list[Any], *, village: int, date: int) -> bool:
     """Blank rows, subtotal/total rows and signature lines are not data."""
-    if all(is_blank(c) for c in cells):
+    first = next((c for c in cells if not is_blank(c)), None)
+    if first is None:  # every cell blank
         return True
     if is_total_row(cells, key=village, required=date):
         return True
-    first = next((c for c in cells if not is_blank(c)), None)
-    return isinstance(first, str) and bool(_SIGNATURE_RE.match(normalize_text(first)))
+    return isinstance(first, str) and _signature(first)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(text: str) -> bool:
+    return bool(_SIGNATURE_RE.match(normalize_text(text)))
 
 
 def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
@@ -133,13 +140,19 @@ def parse_ledger_file(
     villages: list[OrgUnit],
     progress: Callable[[int, int], None] | None = None,
     allow_negative: bool = False,
+    book: WorkbookValues | None = None,
 ) -> ParsedFile:
-    """Check the file's safety, find its table and parse every row. Never writes anything."""
+    """Check the file's safety, find its table and parse every row. Never writes anything.
+
+    ``book`` is the file as :func:`~qiangcun.core.excel.read_xlsx` already checked and read it (the
+    import page does, for its progress bar); without it the file is checked and read here, once."""
     result = ParsedFile(name=name, sha256="")
-    total = inspect_xlsx(path, name=name)
+    if book is None:
+        book = read_xlsx(path, name=name)
+    total = book.max_row
     limit = settings.IMPORT_MAX_ROWS + 1000
     result.sha256 = sha256_of(path)
-    table, data = find_table(path, fields=FIELDS, required=REQUIRED, labels=LABELS)
+    table, data = find_table(book, fields=FIELDS, required=REQUIRED, labels=LABELS)
     result.table = table
     matcher = VillageMatcher(villages)
     categories = {c.name: c for c in Category.objects.all()}
@@ -148,11 +161,8 @@ def parse_ledger_file(
     match_path = NameMatcher(paths, PATH_SYNONYMS)
     cols: dict[str, FieldColumn] = table.columns
 
-    def cell(cells: list[Any], key: str) -> Any:
-        column = cols.get(key)
-        if column is None or column.index >= len(cells):
-            return None
-        return cells[column.index]
+    wanted = [(key, column.index) for key, column in cols.items()]
+    village_at, date_at = cols["village"].index, cols["date"].index
 
     for number, cells in data:
         if number % 2000 == 0:
@@ -160,7 +170,7 @@ def parse_ledger_file(
                 raise WorkbookRefused(f"“{name}”超过导入上限 {settings.IMPORT_MAX_ROWS:,} 行；请拆分文件")
             if progress is not None:
                 progress(number, total)
-        if _skip(cells, village=cols["village"].index, date=cols["date"].index):
+        if _skip(cells, village=village_at, date=date_at):
             result.skipped += 1
             continue
         errors: list[RowError] = []
@@ -169,44 +179,47 @@ def parse_ledger_file(
             column = cols[key]
             errors.append(RowError(number, column.letter, column.header, str(exc)))
 
-        unreadable = [(key, text_problem(cell(cells, key))) for key in cols]
-        for key, problem in unreadable:
-            if problem is not None:
-                fail(key, CellError(problem))
-        if errors:  # a cell with a control character: the row is not read further
-            result.errors.extend(errors)
+        width = len(cells)
+        got = {key: cells[index] if index < width else None for key, index in wanted}
+        texts = [value for value in got.values() if isinstance(value, str)]
+        # One search over the row's text cells (joined by a tab, which is allowed) finds whether any
+        # has a control character; only then is each cell looked at, to name it.
+        if texts and text_problem("\t".join(texts)) is not None:
+            for key, value in got.items():
+                problem = text_problem(value)
+                if problem is not None:
+                    fail(key, CellError(problem))
+            result.errors.extend(errors)  # a cell with a control character: the row is not read further
             continue
         values: dict[str, Any] = {}
         try:
-            values["village"] = matcher.match(cell(cells, "village"))
+            values["village"] = matcher.match(got.get("village"))
         except CellError as exc:
             fail("village", exc)
         try:
-            values["date"] = parse_date_cell(cell(cells, "date"), year=year)
+            values["date"] = parse_date_cell(got.get("date"), year=year)
         except CellError as exc:
             fail("date", exc)
         try:
             values["amount"] = _amount(
-                cell(cells, "amount"), wan=cols["amount"].wan, allow_negative=allow_negative
+                got.get("amount"), wan=cols["amount"].wan, allow_negative=allow_negative
             )
         except CellError as exc:
             fail("amount", exc)
-        category = match_category(cell(cells, "category"))
+        category = match_category(got.get("category"))
         if category is None:
             fail(
                 "category",
-                CellError(
-                    f"收入类别“{_text(cell(cells, 'category'))}”不认识，应为 {'、'.join(categories)} 之一"
-                ),
+                CellError(f"收入类别“{_text(got.get('category'))}”不认识，应为 {'、'.join(categories)} 之一"),
             )
-        path_name = match_path(cell(cells, "path"))
+        path_name = match_path(got.get("path"))
         if path_name is None:
             fail(
                 "path",
-                CellError(f"增收路子“{_text(cell(cells, 'path'))}”不认识，应为 {'、'.join(paths)} 之一"),
+                CellError(f"增收路子“{_text(got.get('path'))}”不认识，应为 {'、'.join(paths)} 之一"),
             )
-        summary = _text(cell(cells, "summary"))
-        counterparty = _text(cell(cells, "counterparty"))
+        summary = _text(got.get("summary"))
+        counterparty = _text(got.get("counterparty"))
         if len(summary) > 200:
             fail("summary", CellError("摘要超过 200 字"))
         if len(counterparty) > 100:
