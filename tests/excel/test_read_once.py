@@ -131,18 +131,24 @@ def test_the_childs_output_cannot_run_code_here():
         excel._CellUnpickler(io.BytesIO(hostile)).load()
 
 
-def test_a_sheet_the_scan_refuses_stops_the_child(tmp_path, monkeypatch):
-    """The scan of the sheets' references runs while the child reads; its refusal wins and the child
-    is stopped, not left running."""
+def test_a_sheet_the_scan_refuses_is_never_read(tmp_path, monkeypatch):
+    """Every sheet's row and column references are checked before any reader sees the file
+    (ENGINEERING.md): a sheet the scan refuses never reaches the child process."""
     from tests.excel.test_hostile_more import _far_cell, _rewrite
 
-    stopped = []
-    stop = excel._Probe.stop
-    monkeypatch.setattr(excel._Probe, "stop", lambda probe: (stopped.append(probe), stop(probe)))
+    started = []
+    start = excel._Probe.__init__
+    monkeypatch.setattr(
+        excel._Probe, "__init__", lambda probe, *a, **k: (started.append(probe), start(probe, *a, **k))[1]
+    )
     path = _rewrite(tmp_path, "far.xlsx", _far_cell('"'))
     with pytest.raises(WorkbookRefused, match="行数"):
         read_xlsx(path)
-    assert len(stopped) == 1 and stopped[0].process.returncode is not None
+    assert started == []
+    ok = tmp_path / "ok.xlsx"
+    ok.write_bytes(_workbook(ROWS))
+    read_xlsx(ok)
+    assert len(started) == 1
 
 
 def test_a_child_that_dies_refuses_the_file(tmp_path, monkeypatch):

@@ -133,18 +133,15 @@ def _inspect(path: Path, *, name: str | None, limits: Limits | None, values: boo
     try:
         with zipfile.ZipFile(path) as zf:
             sheets = _inspect_archive(zf, label, limits)
-            # The archive's entries, sizes, ratios, declarations and macros passed. The child process
-            # (bounded in memory and time) reads the cells while this process scans the sheets' row
-            # and column references on the other core; a sheet the scan refuses stops the child.
-            probe = _Probe(path, values=values)
-            try:
-                rows = max((_inspect_sheet(zf, info, label, limits) for info in sheets), default=0)
-            except BaseException:
-                probe.stop()
-                raise
+            # The archive's entries, sizes, ratios, declarations and macros passed; now every sheet's
+            # row and column references, before any reader sees the file (ENGINEERING.md). Only then
+            # does the child process (bounded in memory and time) read the cells. Running the two at
+            # once would save about 1 s on 100,000 rows, but a reader would meet a sheet not yet
+            # checked.
+            rows = max((_inspect_sheet(zf, info, label, limits) for info in sheets), default=0)
     except zipfile.BadZipFile as exc:
         raise WorkbookRefused(f"“{label}”不是有效的 .xlsx 文件（压缩包损坏）") from exc
-    book = probe.finish(label, limits)
+    book = _Probe(path, values=values).finish(label, limits)
     book.max_row = rows
     return book
 
