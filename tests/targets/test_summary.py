@@ -157,6 +157,9 @@ def test_a_provinces_page_is_its_summary(client, tree, personas):
     client.force_login(_user("province-leader", Role.LEADER, province))
     html = client.get(f"/progress/?unit={province.code}&year=2020&as_of=2020-04-17").content.decode()
     assert "山东省2020年村集体经济收入进度汇总" in html and "没有本年度目标的村" in html
+    for url in ("/progress/export.xlsx", "/map/"):  # tens of thousands of villages: by county, not at once
+        response = client.get(f"{url}?unit={province.code}&year=2020")
+        assert response.status_code == 400 and "村太多" in response.content.decode(), url
     client.force_login(personas["township_admin"])
     assert client.get(f"/progress/?unit={province.code}&year=2020").status_code == 403
 
@@ -169,3 +172,15 @@ def test_a_villages_summary_is_its_own_line(tree, personas, ledger):
     table = progress(user=clerk, unit=tree.sunzhuang, year=2020, as_of=APRIL)
     assert figures(summary.totals)[1:] == figures(table.totals)[1:] and summary.totals.villages == 1
     assert [(r.code, r.name) for r in summary.children] == [(tree.sunzhuang.code, "孙庄村")]
+
+
+def test_a_poster_is_one_townships_wall(client, tree, personas):
+    """A county's (city's, province's) villages are no one-page poster: refused in words, and the page
+    above a township offers none — WeasyPrint would spend minutes on a thousand rows."""
+    client.force_login(_user("county-leader", Role.LEADER, tree.county))
+    response = client.get(f"/progress/poster.pdf?unit={tree.county.code}&year=2020&as_of=2020-04-17")
+    assert response.status_code == 400 and "挂图按镇制作" in response.content.decode()
+    page = client.get(f"/progress/?unit={tree.county.code}&year=2020&as_of=2020-04-17").content.decode()
+    assert "挂图 A1" not in page
+    town = client.get(f"/progress/?unit={tree.township.code}&year=2020&as_of=2020-04-17").content.decode()
+    assert "挂图 A1" in town

@@ -25,7 +25,7 @@ from qiangcun.core.scope import Action, allowed
 from qiangcun.core.web import require
 from qiangcun.core.workdays import add_workdays
 from qiangcun.ledger.services import evidence_type
-from qiangcun.orgs.models import OrgUnit
+from qiangcun.orgs.models import ABOVE_TOWNSHIP, OrgUnit
 from qiangcun.reports.http import xlsx_response
 from qiangcun.reports.xlsx import Column, write_table
 from qiangcun.supervision import documents, posters, selectors, services
@@ -268,6 +268,8 @@ def progress_poster(request: AuthedRequest) -> HttpResponse:
     """The progress table as a print-ready wall poster (挂图): one landscape page, A1 by default."""
     user = request.user
     unit = board_unit(user, _unit_code(request))
+    if unit.level in ABOVE_TOWNSHIP:  # one township's wall; a county's thousand villages are no poster
+        raise ParamError("挂图按镇制作，一张挂图是一个镇的各村；请先在进度表中选择一个镇", field="unit")
     year = board_year(user, request.GET.get("year"))
     size = choice_param(request.GET.get("size"), POSTER_SIZES, field="size", label="纸张") or "A1"
     as_of = date_param(request.GET.get("as_of"))

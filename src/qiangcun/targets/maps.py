@@ -21,7 +21,7 @@ from shapely.geometry import MultiPoint, mapping
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
-from qiangcun.core.params import choice_param, text_param
+from qiangcun.core.params import ParamError, choice_param, text_param
 from qiangcun.core.scope import Action
 from qiangcun.core.web import require
 from qiangcun.orgs.geometry import MAX_BYTES
@@ -99,6 +99,8 @@ def map_page(request: AuthedRequest) -> HttpResponse:
     user = request.user
     year = board_year(user, request.GET.get("year"))
     unit = board_unit(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
+    if unit.level in (Level.PROVINCE, Level.CITY):
+        raise ParamError(f"{unit.name}的村太多，地图请按县、镇查看", field="unit")
     colouring = choice_param(request.GET.get("colour"), COLOURINGS, field="colour", label="着色") or "band"
     try:
         p = progress(user=user, unit=unit, year=year, as_of=_as_of(request, year))

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from qiangcun.accounts.http import AuthedRequest
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
-from qiangcun.core.params import choice_param, date_param, text_param
+from qiangcun.core.params import ParamError, choice_param, date_param, text_param
 from qiangcun.core.scope import Action
 from qiangcun.core.templatetags.qc import pct, step
 from qiangcun.core.text import text_problem
@@ -163,6 +163,7 @@ def progress_page(request: AuthedRequest) -> HttpResponse:
         "rows": listed,
         "page": page if page.paginator.num_pages > 1 else None,
         "children": child_rollups(shown.unit, shown.villages) if shown.unit.level in ABOVE_TOWNSHIP else [],
+        "poster": shown.unit.level not in ABOVE_TOWNSHIP,  # a poster is one township's wall
         "f": f,
         "described": _described(whole, f),
         "tags": tags,
@@ -205,7 +206,13 @@ PROGRESS_COLUMNS = [
 @require(Action.VIEW)
 def progress_export(request: AuthedRequest) -> HttpResponse:
     """The progress table as shown (same filters, same order, same figures) as .xlsx; its 合计 row
-    adds up exactly the rows above it."""
+    adds up exactly the rows above it. A city's or a province's table is its summary: tens of thousands
+    of villages are exported by county."""
+    unit = board_unit(
+        request.user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None
+    )
+    if unit.level in (Level.PROVINCE, Level.CITY):
+        raise ParamError(f"{unit.name}的村太多，不能一次导出；请在汇总表中进入各县后导出", field="unit")
     whole, p, f = _progress_rows(request)
     described = _described(whole, f)
     tp = pct1(p.time_progress) / 100
