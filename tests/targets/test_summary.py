@@ -184,3 +184,26 @@ def test_a_poster_is_one_townships_wall(client, tree, personas):
     assert "挂图 A1" not in page
     town = client.get(f"/progress/?unit={tree.township.code}&year=2020&as_of=2020-04-17").content.decode()
     assert "挂图 A1" in town
+
+
+def test_a_province_leaders_home_page_reads_the_summary(client, tree, personas, ledger, monkeypatch):
+    """My work for a leader of a province: the province's totals and how many villages are behind, from
+    the summary — never a progress table of every village of the province."""
+    from qiangcun.targets import selectors
+
+    province = unit_create(actor=None, level=Level.PROVINCE, name="山东省", code="370000000000")
+    city = unit_create(actor=None, level=Level.CITY, name="德州市", code="371400000000", parent=province)
+    county = unit_create(actor=None, level=Level.COUNTY, name="陵城区", code="371403000000", parent=city)
+    town = unit_create(actor=None, level=Level.TOWNSHIP, name="边临镇", code="371403100000", parent=county)
+    station = unit_create(actor=None, level=Level.STATION, name="边临站", code="P-S1", parent=town)
+    district = unit_create(actor=None, level=Level.DISTRICT, name="边临管区", code="P-D1", parent=station)
+    unit_create(actor=None, level=Level.VILLAGE, name="边临村", code="371403100201", parent=district)
+    admin = _user("admin-p", Role.TOWNSHIP_ADMIN, town)
+    campaign_create(actor=admin, township=town, year=2020)
+    client.force_login(_user("province-leader", Role.LEADER, province))
+    monkeypatch.setattr(selectors, "progress", None)  # must not be called for the province
+    from qiangcun.web import mywork
+
+    monkeypatch.setattr(mywork, "progress", None)
+    html = client.get("/?year=2020").content.decode()
+    assert "山东省 · 计入收入" in html and "山东省落后的村 1 个" in html

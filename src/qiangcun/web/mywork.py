@@ -21,7 +21,7 @@ from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import widest_units
 from qiangcun.plans.selectors import measures_due, measures_overdue
 from qiangcun.supervision.selectors import interviews_follow_up_due, rectifications, rectifications_due
-from qiangcun.targets.selectors import Progress, board_year, default_as_of, progress
+from qiangcun.targets.selectors import Progress, Summary, board_summary, board_year, default_as_of, progress
 
 #: How many lines a section shows before "全部 N 条".
 SHOWN = 12
@@ -57,7 +57,7 @@ class MyWork:
     as_of: datetime.date
     units: list[OrgUnit]
     sections: list[Section]
-    boards: list[Progress]
+    boards: list[Progress | Summary]
     calendar_known: bool = True
 
     @property
@@ -263,9 +263,25 @@ def my_work(user: Any) -> MyWork:
             )
         )
 
-    boards: list[Progress] = []
+    boards: list[Progress | Summary] = []
     reds: list[Item] = []
     for unit in units:
+        if unit.level in (Level.PROVINCE, Level.CITY):  # tens of thousands of villages: the summary
+            try:
+                summary = board_summary(user=user, unit=unit, year=year, as_of=as_of)
+            except ServiceError:
+                continue
+            boards.append(summary)
+            if summary.totals.bands["red"]:
+                reds.append(
+                    Item(
+                        text=f"{unit.name}落后的村 {summary.totals.bands['red']} 个",
+                        url=reverse("progress") + f"?unit={unit.code}&year={year}",
+                        note="按下级单位查看",
+                        urgent=True,
+                    )
+                )
+            continue
         try:
             board = progress(user=user, unit=unit, year=year, as_of=as_of)
         except ServiceError:  # the year has no campaign here: no flags from this unit
