@@ -117,6 +117,12 @@ def generic_table(parts: dict[str, Any], prefix: str) -> list[str]:
     return rows
 
 
+def _ours_bytes(value: Any) -> float:
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if k.startswith("ours")), 0)
+    return float(value or 0)
+
+
 def normalize(r: dict[str, Any]) -> dict[str, Any]:
     """The import and export benches' JSON in the table's terms (baseline_s, ours_s, ratio, db)."""
     seconds = r.get("seconds")
@@ -128,7 +134,7 @@ def normalize(r: dict[str, Any]) -> dict[str, Any]:
             "baseline_s": seconds["baseline_bare_write_only"],
             "ours_s": seconds["ours_job_end_to_end"],
             "ratio": r.get("ratio_ours_over_baseline"),
-            "file_mb": (r.get("file_bytes") or 0) / 1e6,
+            "file_mb": _ours_bytes(r.get("file_bytes")) / 1e6,
         }
     return r
 

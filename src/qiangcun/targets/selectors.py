@@ -74,7 +74,7 @@ _JOINS = """
 JOIN {units} v ON v.id = {alias}.village_id
 JOIN {targets} t ON t.village_id = {alias}.village_id
 JOIN {campaigns} c ON c.id = t.campaign_id AND c.year = %(year)s
-JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = {alias}.category_id
+JOIN {counted} cc ON cc.campaign_id = c.id AND cc.category_id = {category}
 """
 #: Forwards (an early day of the year): the whole months before the day's month from the monthly lines,
 #: then the ledger's rows from the first of ``before``'s month to the day.
@@ -164,7 +164,10 @@ def income_statement(
         "campaigns": ops.quote_name(Campaign._meta.db_table),
         "counted": ops.quote_name(Campaign.counted_categories.through._meta.db_table),
     }
-    joins = {f"joins_{a}": _JOINS.format(alias=a, **names) for a in ("m", "e", "y")}
+    # The ledger's rows come by their (status, date) index, never by category: "+ 0" keeps PostgreSQL
+    # from looping over the counted categories into the category index (a county: 72 → 45 ms).
+    categories = {"m": "m.category_id", "y": "y.category_id", "e": "e.category_id + 0"}
+    joins = {f"joins_{a}": _JOINS.format(alias=a, category=categories[a], **names) for a in ("m", "e", "y")}
     backward = as_of.month >= 7
     sql = (_INCOME_BACKWARD_SQL if backward else _INCOME_FORWARD_SQL).format(**tables, **joins)
     day = ops.adapt_datefield_value
