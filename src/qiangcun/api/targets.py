@@ -8,7 +8,8 @@ from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
 from qiangcun.api.schemas import Fraction4, Money, replies
-from qiangcun.core.params import date_param, text_param
+from qiangcun.core.params import ParamError, date_param, text_param
+from qiangcun.orgs.models import Level
 from qiangcun.targets.selectors import (
     board_summary,
     board_unit,
@@ -88,6 +89,10 @@ def progress_view(
     the township) with its township rank; ledger rows stay within the user's scope."""
     user = request.user
     target = board_unit(user, text_param(unit, field="unit", label="单位代码") or None)
+    if target.level in (Level.PROVINCE, Level.CITY):  # tens of thousands of rows: by county, or the summary
+        raise ParamError(
+            f"{target.name}的村太多，不逐村列出；请用 /api/v1/progress/summary，或按县查询", field="unit"
+        )
     year = board_year(user, year)
     return progress_document(progress(user=user, unit=target, year=year, as_of=date_param(as_of)))
 
