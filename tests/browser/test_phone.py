@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from qiangcun.ledger import services as ledger_services
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
@@ -44,13 +44,24 @@ _SWEEP = """(selector) => {
 }"""
 
 
+def wait_until(page: Page, expression: str, seconds: float = 3.0) -> bool:
+    """Poll ``expression`` until it is true (or ``seconds`` pass). Not ``page.wait_for_function``: its
+    polling evaluates the expression as a string inside the page, which our Content-Security-Policy (no
+    'unsafe-eval') refuses whenever the first try is false; ``page.evaluate`` goes through the browser's
+    debugging protocol, which the page's policy does not govern."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if page.evaluate(expression):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+
+
 def no_sideways_scroll(page: Page) -> None:
     """The page is as wide as the screen and every rendered control sits inside it — once the layout has
     settled: a chart drawn for a wider window redraws itself on the resize event, a moment later."""
-    try:
-        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth", timeout=3000)
-    except PlaywrightTimeoutError:
-        pass  # the sweep below reports what sticks out
+    wait_until(page, "document.documentElement.scrollWidth <= window.innerWidth")  # else the sweep says what
     found = page.evaluate(_SWEEP, CONTROLS)
     assert found["scrollWidth"] <= found["innerWidth"], found
     assert found["outside"] == [], found["outside"]

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from qiangcun.supervision.models import Rectification
 
 from .test_loop import SHOTS, sign_in, sign_out
+from .test_phone import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -114,8 +115,8 @@ def test_an_item_from_inspection_to_closure(live_server, personas, tree, page: P
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{base}/inspections/{item.finding.inspection_id}/")
     expect(page.locator(".findings")).to_contain_text("已销号")
-    page.wait_for_function(
-        "() => { const i = document.querySelector('.photos img'); return i && i.complete; }"
+    assert wait_until(
+        page, "(() => { const i = document.querySelector('.photos img'); return !!(i && i.complete); })()"
     )
     assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 40  # served, in scope
     page.screenshot(path=str(SHOTS / "inspection-visit-1440.png"), full_page=True)
