@@ -12,7 +12,7 @@ from qiangcun.ledger import rollup
 
 class Command(BaseCommand):
     help = (
-        "月度收入汇总（进度表读取的汇总表）：--check 与台账逐行核对，--rebuild 由台账重建。"
+        "收入汇总（进度表读取的月度、年度汇总）：--check 与台账逐行核对，--rebuild 由台账重建。"
         "Monthly income roll-up: --check compares it with the ledger, --rebuild makes it again."
     )
 
@@ -27,16 +27,16 @@ class Command(BaseCommand):
         if options["rebuild"]:
             lines = rollup.rebuild()
             self.stdout.write(
-                f"已由台账重建月度收入汇总：{lines} 行（{time.monotonic() - started:.1f} 秒）。"
+                f"已由台账重建收入汇总：月度 {lines} 行（{time.monotonic() - started:.1f} 秒）。"
             )
             return
         differences = rollup.check()
         seconds = time.monotonic() - started
         if not differences:
-            self.stdout.write(f"月度收入汇总与台账一致（{seconds:.1f} 秒）。")
+            self.stdout.write(f"收入汇总（月度、年度）与台账一致（{seconds:.1f} 秒）。")
             return
         for difference in differences[: max(options["limit"], 0)]:
             self.stdout.write(str(difference))
         raise CommandError(
-            f"月度收入汇总与台账有 {len(differences)} 处不一致；核实原因后可用 qiangcun rollup --rebuild 重建。"
+            f"收入汇总与台账有 {len(differences)} 处不一致；核实原因后可用 qiangcun rollup --rebuild 重建。"
         )
