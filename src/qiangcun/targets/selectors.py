@@ -605,19 +605,36 @@ class Summary:
     children: list[Rollup]
 
 
+class _ChildLines:
+    """One :class:`Rollup` per unit directly under ``unit`` (a county's townships …), found from each
+    village's path; a village's own table is one line, itself."""
+
+    def __init__(self, unit: OrgUnit) -> None:
+        self.unit = unit
+        self.depth = len(unit.ancestor_codes())
+        self.names = dict(OrgUnit.objects.filter(parent=unit).values_list("code", "name"))
+        self.level = CHILD_LEVEL.get(Level(unit.level), Level.VILLAGE)
+        self.lines: dict[str, Rollup] = {}
+
+    def line(self, path: str) -> Rollup:
+        codes = path.strip("/").split("/")
+        code = codes[self.depth] if len(codes) > self.depth else codes[-1]
+        found = self.lines.get(code)
+        if found is None:
+            name = self.names.get(code) or (self.unit.name if code == self.unit.code else code)
+            found = self.lines[code] = Rollup(code=code, name=name, level=self.level)
+        return found
+
+    def sorted(self) -> list[Rollup]:
+        return sorted(self.lines.values(), key=lambda r: r.code)
+
+
 def child_rollups(unit: OrgUnit, rows: list[VillageProgress]) -> list[Rollup]:
     """``rows`` added up by the unit directly under ``unit`` each lies in (a county's townships …)."""
-    depth = len(unit.ancestor_codes())
-    names = dict(OrgUnit.objects.filter(parent=unit).values_list("code", "name"))
-    level = CHILD_LEVEL.get(Level(unit.level), Level.VILLAGE)
-    lines: dict[str, Rollup] = {}
+    children = _ChildLines(unit)
     for row in rows:
-        codes = row.path.strip("/").split("/")
-        code = codes[depth] if len(codes) > depth else row.code
-        if code not in lines:
-            lines[code] = Rollup(code=code, name=names.get(code, code), level=level)
-        lines[code].add(row)
-    return sorted(lines.values(), key=lambda r: r.code)
+        children.line(row.path).add(row)
+    return children.sorted()
 
 
 def board_summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None = None) -> Summary:
@@ -637,24 +654,15 @@ def board_summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date |
         c.pk: (c.baseline, c.top_tier, c.band_margin)
         for c in Campaign.objects.filter(pk__in=targets.values("campaign_id"))
     }
-    depth = len(unit.ancestor_codes())
-    names = dict(OrgUnit.objects.filter(parent=unit).values_list("code", "name"))
-    level = CHILD_LEVEL.get(Level(unit.level), Level.VILLAGE)
+    children = _ChildLines(unit)
     totals = Rollup(code=unit.code, name=unit.name, level=unit.level)
-    lines: dict[str, Rollup] = {}
     for village_id, path, target, campaign_id in targets.values_list(
         "village_id", "village__path", "amount", "campaign_id"
     ).iterator(chunk_size=10000):
         baseline, top_tier, margin = campaigns[campaign_id]
         got = income.get(village_id, (ZERO, ZERO))[0]
         band = band_for(got, got / target - tp, margin)
-        codes = path.strip("/").split("/")
-        code = codes[depth] if len(codes) > depth else codes[-1]
-        line = lines.get(code)
-        if line is None:  # (a village's own summary is one line: itself)
-            name = names.get(code) or (unit.name if code == unit.code else code)
-            line = lines[code] = Rollup(code=code, name=name, level=level)
-        line.add_figures(target, got, baseline, top_tier, band)
+        children.line(path).add_figures(target, got, baseline, top_tier, band)
         totals.add_figures(target, got, baseline, top_tier, band)
     return Summary(
         year=year,
@@ -662,7 +670,7 @@ def board_summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date |
         unit=unit,
         time_progress=tp,
         totals=totals,
-        children=sorted(lines.values(), key=lambda r: r.code),
+        children=children.sorted(),
     )
 
 

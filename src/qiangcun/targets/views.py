@@ -83,14 +83,18 @@ def _station_groups(p: Progress) -> list[tuple[Any, list[Any]]]:
 FILTERS = ("station", "district", "band", "tag", "q")
 
 
-def _progress_rows(request: AuthedRequest) -> tuple[Progress, Progress, dict[str, str]]:
+def _progress_rows(
+    request: AuthedRequest, unit: OrgUnit | None = None
+) -> tuple[Progress, Progress, dict[str, str]]:
     """The progress table as the page shows it: unit, year, as-of date, filters and sort from the URL.
 
     Returns the whole table, the table as shown (the filtered rows, in the chosen order, with totals
     and roll-ups of exactly those rows) and the filters. Filters hide rows; ranks stay the township's."""
     user = request.user
     year = board_year(user, request.GET.get("year"))
-    unit = board_unit(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
+    unit = unit or board_unit(
+        user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None
+    )
     try:
         whole = progress(user=user, unit=unit, year=year, as_of=_as_of(request, year))
     except ServiceError as exc:
@@ -152,7 +156,7 @@ def progress_page(request: AuthedRequest) -> HttpResponse:
     unit = board_unit(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
     if unit.level in (Level.PROVINCE, Level.CITY):
         return _summary_page(request, unit)
-    whole, shown, f = _progress_rows(request)
+    whole, shown, f = _progress_rows(request, unit)
     page = Paginator(shown.villages, PROGRESS_PAGE_SIZE).get_page(request.GET.get("page"))
     listed = list(page.object_list)
     tags = sorted({t for r in whole.villages for t in r.tags})
@@ -213,7 +217,7 @@ def progress_export(request: AuthedRequest) -> HttpResponse:
     )
     if unit.level in (Level.PROVINCE, Level.CITY):
         raise ParamError(f"{unit.name}的村太多，不能一次导出；请在汇总表中进入各县后导出", field="unit")
-    whole, p, f = _progress_rows(request)
+    whole, p, f = _progress_rows(request, unit)
     described = _described(whole, f)
     tp = pct1(p.time_progress) / 100
     t = p.totals
