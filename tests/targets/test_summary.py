@@ -4,6 +4,7 @@ village) adds up to exactly what the progress table shows for the same villages.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -198,6 +199,7 @@ def test_a_province_leaders_home_page_reads_the_summary(client, tree, personas, 
     station = unit_create(actor=None, level=Level.STATION, name="边临站", code="P-S1", parent=town)
     district = unit_create(actor=None, level=Level.DISTRICT, name="边临管区", code="P-D1", parent=station)
     unit_create(actor=None, level=Level.VILLAGE, name="边临村", code="371403100201", parent=district)
+    unit_create(actor=None, level=Level.VILLAGE, name="后边临村", code="371403100202", parent=district)
     admin = _user("admin-p", Role.TOWNSHIP_ADMIN, town)
     campaign_create(actor=admin, township=town, year=2020)
     client.force_login(_user("province-leader", Role.LEADER, province))
@@ -206,4 +208,5 @@ def test_a_province_leaders_home_page_reads_the_summary(client, tree, personas, 
 
     monkeypatch.setattr(mywork, "progress", None)
     html = client.get("/?year=2020").content.decode()
-    assert "山东省 · 计入收入" in html and "山东省落后的村 1 个" in html
+    assert "山东省 · 计入收入" in html and "山东省落后的村 2 个" in html
+    assert re.search(r"红色预警村 <span[^>]*>2</span>", html)  # the badge counts villages, not lines

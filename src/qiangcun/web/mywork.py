@@ -265,6 +265,7 @@ def my_work(user: Any) -> MyWork:
 
     boards: list[Progress | Summary] = []
     reds: list[Item] = []
+    red_villages = 0  # the badge counts villages: a province's one line stands for many
     for unit in units:
         if unit.level in (Level.PROVINCE, Level.CITY):  # tens of thousands of villages: the summary
             try:
@@ -272,6 +273,7 @@ def my_work(user: Any) -> MyWork:
             except ServiceError:
                 continue
             boards.append(summary)
+            red_villages += summary.totals.bands["red"]
             if summary.totals.bands["red"]:
                 reds.append(
                     Item(
@@ -289,6 +291,7 @@ def my_work(user: Any) -> MyWork:
         boards.append(board)
         for row in board.villages:
             if row.band == "red":
+                red_villages += 1
                 reds.append(
                     Item(
                         text=f"{row.name} 完成 {row.completion_pct}%",
@@ -305,6 +308,7 @@ def my_work(user: Any) -> MyWork:
                 reds,
                 more_url=reverse("progress") + f"?year={year}&band=red",
                 empty="没有红色预警村。",
+                badge=red_villages,
             )
         )
     return MyWork(
