@@ -51,14 +51,15 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.PUBLISH,
             Action.PLAN,
             Action.INSPECT,
+            Action.ASSETS,
         }
     ),
     Role.LEADER: frozenset({Action.VIEW}),
     Role.STATION_HEAD: frozenset({Action.VIEW, Action.VERIFY, Action.INSPECT}),
     Role.DISTRICT_SECRETARY: frozenset({Action.VIEW, Action.VERIFY, Action.INSPECT}),
     Role.INSTRUCTOR: frozenset({Action.VIEW, Action.INSPECT}),
-    Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER, Action.PLAN}),
-    Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER, Action.PLAN}),
+    Role.VILLAGE_SECRETARY: frozenset({Action.VIEW, Action.ENTER, Action.PLAN, Action.ASSETS}),
+    Role.VILLAGE_CLERK: frozenset({Action.VIEW, Action.ENTER, Action.PLAN, Action.ASSETS}),
     # The system admin grants roles only where the township has no security admin (accounts.selectors).
     Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_USERS, Action.GRANT_ROLES}),
     Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES, Action.SET_POLICY}),

@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     PLAN = "plan", _("编制村策与措施")
     INSPECT = "inspect", _("督查与整改")
     SET_POLICY = "set_policy", _("设定安全策略")
+    ASSETS = "assets", _("管理三资（资产、合同）")
 
 
 class Actor(Protocol):
