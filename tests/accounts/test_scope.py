@@ -18,14 +18,14 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 #: What each persona may do, written out by hand from DOMAIN.md's table of roles (三权分立: the system
 #: admin and the auditor read no ledger; only the township admin manages targets; only villages enter).
 EXPECTED = {
-    "township_admin": {"view", "verify", "manage_targets", "import", "publish", "plan", "inspect"},
+    "township_admin": {"view", "verify", "manage_targets", "import", "publish", "plan", "inspect", "assets"},
     "leader": {"view"},
     "station_head": {"view", "verify", "inspect"},
     "district_secretary": {"view", "verify", "inspect"},
     "instructor": {"view", "inspect"},
-    "village_secretary": {"view", "enter", "plan"},
-    "village_clerk": {"view", "enter", "plan"},
-    "other_clerk": {"view", "enter", "plan"},
+    "village_secretary": {"view", "enter", "plan", "assets"},
+    "village_clerk": {"view", "enter", "plan", "assets"},
+    "other_clerk": {"view", "enter", "plan", "assets"},
     "system_admin": {"manage_users", "grant_roles"},
     "auditor": {"audit"},
     "no_role": set(),
