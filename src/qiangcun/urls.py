@@ -66,6 +66,7 @@ urlpatterns = [
     path("contracts/<int:pk>/pay/", contracts.payment_new, name="contract_payment"),
     path("contracts/<int:pk>/terminate/", contracts.contract_terminate, name="contract_terminate"),
     path("contracts/<int:pk>/scan/", contracts.contract_scan, name="contract_scan"),
+    path("contracts/<int:pk>/reveal/", contracts.contract_reveal, name="contract_reveal"),
     path("contracts/payments/<int:pk>/cancel/", contracts.payment_cancel, name="contract_payment_cancel"),
     path("contracts/payments/<int:pk>/reverse/", contracts.payment_reverse, name="contract_payment_reverse"),
     path("plans/", plans.plans_page, name="plans"),

@@ -24,6 +24,7 @@ from ninja.operation import PathView
 
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.services import grant_create, user_create
+from qiangcun.core.models import ChangeRecord
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.plans.models import Measure, MeasureNote, Plan, PlanPath
 from qiangcun.plans.services import PathInput, measure_create, plan_save
@@ -161,6 +162,7 @@ contract_settings         GET     200  403  403  403  403  403  403  403  403  4
 contract_settings         POST    Cs   403  403  403  403  403  403  403  403  403  403  L
 contract                  GET     200  200  200  200  200  200  200  404  403  403  403  L
 contract_scan             GET     200  200  200  200  200  200  200  404  403  403  403  L
+contract_reveal           POST    200  403  403  403  403  200  200  404  403  403  403  L
 contract_payment          POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_terminate        POST    Ct   403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_payment_cancel   POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
@@ -826,6 +828,13 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 state=lambda: list(
                     ContractSettings.objects.values_list("spread_lump_sums", "low_rent_ratio")
                 ),
+            )
+        case "contract_reveal":
+            c = ctx.contract()
+            return Req(
+                reverse(name, args=[c.pk]),
+                {},
+                state=lambda: ChangeRecord.objects.filter(action="contracts.reveal_party").count(),
             )
         case "contract" | "contract_scan":
             return Req(reverse(name, args=[ctx.contract().pk]))

@@ -26,6 +26,7 @@ from qiangcun.contracts.models import (
     Schedule,
 )
 from qiangcun.contracts.schedule import instalments
+from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
@@ -76,8 +77,11 @@ def contracts_page(request: AuthedRequest) -> HttpResponse:
         raise ServiceError("合同按镇查看：请选择一个镇（或镇以下的单位）", field="unit")
     year, as_of = _year_as_of(request)
     s = selectors.summary(user=user, unit=unit, year=year, as_of=as_of)
-    contracts = list(
-        selectors.visible_contracts(user, unit).select_related("village").order_by("village__path", "code")
+    # The list of every contract only for a village: a township's 300 would bury the summary.
+    contracts = (
+        list(selectors.visible_contracts(user, unit).select_related("village").order_by("code"))
+        if unit.level == Level.VILLAGE
+        else []
     )
     overdue_ids = {a.contract.pk for a in s.arrears}
     return render(
@@ -108,14 +112,10 @@ def _contract(request: AuthedRequest, pk: int) -> Contract:
     return selectors.contract_for(request.user, pk)
 
 
-@require(Action.VIEW)
-@require_GET
-def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
+def _contract_response(request: AuthedRequest, contract: Contract, *, reveal: bool = False) -> HttpResponse:
     user = request.user
-    contract = _contract(request, pk)
     as_of = date_param(request.GET.get("as_of"), field="as_of", label="截止日期") or today()
     pos = selectors.position(contract, as_of)
-    may_enter = allowed(user, Action.ENTER, contract.village.path)
     may_manage = allowed(user, Action.ASSETS, contract.village.path)
     reversed_ids = set(
         Payment.objects.filter(contract=contract, entry__reversal__isnull=False)
@@ -130,16 +130,41 @@ def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "pos": pos,
             "as_of": as_of,
             "reversed_ids": reversed_ids,
-            "may_enter": may_enter,
+            "may_enter": allowed(user, Action.ENTER, contract.village.path),
             "may_manage": may_manage,
-            # The ID number in full only to those who keep the village's contracts; masked for everyone else.
-            "party_id": contract.party_id_number if may_manage else mask_id_number(contract.party_id_number),
-            "party_phone": contract.party_phone if may_manage else mask_phone(contract.party_phone),
+            # Masked on every page; in full only when someone who keeps the village's contracts asks (recorded).
+            "party_id": contract.party_id_number if reveal else mask_id_number(contract.party_id_number),
+            "party_phone": contract.party_phone if reveal else mask_phone(contract.party_phone),
+            "revealed": reveal,
             "today": today(),
             "outstanding": sum((ln.outstanding for ln in pos.lines), Decimal("0.00")),
             "calendar_known": calendar_known(as_of.year),
         },
     )
+
+
+@require(Action.VIEW)
+@require_GET
+def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _contract_response(request, _contract(request, pk))
+
+
+@require(Action.ASSETS)
+@require_POST
+def contract_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The counterparty's ID number and phone in full, for one who keeps the village's contracts; the look
+    is recorded in the change log (《个人信息保护法》: who saw whose number, when)."""
+    contract = _contract(request, pk)
+    if not allowed(request.user, Action.ASSETS, contract.village.path):
+        raise PermissionDeniedError("您不能查看该合同承租方的完整证件号码")
+    audit.event(
+        actor=request.user,
+        action="contracts.reveal_party",
+        model="contracts.contract",
+        object_pk=str(contract.pk),
+        note=f"查看合同 {contract.code} 承租方的完整证件号码和电话",
+    )
+    return _contract_response(request, contract, reveal=True)
 
 
 def _amount(raw: str, label: str, field: str) -> Decimal:

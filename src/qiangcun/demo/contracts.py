@@ -190,7 +190,7 @@ class ContractMaker:
                     # A seasonal half-year lease: the half year's rent is the row.
                     c = self.make(name, start=start, end=datetime.date(2020, 6, 30), rent=amount * 2)
                     posted.append(self.pay(name, c, day, amount))
-                elif day.month == 6 and rng.random() < 0.35:
+                elif day.month == 6 and rng.random() < 0.2:
                     # Due at the start of March, paid in June: overdue on the article's day.
                     begin = datetime.date(2020, 2, 1)
                     c = self.make(
