@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -348,7 +349,7 @@ def rounds_page(request: AuthedRequest) -> HttpResponse:
     may_start = _villages(user, Action.ASSETS)
     if request.method == "POST":
         if not may_start:
-            raise Http404("您没有开展清产核资的权限")
+            raise PermissionDenied("您没有开展清产核资的权限")
         code = text_param(request.POST.get("village"), field="village", label="村代码")
         village = next((v for v in may_start if v.code == code), None)
         if village is None:
