@@ -57,7 +57,7 @@ def test_start_freezes_a_snapshot_of_live_assets(personas, tree, register):
     land, office, _old = register
     r = _start(personas, tree)
     lines = list(r.lines.order_by("position"))
-    assert [line.asset_id for line in lines] == [office.pk, land.pk]  # by kind, then code
+    assert [line.asset_id for line in lines] == [land.pk, office.pk]  # 资源性 first, then 经营性
     snap = {line.asset_id: (line.area_mu, line.value, line.status) for line in lines}
     assert snap[land.pk] == (Decimal("35.50"), Decimal("120000.00"), "idle")
     # editing the asset after the start leaves the snapshot as it was

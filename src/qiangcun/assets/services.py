@@ -426,10 +426,16 @@ def _open(r: VerificationRound) -> None:
 
 @transaction.atomic
 def round_start(
-    *, actor: Actor, village: OrgUnit, base_date: datetime.date, note: str = ""
+    *,
+    actor: Actor,
+    village: OrgUnit,
+    base_date: datetime.date,
+    note: str = "",
+    started_at: datetime.datetime | None = None,
 ) -> VerificationRound:
     """Open a 清产核资 round: a line for every asset of the village not yet disposed of, holding the register
-    as it stands now (the snapshot, never changed by later edits of the assets)."""
+    as it stands now (the snapshot, never changed by later edits of the assets). ``started_at``: when, if
+    not now (a round recorded afterwards, the demo)."""
     _may(actor, Action.ASSETS, village, "您没有在该村开展清产核资的权限")
     _is_village(village)
     if not isinstance(base_date, datetime.date):
@@ -441,14 +447,18 @@ def round_start(
     try:
         with transaction.atomic():
             r = VerificationRound.objects.create(
-                village=village, base_date=base_date, started_by_id=actor.pk, note=note
+                village=village,
+                base_date=base_date,
+                started_by_id=actor.pk,
+                note=note,
+                started_at=started_at or timezone.now(),
             )
     except IntegrityError:
         raise ServiceError(f"{village.name}已有一次清产核资正在进行", field="base_date") from None
-    assets = (
-        Asset.objects.filter(village=village)
-        .exclude(status=AssetStatus.DISPOSED)
-        .order_by("kind", "code", "pk")
+    kinds = list(AssetKind.values)  # the form's order: 资源性, 经营性, 非经营性
+    assets = sorted(
+        Asset.objects.filter(village=village).exclude(status=AssetStatus.DISPOSED),
+        key=lambda a: (kinds.index(a.kind), a.code, a.pk),
     )
     lines = [
         RoundLine(
@@ -611,7 +621,7 @@ def round_add_found(
     return line
 
 
-def _next_code(village: OrgUnit, kind: str) -> str:
+def next_code(village: OrgUnit, kind: str) -> str:
     prefix = CODE_PREFIX.get(AssetKind(kind), "ZC")
     codes = Asset.objects.filter(village=village, code__startswith=f"{prefix}-").values_list(
         "code", flat=True
@@ -621,10 +631,17 @@ def _next_code(village: OrgUnit, kind: str) -> str:
 
 
 @transaction.atomic
-def round_sign(*, actor: Actor, round: VerificationRound, note: str = "") -> VerificationRound:
+def round_sign(
+    *,
+    actor: Actor,
+    round: VerificationRound,
+    note: str = "",
+    signed_at: datetime.datetime | None = None,
+) -> VerificationRound:
     """Sign a round off (审核确认): by a second person, holding ``VERIFY`` on the village, once every line is
     counted. The counted figures go back to the register as recorded changes: a found item takes its counted
-    area, value and status; one not found is marked 已处置; an added item (盘盈) enters the register."""
+    area, value and status; one not found is marked 已处置; an added item (盘盈) enters the register.
+    ``signed_at``: when, if not now (the demo)."""
     r = _lock_round(round)
     village = r.village
     _may(actor, Action.VERIFY, village, "您没有审核确认该村清产核资的权限")
@@ -643,7 +660,7 @@ def round_sign(*, actor: Actor, round: VerificationRound, note: str = "") -> Ver
         if line.added:
             asset = Asset.objects.create(
                 village=village,
-                code=_next_code(village, line.kind),
+                code=next_code(village, line.kind),
                 name=line.name,
                 kind=line.kind,
                 land_class=line.land_class,
@@ -692,7 +709,7 @@ def round_sign(*, actor: Actor, round: VerificationRound, note: str = "") -> Ver
     before_round = _round_snap(r)
     r.status = RoundStatus.SIGNED
     r.signed_by_id = actor.pk
-    r.signed_at = timezone.now()
+    r.signed_at = signed_at or timezone.now()
     if note:
         r.note = (f"{r.note}\n审核意见：{note}" if r.note else f"审核意见：{note}")[:500]
     r.save()
