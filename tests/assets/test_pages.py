@@ -98,6 +98,13 @@ def test_asset_page(personas, two_villages, persona, status):
         assert "35.50 亩" in response.content.decode() and "120,000.00 元" in response.content.decode()
 
 
+def test_asset_history_says_what_changed(personas, make_asset):
+    asset = make_asset()
+    services.asset_set_status(actor=personas["village_clerk"], asset=asset, status="leased", note="发包")
+    body = _client(personas["station_head"]).get(reverse("asset", args=[asset.pk])).content.decode()
+    assert "改状态：状态 闲置 → 出租（发包）" in body and "登记" in body
+
+
 def test_anonymous_goes_to_login(two_villages):
     response = Client().get(reverse("assets"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -18,6 +18,7 @@ from qiangcun.accounts.http import AuthedRequest
 from qiangcun.assets import selectors, services
 from qiangcun.assets.exporting import register_workbook, round_workbook
 from qiangcun.assets.models import (
+    Asset,
     AssetFile,
     AssetKind,
     AssetStatus,
@@ -39,6 +40,15 @@ from qiangcun.reports.http import xlsx_response
 
 #: An area typed in a form: plain ASCII digits, thousands commas, at most two decimals.
 AREA = re.compile(r"\d{1,3}(,\d{3})*(\.\d{1,2})?|\d+(\.\d{1,2})?", re.ASCII)
+
+
+#: What each kind of change to an asset is called in its history.
+ACTION_LABELS = {
+    "asset.create": "登记",
+    "asset.update": "修改",
+    "asset.status": "改状态",
+    "asset.verify": "清产核资调整",
+}
 
 
 def _pk(raw: object) -> int | None:
@@ -158,7 +168,7 @@ def asset_page(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "a": asset,
             "files": list(asset.files.select_related("uploaded_by").order_by("uploaded_at", "pk")),
-            "history": list(selectors.asset_history(asset)[:50]),
+            "history": [_labelled(h) for h in selectors.asset_history(asset)[:50]],
             "may_edit": user.can(Action.ASSETS, asset.village),
             "statuses": AssetStatus.choices,
             "file_kinds": FileKind.choices,
@@ -167,6 +177,31 @@ def asset_page(request: AuthedRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value of the change log as people read it: choices by their Chinese label, empty as —."""
+    if value in (None, ""):
+        return "—"
+    field: Any = Asset._meta.get_field(name)
+    choices = dict(field.choices or [])
+    return str(choices.get(value, value))
+
+
+def _verbose(name: str) -> str:
+    field: Any = Asset._meta.get_field(name)
+    return str(field.verbose_name)
+
+
+def _labelled(record: Any) -> Any:
+    """The record with ``label``: what was done and, for a change, each field's before → after."""
+    record.label = ACTION_LABELS.get(record.action, record.action)
+    before, after = record.before or {}, record.after or {}
+    changed = [k for k in after if k != "version" and before and before.get(k) != after.get(k)]
+    if changed:
+        parts = [f"{_verbose(k)} {_shown(k, before.get(k))} → {_shown(k, after.get(k))}" for k in changed]
+        record.label += "：" + "；".join(parts)
+    return record
 
 
 def _form_data(post: QueryDict) -> services.AssetData:
