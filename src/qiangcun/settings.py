@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "qiangcun.orgs",
     "qiangcun.ledger",
     "qiangcun.assets",
+    "qiangcun.contracts",
     "qiangcun.targets",
     "qiangcun.plans",
     "qiangcun.supervision",

@@ -6,6 +6,7 @@ from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.assets import views as assets
+from qiangcun.contracts import views as contracts
 from qiangcun.core import web as core_web
 from qiangcun.exports import views as exports
 from qiangcun.imports import views as import_views
@@ -59,6 +60,15 @@ urlpatterns = [
     path("meetings/", supervision.meeting_list, name="meetings"),
     path("meetings/new/", supervision.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", supervision.meeting_page, name="meeting"),
+    path("contracts/", contracts.contracts_page, name="contracts"),
+    path("contracts/new/", contracts.contract_new, name="contract_new"),
+    path("contracts/settings/", contracts.contract_settings, name="contract_settings"),
+    path("contracts/<int:pk>/", contracts.contract_page, name="contract"),
+    path("contracts/<int:pk>/pay/", contracts.payment_new, name="contract_payment"),
+    path("contracts/<int:pk>/terminate/", contracts.contract_terminate, name="contract_terminate"),
+    path("contracts/<int:pk>/scan/", contracts.contract_scan, name="contract_scan"),
+    path("contracts/payments/<int:pk>/cancel/", contracts.payment_cancel, name="contract_payment_cancel"),
+    path("contracts/payments/<int:pk>/reverse/", contracts.payment_reverse, name="contract_payment_reverse"),
     path("plans/", plans.plans_page, name="plans"),
     path("plans/<str:code>/<int:year>/", plans.plan_page, name="plan"),
     path("plans/<str:code>/<int:year>/edit/", plans.plan_edit, name="plan_edit"),

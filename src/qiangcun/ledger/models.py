@@ -72,6 +72,11 @@ class Status(models.TextChoices):
 EDITABLE_STATUSES = (Status.DRAFT, Status.RETURNED)
 
 
+class Source(models.TextChoices):
+    TYPED = "", _("录入")
+    CONTRACT = "contract", _("合同收款")
+
+
 class EntryQuerySet(ScopedQuerySet):
     scope_path_field = "village__path"
 
@@ -125,6 +130,14 @@ class Entry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
     )
+    #: Where the row came from when no one typed it: "contract" — posted by recording a contract's payment
+    #: (the contracts app); such a row is changed, deleted or reversed through its payment, not by hand.
+    source = models.CharField(
+        _("来源"), max_length=16, blank=True, default="", db_default="", choices=Source.choices
+    )
+    #: A lump sum spread over its years (分年确认): the row is the receipt; what counts toward each year's
+    #: target is its :class:`Recognition` lines, not its amount.
+    spread = models.BooleanField(_("分年确认"), default=False, db_default=False)
 
     objects = EntryQuerySet.as_manager()
 
@@ -302,3 +315,42 @@ class YearIncome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.year} {self.amount}"
+
+
+class RecognitionQuerySet(ScopedQuerySet):
+    scope_path_field = "village__path"
+
+
+class Recognition(models.Model):
+    """One year's share of a lump sum spread over its years (分年确认): a rent paid for five years up front
+    counts one fifth toward each year's target. The lines of a row add up to its amount; they are made with
+    the row and frozen with it (a reversal has the opposite lines). The receipt year's share (and any share
+    for an earlier year: money for a past year counts when it arrives) is dated on the row's date; a later
+    year's share on 1 January of that year. ``village`` and ``category`` repeat the row's, so the progress
+    table reads the shares as it reads ledger rows."""
+
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("台账记录"), on_delete=models.CASCADE, related_name="recognitions"
+    )
+    village = models.ForeignKey(OrgUnit, verbose_name=_("村"), on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, verbose_name=_("收入类别"), on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("计入年度"))
+    date = models.DateField(_("计入日期"))
+    amount = MoneyField(_("计入金额（元）"))
+
+    objects = RecognitionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("分年确认")
+        verbose_name_plural = _("分年确认")
+        ordering = ["entry", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "year"], name="recognition_once_a_year"),
+            models.CheckConstraint(condition=~Q(amount=Decimal("0")), name="recognition_amount_not_zero"),
+        ]
+        indexes = [models.Index(fields=["date"])]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.year} {self.amount}"

@@ -20,7 +20,7 @@ from django.db.models.functions import ExtractYear, TruncMonth
 
 from qiangcun.core import audit
 from qiangcun.core.money import to_fen
-from qiangcun.ledger.models import Entry, MonthIncome, Status, YearIncome
+from qiangcun.ledger.models import Entry, MonthIncome, Recognition, Status, YearIncome
 
 Key = tuple[int, int, datetime.date]  # village id, category id, first day of the month
 
@@ -65,13 +65,25 @@ def add(rows: Iterable[tuple[int, int, datetime.date, int]]) -> None:
 
 
 def add_entries(entries: Iterable[Entry]) -> None:
-    add((e.village_id, e.category_id, e.date, to_fen(e.amount)) for e in entries)
+    """Add newly verified rows: a spread row (``Entry.spread``) by its yearly shares, each on its date."""
+    entries = list(entries)
+    spread = [e.pk for e in entries if e.spread]
+    add(
+        [(e.village_id, e.category_id, e.date, to_fen(e.amount)) for e in entries if not e.spread]
+        + [
+            (village, category, date, to_fen(amount))
+            for village, category, date, amount in Recognition.objects.filter(entry_id__in=spread)
+            .order_by("entry_id", "year")
+            .values_list("village_id", "category_id", "date", "amount")
+        ]
+    )
 
 
 def _from_ledger() -> QuerySet[Entry, dict[str, Any]]:
-    """The monthly roll-up as the ledger says it should be: one query, grouped by the database."""
+    """The monthly roll-up as the ledger says it should be (rows that are not spread; the shares of those
+    that are come from :func:`_shares`): one query, grouped by the database."""
     return (
-        Entry.objects.filter(status=Status.VERIFIED)
+        Entry.objects.filter(status=Status.VERIFIED, spread=False)
         .annotate(m=TruncMonth("date"))
         .order_by()
         .values("village_id", "category_id", "m")
@@ -80,14 +92,24 @@ def _from_ledger() -> QuerySet[Entry, dict[str, Any]]:
 
 
 def _years_from_ledger() -> QuerySet[Entry, dict[str, Any]]:
-    """The yearly lines as the ledger says they should be."""
+    """The yearly lines as the ledger says they should be (rows that are not spread)."""
     return (
-        Entry.objects.filter(status=Status.VERIFIED)
+        Entry.objects.filter(status=Status.VERIFIED, spread=False)
         .annotate(y=ExtractYear("date"))
         .order_by()
         .values("village_id", "category_id", "y")
         .annotate(total=Sum("amount"), n=Count("id"))
     )
+
+
+def _shares() -> list[tuple[int, int, datetime.date, int]]:
+    """The yearly shares of the verified spread rows, ``(village, category, date, fen)`` — few, read whole."""
+    return [
+        (village, category, date, to_fen(amount))
+        for village, category, date, amount in Recognition.objects.filter(entry__status=Status.VERIFIED)
+        .order_by("entry_id", "year")
+        .values_list("village_id", "category_id", "date", "amount")
+    ]
 
 
 def _normalize(month: datetime.date | datetime.datetime) -> datetime.date:
@@ -125,14 +147,27 @@ def _compare(
     return differences
 
 
+def _plus(lines: dict[Key, tuple[int, int]], key: Key, fen: int) -> None:
+    amount, rows = lines.get(key, (0, 0))
+    lines[key] = (amount + fen, rows + 1)
+
+
 def check() -> list[Difference]:
     """Every line where the roll-up (monthly, then yearly) and the ledger disagree (empty when they
     agree to the fen)."""
+    want_months: dict[Key, tuple[int, int]] = {
+        (r["village_id"], r["category_id"], _normalize(r["m"])): (to_fen(r["total"]), r["n"])
+        for r in _from_ledger()
+    }
+    want_years: dict[Key, tuple[int, int]] = {
+        (r["village_id"], r["category_id"], datetime.date(int(r["y"]), 1, 1)): (to_fen(r["total"]), r["n"])
+        for r in _years_from_ledger()
+    }
+    for village, category, date, fen in _shares():
+        _plus(want_months, (village, category, month_of(date)), fen)
+        _plus(want_years, (village, category, datetime.date(date.year, 1, 1)), fen)
     months = _compare(
-        {
-            (r["village_id"], r["category_id"], _normalize(r["m"])): (to_fen(r["total"]), r["n"])
-            for r in _from_ledger()
-        },
+        want_months,
         {
             (village, category, month): (to_fen(amount), count)
             for village, category, month, amount, count in MonthIncome.objects.values_list(
@@ -142,13 +177,7 @@ def check() -> list[Difference]:
         "month",
     )
     years = _compare(
-        {
-            (r["village_id"], r["category_id"], datetime.date(int(r["y"]), 1, 1)): (
-                to_fen(r["total"]),
-                r["n"],
-            )
-            for r in _years_from_ledger()
-        },
+        want_years,
         {
             (village, category, datetime.date(year, 1, 1)): (to_fen(amount), count)
             for village, category, year, amount, count in YearIncome.objects.values_list(
@@ -179,6 +208,7 @@ def rebuild(*, actor: Any = None) -> int:
             cursor.execute(
                 f"INSERT INTO {table} (village_id, category_id, {period}, amount, rows) {select}", params
             )
+    add(_shares())
     lines = MonthIncome.objects.count()
     years = YearIncome.objects.count()
     audit.event(

@@ -33,16 +33,21 @@ from qiangcun.ledger.models import (
     Entry,
     Evidence,
     ImportBatch,
+    Recognition,
     RequestKey,
+    Source,
     Status,
 )
 from qiangcun.ledger.selectors import entries_alike
+from qiangcun.ledger.spread import recognition_lines
 from qiangcun.orgs.models import Level, OrgUnit
 
 ENTER = Action.ENTER
 VERIFY = Action.VERIFY
 
 _AUDIT_FIELDS = [
+    "source",
+    "spread",
     "village",
     "date",
     "amount",
@@ -240,8 +245,15 @@ def entry_create(
     once: Once | None = None,
     check_duplicate: bool = False,
     years: Collection[int] | None = None,
+    source: str = Source.TYPED,
+    shares: Mapping[int, Decimal] | None = None,
 ) -> Entry:
     """Record a new income item as a draft (or submitted at once with ``submit=True``).
+
+    Rows no one types — a contract's payment — say so with ``source`` (then only that source changes or
+    withdraws them) and may be refunds (a negative amount). ``shares``: year → the part of ``amount``
+    that counts toward that year's target (a lump sum spread over its years, ``ledger.spread``); given
+    for more than the receipt year, the row is ``spread`` and its :class:`Recognition` lines are made.
 
     What a person types (the entry form, the API) comes with the checks trusted callers (the demo, the
     tests' fixtures) skip: ``once``, its one-time key (a repeat raises :class:`RepeatedRequest`);
@@ -267,12 +279,20 @@ def entry_create(
             ),
         )
     summary, counterparty = _clean_fields(
-        village=village, date=date, amount=amount, summary=summary, counterparty=counterparty, years=years
+        village=village,
+        date=date,
+        amount=-amount if source and amount < 0 else amount,
+        summary=summary,
+        counterparty=counterparty,
+        years=years,
     )
+    lines = _recognition_lines(date, amount, shares)
     if check_duplicate:
         _refuse_alike(village=village, date=date, amount=amount, category=category, summary=summary)
     now = timezone.now()
     entry = Entry.objects.create(
+        source=source,
+        spread=bool(lines),
         village=village,
         date=date,
         amount=amount,
@@ -284,11 +304,48 @@ def entry_create(
         submitted_at=now if submit else None,
         entered_by=actor,
     )
+    _recognise(entry, lines)
     audit.record(actor=actor, action="ledger.create", obj=entry, after=_snap(entry), unit_path=village.path)
     if used is not None:
         used.entry = entry
         used.save(update_fields=["entry"])
     return entry
+
+
+def _recognition_lines(
+    date: datetime.date, amount: Decimal, shares: Mapping[int, Decimal] | None
+) -> list[tuple[int, datetime.date, Decimal]]:
+    """The spread lines of a row, or [] when all of it counts on its own date."""
+    if not shares:
+        return []
+    if sum(shares.values(), Decimal("0.00")) != amount:
+        raise ServiceError("分年确认的各年金额之和必须等于收款金额", field="amount")
+    if any(a and (a > 0) != (amount > 0) for a in shares.values()):
+        raise ServiceError("分年确认的各年金额必须与收款同为正数（或同为退款）", field="amount")
+    lines = recognition_lines(date, shares)
+    return lines if len(lines) > 1 else []
+
+
+def _recognise(entry: Entry, lines: Sequence[tuple[int, datetime.date, Decimal]]) -> None:
+    Recognition.objects.bulk_create(
+        Recognition(
+            entry=entry,
+            village_id=entry.village_id,
+            category_id=entry.category_id,
+            year=year,
+            date=day,
+            amount=amount,
+        )
+        for year, day, amount in lines
+    )
+
+
+def _refuse_sourced(entry: Entry, doing: str) -> None:
+    if entry.source:
+        raise ServiceError(
+            f"该记录由{entry.get_source_display()}生成，不能在台账中{doing}；请在对应的合同页面办理",
+            code="state",
+        )
 
 
 def _lock(entry: Entry) -> Entry:
@@ -378,6 +435,7 @@ def entry_update(
     _check_version(entry, expected_version)
     if entry.status not in EDITABLE_STATUSES:
         raise ServiceError(f"该记录{entry.get_status_display()}，不能修改", code="frozen")
+    _refuse_sourced(entry, "修改")
     if entry.reverses_id is not None:
         raise ServiceError("冲销记录的金额和内容由原记录决定，不能修改", code="state")
     summary, counterparty = _clean_fields(
@@ -450,6 +508,8 @@ def entry_delete(*, actor: User, entry: Entry) -> None:
     own_reversal = returned_reversal and entry.entered_by_id == getattr(actor, "pk", None)
     if not own_reversal:
         _require(actor, ENTER, entry.village, "您没有删除该村台账的权限")
+    if not returned_reversal:
+        _refuse_sourced(entry, "删除")
     if entry.status != Status.DRAFT and not returned_reversal:
         raise ServiceError(
             "只有草稿（或被退回的冲销记录）可以删除；已提交的记录请退回后修改，已审核的记录请冲销",
@@ -459,6 +519,28 @@ def entry_delete(*, actor: User, entry: Entry) -> None:
         raise ServiceError("该草稿已上传凭证，请先保留或改为提交", code="state")
     before = _snap(entry)
     audit.record(actor=actor, action="ledger.delete", obj=entry, before=before, unit_path=entry.village.path)
+    entry.delete()
+
+
+@transaction.atomic
+def entry_withdraw_posted(*, actor: User, entry: Entry, source: str) -> None:
+    """Take back a row posted by ``source`` (a contract payment cancelled): only while it is a draft or
+    was returned — a submitted row waits for its review, a verified one is reversed."""
+    entry = _lock(entry)
+    _require(actor, ENTER, entry.village, "您没有删除该村台账的权限")
+    if entry.source != source or not source:
+        raise ServiceError("该记录不是由此来源生成的", code="state")
+    if entry.status not in EDITABLE_STATUSES:
+        raise ServiceError(
+            f"该收款的台账记录{entry.get_status_display()}，不能撤回；"
+            + ("已审核的请冲销" if entry.status == Status.VERIFIED else "请待审核人退回后再撤回"),
+            code="state",
+        )
+    if entry.evidence.exists():
+        raise ServiceError("该记录已上传凭证，不能撤回", code="state")
+    before = _snap(entry)
+    audit.record(actor=actor, action="ledger.delete", obj=entry, before=before, unit_path=entry.village.path)
+    entry.recognitions.all().delete()
     entry.delete()
 
 
@@ -618,7 +700,10 @@ def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
         submitted_at=now,
         reverses=entry,
         entered_by=actor,
+        source=entry.source,
+        spread=entry.spread,
     )
+    _recognise(reversal, [(r.year, r.date, -r.amount) for r in entry.recognitions.order_by("year")])
     audit.record(
         actor=actor,
         action="ledger.reverse",

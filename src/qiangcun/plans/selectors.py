@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from qiangcun.core.errors import NotFoundError, ServiceError
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.core.workdays import overdue_workdays
-from qiangcun.ledger.models import DevelopmentPath, Entry, Status
+from qiangcun.ledger.models import DevelopmentPath, Entry, Recognition, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import station_and_district
 from qiangcun.plans.models import (
@@ -28,7 +28,7 @@ from qiangcun.plans.models import (
     PlanPath,
 )
 from qiangcun.targets.models import VillageTarget
-from qiangcun.targets.selectors import counted, default_as_of
+from qiangcun.targets.selectors import counted, counted_shares, default_as_of
 
 ZERO = Decimal("0.00")
 
@@ -105,6 +105,20 @@ def measure_actuals(measures: Iterable[Measure], as_of: datetime.date | None = N
         )
         for r in rows:
             out[r["measure_link__measure_id"]] = r["total"] or ZERO
+        shares = (
+            counted_shares(
+                Recognition.objects.filter(
+                    entry__measure_link__measure_id__in=ids, **({"date__lte": as_of} if as_of else {})
+                ),
+                year,
+            )
+            .exclude(entry__reversal__status=Status.VERIFIED)
+            .values("entry__measure_link__measure_id")
+            .annotate(total=Sum("amount"))
+        )
+        for r in shares:
+            key = r["entry__measure_link__measure_id"]
+            out[key] = out.get(key, ZERO) + (r["total"] or ZERO)
     return out
 
 
@@ -278,12 +292,17 @@ def plan_table(user: Any, unit: OrgUnit, year: int, as_of: datetime.date | None 
         expected[village_id] += amount
     income: dict[int, Decimal] = {}
     if as_of.year == year:
-        income = {
-            r["village_id"]: r["total"] or ZERO
-            for r in counted(Entry.objects.filter(village_id__in=ids, date__lte=as_of), year)
+        sums: list[QuerySet[Any, dict[str, Any]]] = [
+            counted(Entry.objects.filter(village_id__in=ids, date__lte=as_of), year)
             .values("village_id")
-            .annotate(total=Sum("amount"))
-        }
+            .annotate(total=Sum("amount")),
+            counted_shares(Recognition.objects.filter(village_id__in=ids, date__lte=as_of), year)
+            .values("village_id")
+            .annotate(total=Sum("amount")),
+        ]
+        for part in sums:
+            for r in part:
+                income[r["village_id"]] = income.get(r["village_id"], ZERO) + (r["total"] or ZERO)
     measure_counts: dict[int, dict[str, int]] = {}
     for r in (
         Measure.objects.filter(plan__year=year, plan__village_id__in=ids)

@@ -17,7 +17,7 @@ from qiangcun.core.errors import NotFoundError, PermissionDeniedError, ServiceEr
 from qiangcun.core.money import from_fen, pct1
 from qiangcun.core.params import year_param
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
-from qiangcun.ledger.models import Entry, MonthIncome, Status, YearIncome
+from qiangcun.ledger.models import Entry, MonthIncome, Recognition, Status, YearIncome
 from qiangcun.orgs.models import ABOVE_TOWNSHIP, CHILD_LEVEL, Level, OrgUnit
 from qiangcun.orgs.selectors import township_codes_seen, unit_for
 from qiangcun.targets.models import Campaign, CampaignQuerySet, VillageTarget
@@ -57,10 +57,28 @@ def _counted_categories(rows: QuerySet[Any], year: int, township: OrgUnit | None
 
 
 def counted(entries: QuerySet[Entry], year: int, *, township: OrgUnit | None = None) -> QuerySet[Entry]:
-    """The rows of ``entries`` that count toward ``year``'s targets: verified, dated in the year, in a
-    category the year's campaign counts (see :func:`_counted_categories`)."""
+    """The rows of ``entries`` that count toward ``year``'s targets with their own amount on their own
+    date: verified, dated in the year, in a category the year's campaign counts (see
+    :func:`_counted_categories`), not spread over years — a spread row counts by its yearly shares
+    (:func:`counted_shares`); every sum of counted income adds both."""
     verified = entries.filter(
-        status=Status.VERIFIED, date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
+        status=Status.VERIFIED,
+        spread=False,
+        date__gte=datetime.date(year, 1, 1),
+        date__lte=datetime.date(year, 12, 31),
+    )
+    return _counted_categories(verified, year, township)
+
+
+def counted_shares(
+    shares: QuerySet[Recognition], year: int, *, township: OrgUnit | None = None
+) -> QuerySet[Recognition]:
+    """The yearly shares (``ledger.Recognition``) of verified spread rows that count toward ``year``'s
+    targets, dated in the year — the other half of :func:`counted`."""
+    verified = shares.filter(
+        entry__status=Status.VERIFIED,
+        date__gte=datetime.date(year, 1, 1),
+        date__lte=datetime.date(year, 12, 31),
     )
     return _counted_categories(verified, year, township)
 
@@ -90,9 +108,17 @@ SELECT e.village_id,
        SUM(CASE WHEN e.date >= %(month_now)s THEN e.amount ELSE 0 END),
        SUM(CASE WHEN e.date <= %(before)s THEN e.amount ELSE 0 END)
 FROM {ledger} e {joins_e}
-WHERE e.status = %(verified)s AND e.date >= %(month_before)s AND e.date <= %(as_of)s
+WHERE e.status = %(verified)s AND e.date >= %(month_before)s AND e.date <= %(as_of)s AND e.spread = %(no)s
   AND v.path LIKE %(prefix)s ESCAPE '!'
 GROUP BY e.village_id
+UNION ALL
+SELECT r.village_id,
+       SUM(CASE WHEN r.date >= %(month_now)s THEN r.amount ELSE 0 END),
+       SUM(CASE WHEN r.date <= %(before)s THEN r.amount ELSE 0 END)
+FROM {shares} r JOIN {ledger} re ON re.id = r.entry_id {joins_r}
+WHERE re.status = %(verified)s AND r.date >= %(month_before)s AND r.date <= %(as_of)s
+  AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY r.village_id
 """
 #: Backwards (a late day, and "today": nothing is dated after it): the year's lines, less the whole
 #: months after the day's month, less the ledger's rows after ``before`` up to the end of the day's month.
@@ -112,8 +138,16 @@ SELECT e.village_id,
        -SUM(e.amount)
 FROM {ledger} e {joins_e}
 WHERE e.status = %(verified)s AND e.date > %(before)s AND e.date >= %(jan1)s AND e.date < %(month_next)s
-  AND v.path LIKE %(prefix)s ESCAPE '!'
+  AND e.spread = %(no)s AND v.path LIKE %(prefix)s ESCAPE '!'
 GROUP BY e.village_id
+UNION ALL
+SELECT r.village_id,
+       -SUM(CASE WHEN r.date > %(as_of)s THEN r.amount ELSE 0 END),
+       -SUM(r.amount)
+FROM {shares} r JOIN {ledger} re ON re.id = r.entry_id {joins_r}
+WHERE re.status = %(verified)s AND r.date > %(before)s AND r.date >= %(jan1)s AND r.date < %(month_next)s
+  AND v.path LIKE %(prefix)s ESCAPE '!'
+GROUP BY r.village_id
 """
 
 
@@ -157,6 +191,7 @@ def income_statement(
         "rollup": ops.quote_name(MonthIncome._meta.db_table),
         "year_rollup": ops.quote_name(YearIncome._meta.db_table),
         "ledger": ops.quote_name(Entry._meta.db_table),
+        "shares": ops.quote_name(Recognition._meta.db_table),
     }
     names = {
         "units": ops.quote_name(OrgUnit._meta.db_table),
@@ -166,8 +201,10 @@ def income_statement(
     }
     # The ledger's rows come by their (status, date) index, never by category: "+ 0" keeps PostgreSQL
     # from looping over the counted categories into the category index (a county: 72 → 45 ms).
-    categories = {"m": "m.category_id", "y": "y.category_id", "e": "e.category_id + 0"}
-    joins = {f"joins_{a}": _JOINS.format(alias=a, category=categories[a], **names) for a in ("m", "e", "y")}
+    categories = {"m": "m.category_id", "y": "y.category_id", "e": "e.category_id + 0", "r": "r.category_id"}
+    joins = {
+        f"joins_{a}": _JOINS.format(alias=a, category=categories[a], **names) for a in ("m", "e", "y", "r")
+    }
     backward = as_of.month >= 7
     sql = (_INCOME_BACKWARD_SQL if backward else _INCOME_FORWARD_SQL).format(**tables, **joins)
     day = ops.adapt_datefield_value
@@ -182,6 +219,7 @@ def income_statement(
         "as_of": day(as_of),
         "prefix": _like_prefix(root.path),
         "verified": Status.VERIFIED.value,
+        "no": False,
     }
     return sql, params
 
@@ -751,8 +789,12 @@ def village_monthly(
     if as_of.year != year:
         raise ServiceError(f"截止日期 {as_of:%Y-%m-%d} 不在 {year} 年内", field="as_of")
     target = VillageTarget.objects.filter(campaign__year=year, village=village).first()
-    dates = counted(Entry.objects.filter(village=village, date__lte=as_of), year).values_list(
-        "date", "amount"
+    dates = list(
+        counted(Entry.objects.filter(village=village, date__lte=as_of), year).values_list("date", "amount")
+    ) + list(
+        counted_shares(Recognition.objects.filter(village=village, date__lte=as_of), year).values_list(
+            "date", "amount"
+        )
     )
     per_month = [ZERO] * 13
     for d, amount in dates:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    name = "qiangcun.contracts"
+    label = "contracts"
+    verbose_name = "合同与应收"
