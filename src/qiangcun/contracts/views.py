@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
+from qiangcun.assets.models import Asset, AssetStatus, LandClass
 from qiangcun.contracts import selectors, services
 from qiangcun.contracts.models import (
     Contract,
@@ -38,19 +39,6 @@ from qiangcun.core.workdays import calendar_known
 from qiangcun.ledger.models import Category, DevelopmentPath, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import unit_for
-
-LAND_CLASSES = [
-    "耕地",
-    "园地",
-    "林地",
-    "草地",
-    "坑塘水面",
-    "设施农用地",
-    "农村道路",
-    "建设用地",
-    "未利用地",
-    "其他",
-]
 
 
 def _year_as_of(request: AuthedRequest) -> tuple[int, datetime.date]:
@@ -258,6 +246,12 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
             if village is None:
                 raise ServiceError("请选择村", field="village")
             data = _input_from(request.POST)
+            picked = [
+                int(x) for x in request.POST.getlist("assets") if x.isascii() and x.isdigit() and len(x) <= 9
+            ]
+            data.assets = tuple(Asset.objects.filter(pk__in=picked, village=village))
+            if len(data.assets) != len(set(picked)):
+                raise ServiceError("所选资产有的不属于该村，请刷新后重选", field="assets")
             if request.POST.get("action") == "preview":
                 data = services.clean(data)
                 preview = instalments(services.terms_of(data))
@@ -271,6 +265,20 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
                 return redirect("contract", pk=contract.pk)
         except ServiceError as exc:
             error, field = exc.message, exc.field or ""
+    # The register items of the village being let (one village: the clerk's; or the one chosen).
+    chosen_village = next(
+        (v for v in villages if str(v.pk) == str(values.get("village") or request.GET.get("village", ""))),
+        None,
+    )
+    village_assets = (
+        list(
+            Asset.objects.filter(village=chosen_village)
+            .exclude(status=AssetStatus.DISPOSED)
+            .order_by("kind", "code")
+        )
+        if chosen_village is not None
+        else []
+    )
     return render(
         request,
         "contracts/contract_form.html",
@@ -286,7 +294,9 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
             "price_modes": PriceMode.choices,
             "schedules": Schedule.choices,
             "methods": Method.choices,
-            "land_classes": LAND_CLASSES,
+            "land_classes": LandClass.choices,
+            "village_assets": village_assets,
+            "chosen_assets": set(request.POST.getlist("assets")) if request.method == "POST" else set(),
         },
         status=400 if error else 200,
     )
