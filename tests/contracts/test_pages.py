@@ -151,3 +151,28 @@ def test_the_summary_api(client, tree, clerk, make_contract, personas):
     assert bad.status_code == 400 and "不在 2020 年内" in json.loads(bad.content)["detail"]
     client.force_login(personas["other_clerk"])
     assert client.get(f"/api/v1/contracts/summary?unit={tree.sunzhuang.code}").status_code == 403
+
+
+def test_the_ledger_shows_where_a_row_came_from_and_its_yearly_shares(
+    client, tree, clerk, make_contract, personas
+):
+    from qiangcun.ledger.services import entry_return
+
+    c = make_contract(
+        code="XZ-5",
+        price_mode="per_year",
+        price=Decimal("12000.00"),
+        area_mu=Decimal("20"),
+        schedule="upfront",
+        start=D(2020, 1, 1),
+        end=D(2024, 12, 31),
+    )
+    p = payment_record(actor=clerk, contract=c, date=D(2020, 1, 15), amount=Decimal("60000.00"))
+    client.force_login(personas["station_head"])
+    queue = client.get(reverse("review")).content.decode()
+    assert "合同收款" in queue and "分年计入目标：2020年 12,000.00；2021年 12,000.00" in queue
+    entry_return(actor=personas["station_head"], entries=[p.entry], reason="缺少收据")
+    client.force_login(clerk)
+    page = client.get(reverse("village", args=[tree.sunzhuang.code]) + "?year=2020").content.decode()
+    assert reverse("contract", args=[c.pk]) in page and "到合同页面撤回" in page
+    assert reverse("entry_edit", args=[p.entry_id]) not in page
