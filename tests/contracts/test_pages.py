@@ -7,6 +7,7 @@ import json
 import re
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from qiangcun.contracts.models import Contract, Payment
@@ -15,6 +16,16 @@ from qiangcun.core.models import ChangeRecord
 from qiangcun.ledger.models import Entry, Source, Status
 
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_2020(settings, tmp_path):
+    """The tests' campaign is 2020: stand on its last day, so 2020 is the year open for entry (as the web
+    tests do); uploads go to a scratch folder."""
+    settings.TODAY = D(2020, 12, 31)
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 ID = "371422199001011234"  # a valid 居民身份证号码 (check digit 4)
 
 
@@ -176,3 +187,28 @@ def test_the_ledger_shows_where_a_row_came_from_and_its_yearly_shares(
     page = client.get(reverse("village", args=[tree.sunzhuang.code]) + "?year=2020").content.decode()
     assert reverse("contract", args=[c.pk]) in page and "到合同页面撤回" in page
     assert reverse("entry_edit", args=[p.entry_id]) not in page
+
+
+def test_a_payment_is_refused_in_a_year_not_open_for_entry(client, tree, clerk, make_contract):
+    c = make_contract(start=D(2019, 1, 1))
+    client.force_login(clerk)
+    page = client.post(
+        reverse("contract_payment", args=[c.pk]), {"date": "2019-02-01", "amount": "100"}, follow=True
+    )
+    assert not Payment.objects.exists() and not Entry.objects.exists()
+    assert "2019" in page.content.decode()
+
+
+def test_a_county_reads_its_townships_contracts(client, tree, clerk, make_contract, personas):
+    from qiangcun.accounts.models import Role
+    from tests.conftest import _user
+
+    make_contract()
+    county_leader = _user("county-leader", Role.LEADER, tree.county)
+    client.force_login(county_leader)
+    page = client.get(reverse("contracts") + f"?unit={tree.county.code}&year=2020&as_of=2020-04-17")
+    assert page.status_code == 200 and "孙庄村" in page.content.decode()
+    doc = json.loads(
+        client.get(f"/api/v1/contracts/summary?unit={tree.county.code}&year=2020&as_of=2020-04-17").content
+    )
+    assert doc["contracts"] == 1 and doc["overdue"]["amount"] == "20400.00"

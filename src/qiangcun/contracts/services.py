@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -330,7 +331,14 @@ def _shares(
 
 
 def _post(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str, refund: bool
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str,
+    refund: bool,
+    years: Collection[int] | None,
 ) -> Payment:
     rules, category, path = _posting(contract)
     earlier = [p.amount for p in counting_payments().filter(contract=contract).order_by("recorded_at", "id")]
@@ -352,6 +360,7 @@ def _post(
         submit=True,
         source=Source.CONTRACT,
         shares=_shares(rules, date, pieces, rest),
+        years=years,
     )
     payment = Payment.objects.create(
         contract=contract, date=date, amount=amount, entry=entry, note=note, recorded_by=actor
@@ -390,22 +399,37 @@ def _clean_payment(
 
 @transaction.atomic
 def payment_record(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str = ""
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str = "",
+    years: Collection[int] | None = None,
 ) -> Payment:
     """Record money received on a contract: it pays the instalments first due, any excess is paid in
     advance; one ledger row is posted (submitted for verification) for the whole amount — spread over
-    its years when it pays for more than a year and the township spreads lump sums."""
+    its years when it pays for more than a year and the township spreads lump sums. ``years``: the years
+    open for entry in the village (``ledger.selectors.open_years``), as for a typed row."""
     contract = _lock(contract)
     _require(actor, Action.ENTER, contract.village, "您没有登记该村合同收款的权限")
     date, amount, note = _clean_payment(date, amount, note, contract)
     if contract.status == ContractStatus.TERMINATED and date > (contract.terminated_on or date):
         raise ServiceError("合同已解除，解除日之后不能再登记收款；多收的款项请登记退款", field="date")
-    return _post(actor=actor, contract=contract, date=date, amount=amount, note=note, refund=False)
+    return _post(
+        actor=actor, contract=contract, date=date, amount=amount, note=note, refund=False, years=years
+    )
 
 
 @transaction.atomic
 def refund_record(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str,
+    years: Collection[int] | None = None,
 ) -> Payment:
     """Pay money back (an overpayment, a deposit of rent on an ended contract): a negative ledger row; it
     takes back what was paid in advance first, then the instalments paid last."""
@@ -417,7 +441,9 @@ def refund_record(
     received = sum((p.amount for p in counting_payments().filter(contract=contract)), Decimal("0.00"))
     if amount > received:
         raise ServiceError(f"退款 {amount:.2f} 元超过该合同已收的 {received:.2f} 元", field="amount")
-    return _post(actor=actor, contract=contract, date=date, amount=-amount, note=note, refund=True)
+    return _post(
+        actor=actor, contract=contract, date=date, amount=-amount, note=note, refund=True, years=years
+    )
 
 
 def _payment_locked(payment: Payment) -> Payment:

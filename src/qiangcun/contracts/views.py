@@ -31,14 +31,18 @@ from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
-from qiangcun.core.params import date_param, text_param, year_param
+from qiangcun.core.params import ParamError, date_param, text_param, year_param
 from qiangcun.core.pii import mask_id_number, mask_phone
 from qiangcun.core.scope import Action, allowed
 from qiangcun.core.web import require
 from qiangcun.core.workdays import calendar_known
 from qiangcun.ledger.models import Category, DevelopmentPath, Status
+from qiangcun.ledger.selectors import open_years
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import unit_for
+
+#: Units whose contracts are too many for one page (a city, a province): read county by county.
+ABOVE_COUNTY = (Level.CITY, Level.PROVINCE)
 
 
 def _year_as_of(request: AuthedRequest) -> tuple[int, datetime.date]:
@@ -61,8 +65,8 @@ def _year_as_of(request: AuthedRequest) -> tuple[int, datetime.date]:
 def contracts_page(request: AuthedRequest) -> HttpResponse:
     user = request.user
     unit = unit_for(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
-    if unit.level not in (Level.TOWNSHIP, Level.STATION, Level.DISTRICT, Level.VILLAGE):
-        raise ServiceError("合同按镇查看：请选择一个镇（或镇以下的单位）", field="unit")
+    if unit.level in ABOVE_COUNTY:
+        raise ParamError(f"{unit.name}的合同太多，不在一页列出；请按县或镇查看", field="unit")
     year, as_of = _year_as_of(request)
     s = selectors.summary(user=user, unit=unit, year=year, as_of=as_of)
     # The list of every contract only for a village: a township's 300 would bury the summary.
@@ -311,12 +315,15 @@ def payment_new(request: AuthedRequest, pk: int) -> HttpResponse:
         date = _date(request.POST.get("date", ""), "收款日期" if not refund else "退款日期", "date")
         amount = _amount(request.POST.get("amount", ""), "金额", "amount")
         note = request.POST.get("note", "")
+        years = open_years(contract.village)  # a closed year's figures change only by an import
         if refund:
-            services.refund_record(actor=request.user, contract=contract, date=date, amount=amount, note=note)
+            services.refund_record(
+                actor=request.user, contract=contract, date=date, amount=amount, note=note, years=years
+            )
             messages.success(request, f"已登记退款 {amount:,.2f} 元，台账已生成一条负数记录，待审核")
         else:
             services.payment_record(
-                actor=request.user, contract=contract, date=date, amount=amount, note=note
+                actor=request.user, contract=contract, date=date, amount=amount, note=note, years=years
             )
             messages.success(request, f"已登记收款 {amount:,.2f} 元，台账已自动生成一条记录，待审核")
     except PermissionDeniedError:
