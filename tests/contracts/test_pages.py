@@ -212,3 +212,14 @@ def test_a_county_reads_its_townships_contracts(client, tree, clerk, make_contra
         client.get(f"/api/v1/contracts/summary?unit={tree.county.code}&year=2020&as_of=2020-04-17").content
     )
     assert doc["contracts"] == 1 and doc["overdue"]["amount"] == "20400.00"
+
+
+def test_my_work_lists_overdue_rent_within_scope(client, tree, clerk, make_contract, personas, settings):
+    settings.TODAY = D(2020, 4, 17)
+    make_contract(party_name="王建国")  # 20,400.00 due 31 January, unpaid
+    client.force_login(clerk)
+    home = client.get(reverse("home")).content.decode()
+    assert "逾期未收的合同租金" in home and "王建国" in home and "20,400.00" in home
+    client.force_login(personas["other_clerk"])
+    home = client.get(reverse("home")).content.decode()
+    assert "逾期未收的合同租金" in home and "王建国" not in home
