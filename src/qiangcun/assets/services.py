@@ -34,6 +34,7 @@ from qiangcun.assets.models import (
 )
 from qiangcun.core import audit
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.files import sniff
 from qiangcun.core.money import FEN, MAX_YUAN
 from qiangcun.core.scope import Action, Actor, allowed
 from qiangcun.core.text import text_problem
@@ -326,18 +327,9 @@ FILE_TYPES = {
 
 
 def file_type(head: bytes) -> str | None:
-    """The content type of a file from its first 16 bytes, or None if it is not a PDF or a photo."""
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
-        return "image/heic"
-    return None
+    """The content type of a file from its first 16 bytes, or None if it is not one of :data:`FILE_TYPES`."""
+    kind = sniff(head)
+    return kind if kind in FILE_TYPES else None
 
 
 def _head(upload: UploadedFile) -> bytes:

@@ -23,6 +23,7 @@ from qiangcun.accounts.models import User
 from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.files import sniff
 from qiangcun.core.money import FEN, MAX_YUAN, to_fen
 from qiangcun.core.scope import Action, allowed
 from qiangcun.ledger import rollup
@@ -728,19 +729,7 @@ EVIDENCE_TYPES = {
 
 def evidence_type(head: bytes) -> str | None:
     """The content type of an evidence file from its first 16 bytes, or None if it is not a PDF or a photo."""
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
-        return "image/heic"
-    return None
+    return sniff(head)
 
 
 def _read_head(upload: UploadedFile) -> bytes:
