@@ -223,3 +223,22 @@ def test_my_work_lists_overdue_rent_within_scope(client, tree, clerk, make_contr
     client.force_login(personas["other_clerk"])
     home = client.get(reverse("home")).content.decode()
     assert "逾期未收的合同租金" in home and "王建国" not in home
+
+
+def test_a_scan_must_be_a_pdf_or_a_photo(client, tree, clerk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(clerk)
+    html = SimpleUploadedFile(
+        "合同.pdf", b"<html><script>alert(1)</script></html>", content_type="application/pdf"
+    )
+    page = client.post(reverse("contract_new"), {**_form(tree), "scan": html})
+    assert page.status_code == 400 and "只能是 PDF 或照片" in page.content.decode()
+    assert not Contract.objects.exists()
+    pdf = SimpleUploadedFile("scan.pdf", b"%PDF-1.4 signed contract", content_type="application/pdf")
+    client.post(reverse("contract_new"), {**_form(tree), "scan": pdf})
+    c = Contract.objects.get()
+    answer = client.get(reverse("contract_scan", args=[c.pk]))
+    assert answer["Content-Type"] == "application/pdf" and b"".join(answer.streaming_content).startswith(
+        b"%PDF"
+    )

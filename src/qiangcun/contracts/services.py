@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
@@ -34,6 +35,7 @@ from qiangcun.contracts.selectors import chunks, counting_payments, settings_for
 from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.files import sniff
 from qiangcun.core.money import FEN, MAX_YUAN
 from qiangcun.core.pii import id_number_problem
 from qiangcun.core.scope import Action, allowed
@@ -226,6 +228,22 @@ def _assets_to_let(village: OrgUnit, chosen: tuple[Asset, ...]) -> list[Asset]:
     return found
 
 
+#: What a contract's scan may be, recognised by its first bytes.
+SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic")
+
+
+def _check_scan(scan: UploadedFile) -> None:
+    if scan.size and scan.size > settings.EVIDENCE_MAX_BYTES:
+        raise ServiceError(
+            f"合同扫描件不能超过 {settings.EVIDENCE_MAX_BYTES // 1024 // 1024} MB", field="scan"
+        )
+    scan.seek(0)
+    head = scan.read(16)
+    scan.seek(0)
+    if sniff(head) not in SCAN_TYPES:
+        raise ServiceError("合同扫描件只能是 PDF 或照片（JPEG、PNG、WebP、HEIC）", field="scan")
+
+
 def terms_of(data: ContractInput | Contract) -> schedule.Terms:
     return schedule.Terms(
         start=data.start,
@@ -265,6 +283,7 @@ def contract_create(
         **{f.name: getattr(data, f.name) for f in fields(data) if f.name != "assets"},
     )
     if scan is not None:
+        _check_scan(scan)
         contract.scan = scan
     try:
         with transaction.atomic():

@@ -30,6 +30,7 @@ from qiangcun.contracts.schedule import instalments
 from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
+from qiangcun.core.files import sniff
 from qiangcun.core.money import AmountError, parse_amount
 from qiangcun.core.params import ParamError, date_param, text_param, year_param
 from qiangcun.core.pii import mask_id_number, mask_phone
@@ -394,7 +395,13 @@ def contract_scan(request: AuthedRequest, pk: int) -> FileResponse:
     contract = _contract(request, pk)
     if not contract.scan:
         raise Http404("该合同没有上传扫描件")
-    return FileResponse(contract.scan.open("rb"), as_attachment=False, filename=f"合同{contract.code}.pdf")
+    handle = contract.scan.open("rb")
+    content_type = sniff(handle.read(16)) or "application/octet-stream"
+    handle.seek(0)
+    suffix = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(content_type, "")
+    return FileResponse(
+        handle, as_attachment=False, filename=f"合同{contract.code}{suffix}", content_type=content_type
+    )
 
 
 @require(Action.MANAGE_TARGETS)
