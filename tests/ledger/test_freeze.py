@@ -275,3 +275,78 @@ def test_every_guard_is_back_after_a_migrate(db):
     assert _triggers() == set()
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default", apps=apps)
     assert _triggers() == installed
+
+
+# ---------------------------------------------------------------------------------------------- shares
+
+
+@pytest.fixture
+def spread(tree, personas):
+    """A five-year rent, verified: its yearly shares are frozen with it."""
+    from qiangcun.ledger.models import Category, DevelopmentPath, Source
+    from qiangcun.ledger.services import entry_create
+    from qiangcun.ledger.spread import split_by_year
+    from tests.conftest import _clerk_for
+
+    row = entry_create(
+        actor=_clerk_for(tree.sunzhuang),
+        village=tree.sunzhuang,
+        date=datetime.date(2020, 3, 9),
+        amount=Decimal("50000.00"),
+        category=Category.objects.get(name="经营收入"),
+        path=DevelopmentPath.objects.get(name="土地流转"),
+        summary="五年租金",
+        source=Source.CONTRACT,
+        submit=True,
+        shares=split_by_year(Decimal("50000.00"), datetime.date(2020, 1, 1), datetime.date(2024, 12, 31)),
+    )
+    return entry_verify(actor=personas["township_admin"], entries=[row])[0]
+
+
+def _shares(pk: int) -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT year, amount FROM ledger_recognition WHERE entry_id = %s ORDER BY year", [pk])
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE ledger_recognition SET amount = 1 WHERE entry_id = %s",
+        "DELETE FROM ledger_recognition WHERE entry_id = %s",
+        "INSERT INTO ledger_recognition (entry_id, village_id, category_id, year, date, amount)"
+        " SELECT id, village_id, category_id, 2030, date, 100 FROM ledger_entry WHERE id = %s",
+    ],
+)
+def test_the_shares_of_a_verified_row_are_frozen(spread, sql):
+    before = _shares(spread.pk)
+    assert len(before) == 5
+    with pytest.raises(DatabaseError, match="frozen"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [spread.pk])
+    assert _shares(spread.pk) == before
+
+
+@sqlite_only
+def test_no_replace_pushes_out_a_verified_share(spread, tree, make_entry):
+    draft = make_entry(tree.sunzhuang, "10.00")
+    share = spread.recognitions.order_by("year").first()
+    before = _shares(spread.pk)
+    with pytest.raises(DatabaseError, match="frozen"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT OR REPLACE INTO ledger_recognition (id, entry_id, village_id, category_id, year, date, amount)"
+            " VALUES (%s, %s, %s, %s, 2020, '2020-03-09', 1000)",
+            [share.pk, draft.pk, draft.village_id, draft.category_id],
+        )
+    assert _shares(spread.pk) == before
+
+
+@postgres_only
+def test_truncate_cannot_empty_the_shares_of_verified_rows(spread):
+    _settle()
+    with (
+        pytest.raises(DatabaseError, match="TRUNCATE of ledger_recognition refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE ledger_recognition")
+    assert len(_shares(spread.pk)) == 5

@@ -100,9 +100,86 @@ POSTGRES = [
 ]
 
 
+#: The yearly shares of a spread row (``ledger_recognition``) are part of it: frozen with it. A share of a
+#: verified row is neither changed, removed nor pushed out, and none is added to it.
+_SHARE_OF_VERIFIED = "(SELECT status FROM ledger_entry WHERE id = {row}.entry_id) = 'verified'"
+_SHARE_ID_TAKEN = (
+    "EXISTS (SELECT 1 FROM ledger_recognition r JOIN ledger_entry e ON e.id = r.entry_id "
+    "WHERE r.id = NEW.id AND e.status = 'verified')"
+)
+SHARE_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "ledger_recognition_frozen_update",
+        "ledger_recognition_frozen_delete",
+        "ledger_recognition_frozen_insert",
+    ),
+    "postgresql": ("ledger_recognition_frozen", "ledger_recognition_no_truncate"),
+}
+SHARES_SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {name}" for name in SHARE_TRIGGERS["sqlite"]]
+SHARES_POSTGRES_DROP = [
+    f"DROP TRIGGER IF EXISTS {name} ON ledger_recognition" for name in SHARE_TRIGGERS["postgresql"]
+]
+SHARES_SQLITE = [
+    *SHARES_SQLITE_DROP,
+    f"""CREATE TRIGGER ledger_recognition_frozen_update BEFORE UPDATE ON ledger_recognition
+       WHEN {_SHARE_OF_VERIFIED.format(row="OLD")} OR {_SHARE_OF_VERIFIED.format(row="NEW")}
+       BEGIN SELECT RAISE(ABORT, '{FROZEN}'); END""",
+    f"""CREATE TRIGGER ledger_recognition_frozen_delete BEFORE DELETE ON ledger_recognition
+       WHEN {_SHARE_OF_VERIFIED.format(row="OLD")}
+       BEGIN SELECT RAISE(ABORT, '{FROZEN}'); END""",
+    # A new share of a verified row, or one that would push out (REPLACE) a verified row's share.
+    f"""CREATE TRIGGER ledger_recognition_frozen_insert BEFORE INSERT ON ledger_recognition
+       WHEN {_SHARE_OF_VERIFIED.format(row="NEW")} OR {_SHARE_ID_TAKEN}
+       BEGIN SELECT RAISE(ABORT, '{FROZEN}'); END""",
+]
+SHARES_POSTGRES = [
+    """CREATE OR REPLACE FUNCTION ledger_recognition_frozen() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP <> 'INSERT' AND EXISTS (
+             SELECT 1 FROM ledger_entry WHERE id = OLD.entry_id AND status = 'verified') THEN
+           RAISE EXCEPTION 'ledger entry % is verified and frozen', OLD.entry_id
+             USING ERRCODE = 'integrity_constraint_violation';
+         END IF;
+         IF TG_OP <> 'DELETE' AND EXISTS (
+             SELECT 1 FROM ledger_entry WHERE id = NEW.entry_id AND status = 'verified') THEN
+           RAISE EXCEPTION 'ledger entry % is verified and frozen', NEW.entry_id
+             USING ERRCODE = 'integrity_constraint_violation';
+         END IF;
+         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+         RETURN NEW;
+       END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS ledger_recognition_frozen ON ledger_recognition",
+    """CREATE TRIGGER ledger_recognition_frozen BEFORE INSERT OR UPDATE OR DELETE ON ledger_recognition
+       FOR EACH ROW EXECUTE FUNCTION ledger_recognition_frozen()""",
+    """CREATE OR REPLACE FUNCTION ledger_recognition_no_truncate() RETURNS trigger AS $$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM ledger_recognition r JOIN ledger_entry e ON e.id = r.entry_id
+                    WHERE e.status = 'verified') THEN
+           RAISE EXCEPTION 'TRUNCATE of ledger_recognition refused: it holds shares of verified rows'
+             USING ERRCODE = 'integrity_constraint_violation';
+         END IF;
+         RETURN NULL;
+       END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS ledger_recognition_no_truncate ON ledger_recognition",
+    """CREATE TRIGGER ledger_recognition_no_truncate BEFORE TRUNCATE ON ledger_recognition
+       FOR EACH STATEMENT EXECUTE FUNCTION ledger_recognition_no_truncate()""",
+]
+
+
 def install(connection: Any) -> None:
-    run_for_vendor(connection, postgresql=POSTGRES, sqlite=SQLITE)
+    # The shares' table comes with migration ledger 0009; an earlier migration installs the rest.
+    shares = "ledger_recognition" in connection.introspection.table_names()
+    run_for_vendor(
+        connection,
+        postgresql=POSTGRES + (SHARES_POSTGRES if shares else []),
+        sqlite=SQLITE + (SHARES_SQLITE if shares else []),
+    )
 
 
 def uninstall(connection: Any) -> None:
-    run_for_vendor(connection, postgresql=POSTGRES_DROP, sqlite=SQLITE_DROP)
+    shares = "ledger_recognition" in connection.introspection.table_names()
+    run_for_vendor(
+        connection,
+        postgresql=POSTGRES_DROP + (SHARES_POSTGRES_DROP if shares else []),
+        sqlite=SQLITE_DROP + (SHARES_SQLITE_DROP if shares else []),
+    )
