@@ -242,3 +242,20 @@ def test_a_scan_must_be_a_pdf_or_a_photo(client, tree, clerk):
     assert answer["Content-Type"] == "application/pdf" and b"".join(answer.streaming_content).startswith(
         b"%PDF"
     )
+
+
+def test_a_reversed_payment_shows_in_the_ledger_lists(client, tree, clerk, make_contract, personas):
+    from qiangcun.contracts.services import payment_reverse
+    from qiangcun.ledger.services import entry_verify
+
+    c = make_contract()
+    p = payment_record(actor=clerk, contract=c, date=D(2020, 1, 20), amount=Decimal("20400.00"))
+    entry_verify(actor=personas["township_admin"], entries=[p.entry])
+    payment_reverse(actor=clerk, payment=p, reason="登记错合同")
+    for who, url in (
+        (clerk, reverse("village", args=[tree.sunzhuang.code]) + "?year=2020"),
+        (personas["station_head"], reverse("review")),
+    ):
+        client.force_login(who)
+        page = client.get(url)
+        assert page.status_code == 200 and "合同收款冲销" in page.content.decode()
