@@ -5,6 +5,7 @@ from qiangcun.accounts import security
 from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
+from qiangcun.contracts import io_views as contracts_io
 from qiangcun.core import web as core_web
 from qiangcun.exports import views as exports
 from qiangcun.imports import views as import_views
@@ -93,6 +94,14 @@ urlpatterns = [
     path("exports/<uuid:pk>/", exports.export_job, name="export_job"),
     path("exports/<uuid:pk>/file.xlsx", exports.export_job_file, name="export_job_file"),
     path("plans/export.xlsx", plans_export.plans_export, name="plans_export"),
+    path("contracts/import/", contracts_io.contracts_import, name="contracts_import"),
+    path(
+        "contracts/import/template.xlsx",
+        contracts_io.contracts_import_template,
+        name="contracts_import_template",
+    ),
+    path("contracts/arrears.xlsx", contracts_io.contracts_arrears_export, name="contracts_arrears_export"),
+    path("contracts/export.xlsx", contracts_io.contracts_export, name="contracts_export"),
     path("villages/<str:code>/", targets.village_page, name="village"),
     path("targets/<int:year>/", targets.targets_page, name="targets"),
     path("ledger/new/", ledger.entry_new, name="entry_new"),

@@ -187,6 +187,11 @@ ledger_export             GET     200  200  200  200  200  200  200  404  403  4
 export_job                GET     404  404  404  404  404  404  404  404  403  403  403  L
 export_job_file           GET     404  404  404  404  404  404  404  404  403  403  403  L
 plans_export              GET     200  200  200  200  200  200  200  200  403  403  403  L
+contracts_import          GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import          POST    200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import_template GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_arrears_export  GET     200  200  200  200  200  200  200  403  403  403  403  L
+contracts_export          GET     200  200  200  200  200  200  200  403  403  403  403  L
 import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
@@ -622,6 +627,14 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse(name, args=[2020]) + f"?unit={t.station1.code}")
         case "import_template":
             return Req(reverse(name, args=["ledger"]))
+        case "contracts_import":
+            if post:  # a check (dry run): writes nothing by design, see tests/contracts/test_import.py
+                from tests.contracts.test_import import good_row, upload
+
+                return Req(reverse(name), {"action": "check", "file": upload([good_row()])})
+            return Req(reverse(name))
+        case "contracts_arrears_export" | "contracts_export":
+            return Req(reverse(name) + f"?unit={t.sunzhuang.code}&year=2020&as_of=2020-12-31")
         case "import_kind":
             if post:  # a check (dry run): writes nothing by design, see tests/web/test_import_pages.py
                 return Req(
