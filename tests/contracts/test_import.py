@@ -444,3 +444,14 @@ def test_a_row_the_service_refuses_takes_the_whole_file_back(tree, tmp_path):
     assert [(e.row, e.reason) for e in done.errors] == [(FIRST + 1, "您没有登记该村合同的权限")]
     assert Contract.objects.count() == 0 and Receivable.objects.count() == 0
     assert not ChangeRecord.objects.filter(action="contracts.create").exists()
+
+
+def test_a_list_over_the_limit_is_refused_as_a_whole(admin, tree, tmp_path, monkeypatch):
+    from qiangcun.contracts import importing
+    from qiangcun.core.excel import WorkbookRefused
+
+    monkeypatch.setattr(importing, "MAX_CONTRACT_ROWS", 2)
+    rows = [good_row(合同编号=f"L-{i}") for i in range(3)]
+    with pytest.raises(WorkbookRefused, match="超过 2 份合同，请拆分后分批导入"):
+        run(admin, write(tmp_path, rows))
+    assert Contract.objects.count() == 0
