@@ -6,6 +6,7 @@ from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.contracts import io_views as contracts_io
+from qiangcun.contracts import views as contracts
 from qiangcun.core import web as core_web
 from qiangcun.exports import views as exports
 from qiangcun.imports import views as import_views
@@ -59,6 +60,23 @@ urlpatterns = [
     path("meetings/", supervision.meeting_list, name="meetings"),
     path("meetings/new/", supervision.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", supervision.meeting_page, name="meeting"),
+    path("contracts/", contracts.contracts_page, name="contracts"),
+    path("contracts/new/", contracts.contract_new, name="contract_new"),
+    path("contracts/settings/", contracts.contract_settings, name="contract_settings"),
+    path("contracts/import/", contracts_io.contracts_import, name="contracts_import"),
+    path(
+        "contracts/import/template.xlsx",
+        contracts_io.contracts_import_template,
+        name="contracts_import_template",
+    ),
+    path("contracts/arrears.xlsx", contracts_io.contracts_arrears_export, name="contracts_arrears_export"),
+    path("contracts/export.xlsx", contracts_io.contracts_export, name="contracts_export"),
+    path("contracts/<int:pk>/", contracts.contract_page, name="contract"),
+    path("contracts/<int:pk>/pay/", contracts.payment_new, name="contract_payment"),
+    path("contracts/<int:pk>/terminate/", contracts.contract_terminate, name="contract_terminate"),
+    path("contracts/<int:pk>/scan/", contracts.contract_scan, name="contract_scan"),
+    path("contracts/payments/<int:pk>/cancel/", contracts.payment_cancel, name="contract_payment_cancel"),
+    path("contracts/payments/<int:pk>/reverse/", contracts.payment_reverse, name="contract_payment_reverse"),
     path("plans/", plans.plans_page, name="plans"),
     path("plans/<str:code>/<int:year>/", plans.plan_page, name="plan"),
     path("plans/<str:code>/<int:year>/edit/", plans.plan_edit, name="plan_edit"),
@@ -94,14 +112,6 @@ urlpatterns = [
     path("exports/<uuid:pk>/", exports.export_job, name="export_job"),
     path("exports/<uuid:pk>/file.xlsx", exports.export_job_file, name="export_job_file"),
     path("plans/export.xlsx", plans_export.plans_export, name="plans_export"),
-    path("contracts/import/", contracts_io.contracts_import, name="contracts_import"),
-    path(
-        "contracts/import/template.xlsx",
-        contracts_io.contracts_import_template,
-        name="contracts_import_template",
-    ),
-    path("contracts/arrears.xlsx", contracts_io.contracts_arrears_export, name="contracts_arrears_export"),
-    path("contracts/export.xlsx", contracts_io.contracts_export, name="contracts_export"),
     path("villages/<str:code>/", targets.village_page, name="village"),
     path("targets/<int:year>/", targets.targets_page, name="targets"),
     path("ledger/new/", ledger.entry_new, name="entry_new"),

@@ -6,7 +6,7 @@ import datetime
 import itertools
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qiangcun.contracts.schedule import Terms, add_months, contract_years, instalments
@@ -101,6 +101,7 @@ def test_a_leap_day_start_keeps_its_anniversaries():
     ]
 
 
+@settings(deadline=None)  # timing varies on a loaded 2-core machine; correctness is the point
 @given(
     start=st.dates(min_value=D(2000, 1, 1), max_value=D(2030, 12, 31)),
     months=st.integers(min_value=1, max_value=12 * 12),

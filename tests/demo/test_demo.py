@@ -17,7 +17,7 @@ from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.core.audit import ChangeRecord
 from qiangcun.demo import builder
 from qiangcun.ledger import freeze
-from qiangcun.ledger.models import Entry, Status
+from qiangcun.ledger.models import Entry, Recognition, Status
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.targets.models import Campaign, VillageTarget
 from qiangcun.targets.selectors import counted, progress, progress_document
@@ -50,8 +50,20 @@ def _counted_income(as_of: datetime.date) -> dict[str, int]:
     """Counted income per village name in fen, straight from the rows and the 2020 campaign's categories."""
     counts = set(Campaign.objects.get(year=2020).counted_categories.values_list("pk", flat=True))
     income: dict[str, int] = defaultdict(int)
-    for name, day, amount, status, category_id in Entry.objects.values_list(
-        "village__name", "date", "amount", "status", "category_id"
+    for name, day, amount, status, category_id, spread in Entry.objects.values_list(
+        "village__name", "date", "amount", "status", "category_id", "spread"
+    ):
+        if (
+            status == Status.VERIFIED
+            and category_id in counts
+            and day.year == 2020
+            and day <= as_of
+            and not spread
+        ):
+            income[name] += int(amount * 100)
+    # A lump sum spread over its years (the five-year rent paid up front) counts by its yearly shares.
+    for name, day, amount, status, category_id in Recognition.objects.values_list(
+        "village__name", "date", "amount", "entry__status", "category_id"
     ):
         if status == Status.VERIFIED and category_id in counts and day.year == 2020 and day <= as_of:
             income[name] += int(amount * 100)
@@ -396,3 +408,47 @@ def test_a_year_of_monthly_inspections_with_items_in_every_state(township, admin
     assert last.week_end == ARTICLE_DATE
     annex = {s["key"]: s["rows"] for s in last.snapshot["overdue"]}
     assert len(annex["rectifications"]) == len(overdue) and annex["measures"]
+
+
+def test_land_transfer_income_is_the_payments_on_contracts(township, admin):
+    """The 34 land-transfer villages have contracts whose payments make their 土地流转 income: no 土地流转
+    row of 2020 was typed, and each payment posted exactly one row."""
+    from qiangcun.contracts.models import Contract, Payment
+
+    roster = {v["name"] for v in builder.roster()["villages"] if "土地流转" in v["paths"]}
+    assert len(roster) == 34
+    land = Entry.objects.filter(path__name="土地流转", date__year=2020)
+    assert land.exists() and not land.exclude(source="contract").exists()
+    with_contracts = set(Contract.objects.values_list("village__name", flat=True).distinct())
+    assert with_contracts == roster == set(land.values_list("village__name", flat=True).distinct())
+    assert Payment.objects.count() == Entry.objects.filter(source="contract").count() == land.count()
+    assert set(Payment.objects.values_list("entry_id", flat=True)) == set(land.values_list("pk", flat=True))
+    # Every payment's row carries its amount; the five-year rent paid up front counts one fifth in 2020.
+    for p in Payment.objects.select_related("entry"):
+        assert (
+            p.entry.amount == p.amount
+            and p.entry.date == p.date
+            and p.entry.village_id == p.contract.village_id
+        )
+    [spread] = Entry.objects.filter(spread=True)
+    shares = list(spread.recognitions.order_by("year").values_list("year", "amount"))
+    assert [y for y, _ in shares] == [2020, 2021, 2022, 2023, 2024]
+    assert all(a == spread.amount / 5 for _, a in shares)
+
+
+def test_the_contracts_on_the_article_day(township, admin):
+    """On 17 April 2020 the township sees money owed and overdue, contracts about to end, a rent far below
+    the median — all from the contracts and payments."""
+    from qiangcun.contracts.selectors import summary, summary_document
+
+    s = summary(user=admin, unit=township, year=2020, as_of=builder.ARTICLE_DATE)
+    doc = summary_document(s)
+    assert doc["villages"] == 34 and doc["contracts"] > 100
+    assert Decimal(doc["received"]) > 0 and Decimal(doc["receivable"]) > 0
+    assert s.overdue_contracts > 0 and Decimal(doc["overdue"]["amount"]) > 0
+    assert s.expiring_90d > 0 and all(c.end <= datetime.date(2020, 7, 16) for c in s.expiring)
+    assert s.low_rents and s.low_rents[0].contract.land_class == "耕地"
+    # At the year's end the late payers have paid; the tenants who never paid are still owed.
+    end = summary(user=admin, unit=township, year=2020, as_of=YEAR_END)
+    assert 0 < end.overdue_contracts < s.overdue_contracts + 6
+    assert all(a.line.band == ">180天" for a in end.arrears)

@@ -194,10 +194,12 @@ def _settle() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        # (a bare "TRUNCATE ledger_entry" PostgreSQL refuses itself: ledger_evidence, ledger_requestkey and
-        # plans_measureentry reference it)
-        "TRUNCATE ledger_evidence, ledger_requestkey, plans_measureentry, ledger_entry",
-        "TRUNCATE TABLE ONLY ledger_entry, ledger_evidence, ledger_requestkey, plans_measureentry RESTART IDENTITY",
+        # (a bare "TRUNCATE ledger_entry" PostgreSQL refuses itself: ledger_evidence, ledger_requestkey,
+        # ledger_recognition, contracts_payment and plans_measureentry reference it)
+        "TRUNCATE ledger_evidence, ledger_requestkey, ledger_recognition, contracts_payment, plans_measureentry,"
+        " ledger_entry",
+        "TRUNCATE TABLE ONLY ledger_entry, ledger_evidence, ledger_requestkey, ledger_recognition,"
+        " contracts_payment, plans_measureentry RESTART IDENTITY",
         "TRUNCATE ledger_entry CASCADE",
         "TRUNCATE ledger_importbatch CASCADE",
         "TRUNCATE ledger_category CASCADE",

@@ -8,7 +8,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qiangcun.core.errors import ServiceError
@@ -61,6 +61,7 @@ def test_a_period_across_years_is_shared_by_months():
     assert months_by_year(D(2020, 3, 2), D(2020, 3, 20)) == {2020: 1}
 
 
+@settings(deadline=None)  # timing varies on a loaded 2-core machine; correctness is the point
 @given(
     fen=st.integers(min_value=-(10**11), max_value=10**11).filter(bool),
     start=st.dates(min_value=D(2000, 1, 1), max_value=D(2040, 12, 31)),

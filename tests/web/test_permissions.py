@@ -24,7 +24,7 @@ from ninja.operation import PathView
 
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.services import grant_create, user_create
-from qiangcun.ledger.models import DevelopmentPath, Entry
+from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.plans.models import Measure, MeasureNote, Plan, PlanPath
 from qiangcun.plans.services import PathInput, measure_create, plan_save
 from qiangcun.supervision.models import Bulletin, BulletinSettings, Meeting
@@ -77,6 +77,8 @@ REDIRECTS = {
     "Rc": r"^/rectifications/\d+/$",
     "Iv": r"^/interviews/\d+/$",
     "S": r"^/account/security/$",
+    "Ct": r"^/contracts/\d+/$",
+    "Cs": r"^/contracts/settings/\?unit=",
 }
 
 # The objects behind the URLs (see ``build`` below): village 孙庄村 (station 1 / district 1), an entry
@@ -152,6 +154,22 @@ meeting                   GET     200  200  200  200  200  200  200  200  403  4
 meeting_new               GET     200  403  403  403  403  403  403  403  403  403  403  L
 meeting_new               POST    M    403  403  403  403  403  403  403  403  403  403  L
 plans                     GET     200  200  200  200  200  200  200  200  403  403  403  L
+contracts                 GET     200  200  200  200  200  200  200  403  403  403  403  L
+contract_new              GET     200  403  403  403  403  200  200  200  403  403  403  L
+contract_new              POST    Ct   403  403  403  403  Ct   Ct   400  403  403  403  L
+contract_settings         GET     200  403  403  403  403  403  403  403  403  403  403  L
+contract_settings         POST    Cs   403  403  403  403  403  403  403  403  403  403  L
+contract                  GET     200  200  200  200  200  200  200  404  403  403  403  L
+contract_scan             GET     200  200  200  200  200  200  200  404  403  403  403  L
+contract_payment          POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
+contract_terminate        POST    Ct   403  403  403  403  Ct   Ct   404  403  403  403  L
+contract_payment_cancel   POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
+contract_payment_reverse  POST    Ct   403  Ct   Ct   403  Ct   Ct   404  404  404  404  L
+contracts_import          GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import          POST    200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import_template GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_arrears_export  GET     200  200  200  200  200  200  200  403  403  403  403  L
+contracts_export          GET     200  200  200  200  200  200  200  403  403  403  403  L
 plan                      GET     200  200  200  200  200  200  200  404  403  403  403  L
 plan_edit                 GET     200  403  403  403  403  200  200  404  403  403  403  L
 plan_edit                 POST    Pl   403  403  403  403  Pl   Pl   404  403  403  403  L
@@ -187,11 +205,6 @@ ledger_export             GET     200  200  200  200  200  200  200  404  403  4
 export_job                GET     404  404  404  404  404  404  404  404  403  403  403  L
 export_job_file           GET     404  404  404  404  404  404  404  404  403  403  403  L
 plans_export              GET     200  200  200  200  200  200  200  200  403  403  403  L
-contracts_import          GET     200  403  403  403  403  200  200  200  403  403  403  L
-contracts_import          POST    200  403  403  403  403  200  200  200  403  403  403  L
-contracts_import_template GET     200  403  403  403  403  200  200  200  403  403  403  L
-contracts_arrears_export  GET     200  200  200  200  200  200  200  403  403  403  403  L
-contracts_export          GET     200  200  200  200  200  200  200  403  403  403  403  L
 import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
@@ -207,6 +220,7 @@ api:openapi-view          GET     200  200  200  200  200  200  200  200  200  2
 api:progress_view         GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:progress_summary_view GET     200  200  200  200  200  200  200  200  403  403  403  401
 api:plans_summary_view    GET     200  200  200  200  200  200  200  200  403  403  403  401
+api:contracts_summary_view GET    200  200  200  200  200  200  200  403  403  403  403  401
 api:units                 GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_list           GET     200  200  200  200  200  200  200  200  200  200  200  401
 api:ledger_create         POST    403  403  403  403  403  201  201  403  403  403  403  401
@@ -420,6 +434,46 @@ class Ctx:
     def entry(self, status: str) -> Entry:
         """A fresh row of 孙庄村 for each request."""
         return self.make_entry(self.tree.sunzhuang, amount="1234.56", status=status)
+
+    def contract(self, *, payment: str = "") -> Any:
+        """A fresh contract of 孙庄村's (with a scan), recorded by its clerk; with ``payment`` "returned" or
+        "verified", a payment on it in that state — the payment is returned."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from qiangcun.contracts.services import ContractInput, contract_create, payment_record
+        from qiangcun.ledger.services import entry_return, entry_verify
+
+        self.people += 1
+        clerk = _clerk(self.tree)
+        contract = contract_create(
+            actor=clerk,
+            village=self.tree.sunzhuang,
+            data=ContractInput(
+                code=f"WALK-{self.people}",
+                title="村东耕地流转",
+                kind="transfer",
+                party_kind="person",
+                party_name="张三",
+                start=datetime.date(2020, 1, 1),
+                end=datetime.date(2022, 12, 31),
+                price_mode="per_year",
+                price=Decimal("10000.00"),
+                schedule="annual",
+                method="tender",
+            ),
+            scan=SimpleUploadedFile("合同.pdf", b"%PDF-1.4 contract"),
+        )
+        if not payment:
+            return contract
+        paid = payment_record(
+            actor=clerk, contract=contract, date=datetime.date(2020, 1, 20), amount=Decimal("10000.00")
+        )
+        admin = User.objects.get(username="admin")
+        if payment == "returned":
+            entry_return(actor=admin, entries=[paid.entry], reason="金额与凭证不符")
+        else:
+            entry_verify(actor=admin, entries=[paid.entry])
+        return paid
 
     def person(self, *, active: bool = True) -> Any:
         """A fresh account of 孙庄村's with a role, for each request."""
@@ -742,6 +796,82 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse(name, args=[grant.pk]), {}, state=lambda: _person_state(person.pk))
         case "plans":
             return Req(reverse(name) + "?year=2020")
+        case "contracts":
+            ctx.contract()
+            return Req(reverse(name) + f"?unit={t.sunzhuang.code}&year=2020")
+        case "api:contracts_summary_view":
+            ctx.contract()
+            return Req(reverse(name) + f"?unit={t.sunzhuang.code}&year=2020")
+        case "contract_new":
+            from qiangcun.contracts.models import Contract
+
+            data = {
+                "village": str(t.sunzhuang.pk),
+                "code": "NEW-1",
+                "title": "鱼塘发包",
+                "kind": "contracting",
+                "method": "auction",
+                "land_class": "坑塘水面",
+                "area_mu": "12.5",
+                "party_kind": "person",
+                "party_name": "李四",
+                "start": "2020-01-01",
+                "end": "2024-12-31",
+                "price_mode": "per_mu_year",
+                "price": "600",
+                "schedule": "annual",
+                "due_days": "30",
+                "deposit": "0",
+                "action": "save",
+            }
+            return Req(reverse(name), data if post else None, state=lambda: Contract.objects.count())
+        case "contract_settings":
+            from qiangcun.contracts.models import ContractSettings
+
+            data = {
+                "category": str(Category.objects.get(line="contracting").pk),
+                "path": str(_land().pk),
+                "low_rent_ratio": "0.50",
+            }
+            return Req(
+                reverse(name) + f"?unit={t.township.code}",
+                data if post else None,
+                state=lambda: list(
+                    ContractSettings.objects.values_list("spread_lump_sums", "low_rent_ratio")
+                ),
+            )
+        case "contract" | "contract_scan":
+            return Req(reverse(name, args=[ctx.contract().pk]))
+        case "contract_payment":
+            c = ctx.contract()
+            return Req(
+                reverse(name, args=[c.pk]),
+                {"date": "2020-01-20", "amount": "10000.00"},
+                state=lambda: list(c.payments.values_list("amount", flat=True)),
+            )
+        case "contract_terminate":
+            c = ctx.contract()
+            return Req(
+                reverse(name, args=[c.pk]),
+                {"on": "2020-06-30", "reason": "协商解除"},
+                state=lambda: type(c).objects.filter(pk=c.pk).values_list("status").get(),
+            )
+        case "contract_payment_cancel":
+            paid = ctx.contract(payment="returned")
+            return Req(
+                reverse(name, args=[paid.pk]),
+                {},
+                state=lambda: (
+                    entry_state(paid.entry_id) if Entry.objects.filter(pk=paid.entry_id).exists() else None
+                ),
+            )
+        case "contract_payment_reverse":
+            paid = ctx.contract(payment="verified")
+            return Req(
+                reverse(name, args=[paid.pk]),
+                reason,
+                state=lambda: Entry.objects.filter(reverses_id=paid.entry_id).count(),
+            )
         case "plan":
             return Req(reverse(name, args=[t.sunzhuang.code, 2020]))
         case "plan_edit":

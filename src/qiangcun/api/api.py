@@ -17,6 +17,7 @@ from ninja.security import HttpBearer, django_auth
 
 from qiangcun.accounts.services import token_authenticate
 from qiangcun.accounts.signin import client_address, lockout_message
+from qiangcun.api.contracts import router as contracts_router
 from qiangcun.api.ledger import router as ledger_router
 from qiangcun.api.orgs import router as orgs_router
 from qiangcun.api.plans import router as plans_router
@@ -68,6 +69,7 @@ api.add_router("/", targets_router)
 api.add_router("/", ledger_router)
 api.add_router("/", orgs_router)
 api.add_router("/", plans_router)
+api.add_router("/", contracts_router)
 
 
 @api.exception_handler(NotFoundError)

@@ -394,7 +394,7 @@ def summary_document(s: Summary) -> dict[str, Any]:
         "ageing": {label: f"{amount:.2f}" for label, amount in s.ageing.items()},
         "idle_area_mu": f"{s.idle_area_mu:.2f}",
         "expiring_90d": s.expiring_90d,
-        "villages_detail": [
+        "by_village": [
             {
                 "code": v.village.code,
                 "name": v.village.name,

@@ -22,6 +22,7 @@ from django.db import transaction
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
 from qiangcun.demo.boundaries import boundaries_bytes
+from qiangcun.demo.contracts import ContractMaker
 from qiangcun.demo.inspections import build_inspections
 from qiangcun.demo.plans import build_plans
 from qiangcun.ledger import services as ledger
@@ -323,6 +324,7 @@ def build(*, stdout: Any = None) -> bool:
         return entry
 
     fixed: dict[str, Decimal] = {}
+    land_rows: dict[str, list[tuple[datetime.date, Decimal]]] = {}
     for name, date, amount, summary, counterparty in INVESTMENT_PAYMENTS:
         add(name, date, amount, "发包及上交收入", "招商引资", summary, counterparty)
         fixed[name] = fixed.get(name, Decimal(0)) + amount
@@ -348,15 +350,14 @@ def build(*, stdout: Any = None) -> bool:
             for month, amount in zip(months, amounts, strict=True):
                 rows = rng.randint(1, stream.rows_per_month) if amount > 3000 else 1
                 for part in _split(amount, [1] * rows, rng, cents=stream.cents):
-                    add(
-                        name,
-                        _day(rng, month),
-                        part,
-                        stream.category,
-                        path_name,
-                        f"{month}月{summary}",
-                        counterparty,
-                    )
+                    day = _day(rng, month)
+                    if path_name == "土地流转":  # not typed: the payments on the village's land contracts
+                        land_rows.setdefault(name, []).append((day, part))
+                        continue
+                    add(name, day, part, stream.category, path_name, f"{month}月{summary}", counterparty)
+    # 合同: the land-transfer income is the payments on the villages' contracts (demo/contracts.py).
+    contracts = ContractMaker(villages=villages, clerks=clerks, rng=random.Random(f"{YEAR}-contracts"))
+    to_verify += contracts.land_rows(land_rows)
 
     # Grants from above (补助收入) — recorded, verified, and not counted toward targets.
     for name, fact in facts.items():
@@ -416,16 +417,20 @@ def build(*, stdout: Any = None) -> bool:
     for index, name in enumerate(["孙庄村", *pending_villages]):
         path_name = facts[name]["paths"][0] if facts[name]["paths"][0] in STREAMS else "土地流转"
         stream = STREAMS[path_name]
-        entry = add(
-            name,
-            datetime.date(2020, 4, rng.randint(9, 16)),
-            Decimal(rng.randrange(1_500, 9_000, 10)),
-            stream.category,
-            path_name,
-            f"4月{stream.summary}",
-            stream.counterparty,
-            verify=False,
-        )
+        day, amount = datetime.date(2020, 4, rng.randint(9, 16)), Decimal(rng.randrange(1_500, 9_000, 10))
+        if path_name == "土地流转":
+            entry = contracts.pending(name, day, amount)
+        else:
+            entry = add(
+                name,
+                day,
+                amount,
+                stream.category,
+                path_name,
+                f"4月{stream.summary}",
+                stream.counterparty,
+                verify=False,
+            )
         if index % 3 == 2:
             ledger.entry_return(
                 actor=station_heads[station_of[name].pk],
