@@ -13,11 +13,12 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from qiangcun.contracts.exporting import arrears_workbook, contracts_workbook
+from qiangcun.contracts.exporting import arrears_workbook, contract_positions, contracts_workbook
 from qiangcun.contracts.selectors import AGE_BANDS, position, summary
 from qiangcun.contracts.services import payment_record
 from qiangcun.core.money import FEN
 from qiangcun.core.pii import check_char, mask_id_number, mask_phone
+from qiangcun.ledger.services import entry_return
 from tests.conftest import _clerk_for
 
 D = datetime.date
@@ -39,7 +40,8 @@ def sheet_rows(body: bytes, name: str) -> list[list[Any]]:
 
 
 @pytest.fixture
-def contracts(make_contract, clerk, tree):
+def contracts(make_contract, clerk, tree, personas):
+    admin = personas["township_admin"]
     c1 = make_contract(party_id_number=ID, party_phone="13812345678")
     payment_record(actor=clerk, contract=c1, date=D(2020, 1, 10), amount=Decimal("10000.00"))
     c2 = make_contract(
@@ -52,14 +54,31 @@ def contracts(make_contract, clerk, tree):
         start=D(2020, 3, 5),
         end=D(2023, 3, 4),
     )
-    c3 = make_contract(village=tree.bianxiyang, actor=_clerk_for(tree.bianxiyang), code="BXY-1")
+    # The first half-year and part of the second.
+    payment_record(actor=clerk, contract=c2, date=D(2020, 3, 10), amount=Decimal("6000.00"))
+    far = _clerk_for(tree.bianxiyang)
+    c3 = make_contract(village=tree.bianxiyang, actor=far, code="BXY-1")
+    returned = payment_record(actor=far, contract=c3, date=D(2020, 2, 1), amount=Decimal("20400.00"))
+    entry_return(actor=admin, entries=[returned.entry], reason="金额与收据不符")  # not received
     return c1, c2, c3
+
+
+def test_the_batched_positions_are_the_selectors(contracts, personas, tree):
+    def facts(p):
+        lines = [(ln.receivable.pk, ln.paid, ln.paid_by, ln.overdue_workdays, ln.age_days) for ln in p.lines]
+        return (p.due, p.received, p.advance, p.overdue_amount, lines)
+
+    for as_of in (D(2020, 3, 15), AS_OF, D(2023, 6, 30)):
+        pairs = contract_positions(personas["township_admin"], tree.township, as_of)
+        assert [c.pk for c, _ in pairs] == [c.pk for c in contracts]
+        for c, p in pairs:
+            assert facts(p) == facts(position(c, as_of)), (c.code, as_of)
 
 
 def test_the_arrears_export_has_the_summarys_figures(contracts, personas, tree):
     admin = personas["township_admin"]
     s = summary(user=admin, unit=tree.township, year=2020, as_of=AS_OF)
-    assert len(s.arrears) >= 4  # c1's rest, c2's two halves, c3's first year
+    assert len(s.arrears) == 3  # c1: the rest of its first year; c2: its second half; c3: its first year
     body = arrears_workbook(admin, tree.township, 2020, AS_OF)
     rows = sheet_rows(body, "欠款明细")
     assert rows[0][0] == "相衙镇2020年合同欠款明细" and "2020年12月31日" in rows[1][0]
@@ -121,7 +140,7 @@ def test_the_contract_list_has_each_position_and_masks_id_numbers(contracts, per
     assert first[at["证件号码"]] == mask_id_number(ID) != ID
     assert first[at["联系电话"]] == mask_phone("13812345678")
     assert (first[at["合同类型"]], first[at["计价方式"]]) == ("有偿转让（经营权流转）", "按亩每年")
-    assert money(totals[at["已收至今（元）"]]) == Decimal("10000.00")
+    assert money(totals[at["已收至今（元）"]]) == Decimal("16000.00")  # c3's returned payment not counted
     assert money(totals[at["应收至今（元）"]]) == sum(position(c, AS_OF).due for c in contracts)
     assert ID not in " ".join(str(v) for r in rows for v in r if v is not None)
 

