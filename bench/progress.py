@@ -49,12 +49,20 @@ JOIN orgs_orgunit v ON v.id = t.village_id
 LEFT JOIN (
   SELECT e.village_id, SUM(e.amount) AS income,
          SUM(CASE WHEN e.date <= %(before)s THEN e.amount ELSE 0 END) AS income_before
-  FROM ledger_entry e
+  FROM (
+    -- verified rows; a lump sum spread over its years (ledger_entry.spread) by its yearly shares
+    SELECT village_id, category_id, date, amount FROM ledger_entry
+    WHERE status = 'verified' AND NOT spread AND date >= %(jan1)s AND date <= %(as_of)s
+    UNION ALL
+    SELECT r.village_id, r.category_id, r.date, r.amount
+    FROM ledger_recognition r JOIN ledger_entry re ON re.id = r.entry_id
+    WHERE re.status = 'verified' AND r.date >= %(jan1)s AND r.date <= %(as_of)s
+  ) e
   JOIN targets_villagetarget et ON et.village_id = e.village_id
   JOIN targets_campaign ec ON ec.id = et.campaign_id AND ec.year = %(year)s
   JOIN targets_campaign_counted_categories cc ON cc.campaign_id = ec.id AND cc.category_id = e.category_id
   JOIN orgs_orgunit ev ON ev.id = e.village_id
-  WHERE e.status = 'verified' AND e.date >= %(jan1)s AND e.date <= %(as_of)s AND ev.path LIKE %(prefix)s
+  WHERE ev.path LIKE %(prefix)s
   GROUP BY e.village_id
 ) i ON i.village_id = t.village_id
 WHERE c.year = %(year)s AND v.path LIKE %(prefix)s

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "ninja",
     "qiangcun.orgs",
     "qiangcun.ledger",
+    "qiangcun.assets",
     "qiangcun.contracts",
     "qiangcun.targets",
     "qiangcun.plans",

@@ -5,6 +5,7 @@ from qiangcun.accounts import security
 from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
+from qiangcun.assets import views as assets
 from qiangcun.contracts import io_views as contracts_io
 from qiangcun.contracts import views as contracts
 from qiangcun.core import web as core_web
@@ -75,6 +76,7 @@ urlpatterns = [
     path("contracts/<int:pk>/pay/", contracts.payment_new, name="contract_payment"),
     path("contracts/<int:pk>/terminate/", contracts.contract_terminate, name="contract_terminate"),
     path("contracts/<int:pk>/scan/", contracts.contract_scan, name="contract_scan"),
+    path("contracts/<int:pk>/reveal/", contracts.contract_reveal, name="contract_reveal"),
     path("contracts/payments/<int:pk>/cancel/", contracts.payment_cancel, name="contract_payment_cancel"),
     path("contracts/payments/<int:pk>/reverse/", contracts.payment_reverse, name="contract_payment_reverse"),
     path("plans/", plans.plans_page, name="plans"),
@@ -122,6 +124,20 @@ urlpatterns = [
     path("ledger/<int:pk>/reverse/", ledger.entry_reverse, name="entry_reverse"),
     path("ledger/evidence/<int:pk>/", ledger.evidence_file, name="evidence_file"),
     path("review/", ledger.review, name="review"),
+    path("assets/", assets.assets_page, name="assets"),
+    path("assets/export.xlsx", assets.assets_export, name="assets_export"),
+    path("assets/new/", assets.asset_new, name="asset_new"),
+    path("assets/<int:pk>/", assets.asset_page, name="asset"),
+    path("assets/<int:pk>/edit/", assets.asset_edit, name="asset_edit"),
+    path("assets/<int:pk>/status/", assets.asset_status, name="asset_status"),
+    path("assets/<int:pk>/files/", assets.asset_upload, name="asset_upload"),
+    path("assets/files/<int:pk>/", assets.asset_file, name="asset_file"),
+    path("assets/rounds/", assets.rounds_page, name="rounds"),
+    path("assets/rounds/<int:pk>/", assets.round_page, name="round"),
+    path("assets/rounds/<int:pk>/add/", assets.round_add, name="round_add"),
+    path("assets/rounds/<int:pk>/sign/", assets.round_sign, name="round_sign"),
+    path("assets/rounds/<int:pk>/export.xlsx", assets.round_export, name="round_export"),
+    path("assets/rounds/lines/<int:pk>/count/", assets.round_count, name="round_count"),
     path("audit/", web.audit_log, name="audit_log"),
     path("audit/export.xlsx", web.audit_export, name="audit_export"),
     path("import/", import_views.import_home, name="import_home"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import sys
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
@@ -29,7 +30,7 @@ def bench() -> ModuleType:
 
 
 @pytest.fixture
-def ledger(tree, make_entry, subsidy):
+def ledger(tree, personas, make_entry, subsidy):
     for n, (village, amount, day) in enumerate(
         [
             (tree.sunzhuang, "12000.00", datetime.date(2020, 1, 31)),
@@ -47,6 +48,29 @@ def ledger(tree, make_entry, subsidy):
         make_entry(village, amount, day, status="verified")
         if n == 0:
             make_entry(village, "500.00", day, status="verified", cat=subsidy)  # not a counted category
+    # Lump sums spread over their years: only each year's share counts (one on 1 January 2020, one on the day).
+    from qiangcun.ledger.models import Category, DevelopmentPath, Source
+    from qiangcun.ledger.services import entry_create, entry_submit, entry_verify
+    from qiangcun.ledger.spread import split_by_year
+    from tests.conftest import _clerk_for
+
+    for village, amount, day, start in [
+        (tree.liudao, "5000.00", datetime.date(2019, 12, 20), datetime.date(2019, 1, 1)),
+        (tree.bianxiyang, "5000.00", datetime.date(2020, 4, 12), datetime.date(2020, 1, 1)),
+    ]:
+        clerk = _clerk_for(village)
+        row = entry_create(
+            actor=clerk,
+            village=village,
+            date=day,
+            amount=Decimal(amount),
+            category=Category.objects.get(name="经营收入"),
+            path=DevelopmentPath.objects.get(name="土地流转"),
+            summary="五年租金",
+            source=Source.CONTRACT,
+            shares=split_by_year(Decimal(amount), start, datetime.date(start.year + 4, 12, 31)),
+        )
+        entry_verify(actor=personas["township_admin"], entries=[entry_submit(actor=clerk, entry=row)])
 
 
 @pytest.mark.parametrize("level", ["township", "county"])
@@ -67,10 +91,13 @@ def test_the_floor_returns_the_tables_figures(bench, tree, personas, ledger, lev
     figures = bench.floor(unit, 2020, as_of)
     if as_of == datetime.date(2020, 4, 17):
         assert figures[tree.sunzhuang.pk][1:] == (1300000, 1200001)
-        assert figures[tree.liudao.pk][1:] == (355678, 345678)
-        assert figures[tree.bianxiyang.pk][1:] == (0, 0)
+        # + 1,000.00: the 2020 share of a five-year rent received in December 2019, counted from 1 January
+        assert figures[tree.liudao.pk][1:] == (455678, 445678)
+        # the 2020 share of a five-year rent received on 12 April (after the 10th, a week before)
+        assert figures[tree.bianxiyang.pk][1:] == (100000, 0)
     if as_of == datetime.date(2020, 9, 15):
-        assert figures[tree.bianxiyang.pk][1:] == (6000, 0)  # 10 September is after the 8th
+        # 60.00 on 10 September (after the 8th) and the 1,000.00 share of 12 April
+        assert figures[tree.bianxiyang.pk][1:] == (106000, 100000)
 
 
 def test_a_floor_that_disagrees_stops_the_run(bench, tree, personas, ledger):

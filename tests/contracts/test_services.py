@@ -295,3 +295,39 @@ def test_settings_default_to_contracting_income_and_land_transfer(tree):
         True,
     )
     assert ContractSettings.objects.count() == 1
+
+
+def test_a_contract_lets_register_items_and_ending_it_frees_them(make_contract, clerk, tree, personas):
+    from qiangcun.assets.models import Asset
+    from qiangcun.assets.services import AssetData, asset_create
+
+    def parcel(village, code, actor=clerk):
+        return asset_create(
+            actor=actor,
+            village=village,
+            data=AssetData(
+                code=code,
+                name="村东机动地",
+                kind="resource",
+                land_class="arable",
+                area_mu=Decimal("25.50"),
+                status="idle",
+            ),
+        )
+
+    land = parcel(tree.sunzhuang, "ZY-101")
+    c = make_contract(assets=(land,), land_class="耕地")  # a label is taken for its key
+    assert c.land_class == "arable" and list(c.assets.all()) == [land]
+    assert Asset.objects.get(pk=land.pk).status == "leased"
+    assert ChangeRecord.objects.filter(action="asset.status", object_pk=str(land.pk)).count() == 1
+    with pytest.raises(ServiceError, match="已在合同"):
+        make_contract(code="XZ-again", assets=(land,))
+    other = parcel(tree.bianxiyang, "ZY-201", actor=personas["other_clerk"])
+    with pytest.raises(ServiceError, match="不属于"):
+        make_contract(code="XZ-other", assets=(other,))
+    with pytest.raises(ServiceError, match="地类只能是"):
+        make_contract(code="XZ-class", land_class="水田")
+    contract_terminate(actor=clerk, contract=c, on=D(2020, 6, 30), reason="承租方退租")
+    assert Asset.objects.get(pk=land.pk).status == "idle"
+    s = summary(user=personas["township_admin"], unit=tree.township, year=2020, as_of=D(2020, 7, 1))
+    assert s.idle_area_mu == Decimal("51.00") and [a.pk for a in s.idle_assets] == [land.pk, other.pk]

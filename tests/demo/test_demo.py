@@ -447,7 +447,7 @@ def test_the_contracts_on_the_article_day(township, admin):
     assert Decimal(doc["received"]) > 0 and Decimal(doc["receivable"]) > 0
     assert s.overdue_contracts > 0 and Decimal(doc["overdue"]["amount"]) > 0
     assert s.expiring_90d > 0 and all(c.end <= datetime.date(2020, 7, 16) for c in s.expiring)
-    assert s.low_rents and s.low_rents[0].contract.land_class == "耕地"
+    assert s.low_rents and s.low_rents[0].contract.land_class == "arable"
     # At the year's end the late payers have paid; the tenants who never paid are still owed.
     end = summary(user=admin, unit=township, year=2020, as_of=YEAR_END)
     assert 0 < end.overdue_contracts < s.overdue_contracts + 6

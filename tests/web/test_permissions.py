@@ -24,6 +24,8 @@ from ninja.operation import PathView
 
 from qiangcun.accounts.models import Role, RoleGrant, User
 from qiangcun.accounts.services import grant_create, user_create
+from qiangcun.assets.models import Asset, RoundLine, VerificationRound
+from qiangcun.core.models import ChangeRecord
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
 from qiangcun.plans.models import Measure, MeasureNote, Plan, PlanPath
 from qiangcun.plans.services import PathInput, measure_create, plan_save
@@ -77,6 +79,8 @@ REDIRECTS = {
     "Rc": r"^/rectifications/\d+/$",
     "Iv": r"^/interviews/\d+/$",
     "S": r"^/account/security/$",
+    "As": r"^/assets/\d+/$",
+    "Ar": r"^/assets/rounds/\d+/(#l\d+)?$",
     "Ct": r"^/contracts/\d+/$",
     "Cs": r"^/contracts/settings/\?unit=",
 }
@@ -161,6 +165,7 @@ contract_settings         GET     200  403  403  403  403  403  403  403  403  4
 contract_settings         POST    Cs   403  403  403  403  403  403  403  403  403  403  L
 contract                  GET     200  200  200  200  200  200  200  404  403  403  403  L
 contract_scan             GET     200  200  200  200  200  200  200  404  403  403  403  L
+contract_reveal           POST    200  403  403  403  403  200  200  404  403  403  403  L
 contract_payment          POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_terminate        POST    Ct   403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_payment_cancel   POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
@@ -205,6 +210,23 @@ ledger_export             GET     200  200  200  200  200  200  200  404  403  4
 export_job                GET     404  404  404  404  404  404  404  404  403  403  403  L
 export_job_file           GET     404  404  404  404  404  404  404  404  403  403  403  L
 plans_export              GET     200  200  200  200  200  200  200  200  403  403  403  L
+assets                    GET     200  200  200  200  200  200  200  200  403  403  403  L
+assets_export             GET     200  200  200  200  200  200  200  200  403  403  403  L
+asset_new                 GET     200  403  403  403  403  200  200  404  403  403  403  L
+asset_new                 POST    As   403  403  403  403  As   As   404  403  403  403  L
+asset                     GET     200  200  200  200  200  200  200  404  403  403  403  L
+asset_edit                GET     200  403  403  403  403  200  200  404  403  403  403  L
+asset_edit                POST    As   403  403  403  403  As   As   404  403  403  403  L
+asset_status              POST    As   403  403  403  403  As   As   404  403  403  403  L
+asset_upload              POST    As   403  403  403  403  As   As   404  403  403  403  L
+asset_file                GET     200  200  200  200  200  200  200  404  403  403  403  L
+rounds                    GET     200  200  200  200  200  200  200  200  403  403  403  L
+rounds                    POST    Ar   403  403  403  403  Ar   Ar   404  403  403  403  L
+round                     GET     200  200  200  200  200  200  200  404  403  403  403  L
+round_add                 POST    Ar   403  403  403  403  Ar   Ar   404  403  403  403  L
+round_count               POST    Ar   403  403  403  403  Ar   Ar   404  403  403  403  L
+round_sign                POST    Ar   403  Ar   Ar   403  403  403  403  403  403  403  L
+round_export              GET     200  200  200  200  200  200  200  404  403  403  403  L
 import_home               GET     200  403  403  403  403  200  200  200  200  403  403  L
 import_template           GET     200  403  403  403  403  200  200  200  403  403  403  L
 import_kind               GET     200  403  403  403  403  200  200  200  403  403  403  L
@@ -504,6 +526,62 @@ def _clerk(tree: Any) -> User:
     return User.objects.get(username="clerk")
 
 
+def _asset(tree: Any) -> Any:
+    """A fresh idle piece of land of 孙庄村, entered by its clerk."""
+    from qiangcun.assets.services import AssetData, asset_create
+
+    n = Asset.objects.count() + 1
+    return asset_create(
+        actor=_clerk(tree),
+        village=tree.sunzhuang,
+        data=AssetData(
+            code=f"ZY-{n:03d}",
+            name="机动地",
+            kind="resource",
+            land_class="arable",
+            area_mu=Decimal("10.00"),
+            status="idle",
+        ),
+    )
+
+
+def _asset_state(pk: int) -> Any:
+    asset = Asset.objects.get(pk=pk)
+    return (asset.name, asset.area_mu, asset.status, asset.version, asset.files.count())
+
+
+def _asset_file(tree: Any) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qiangcun.assets.services import asset_file_add
+
+    png = SimpleUploadedFile("地.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    (made,) = asset_file_add(actor=_clerk(tree), asset=_asset(tree), files=[png])
+    return made
+
+
+def _close_rounds(tree: Any) -> None:
+    """Set aside 孙庄村's open round (test set-up, not a service), so that a fresh one may start."""
+    from django.utils import timezone
+
+    VerificationRound.objects.filter(village=tree.sunzhuang, status="open").update(
+        status="signed", signed_by=User.objects.get(username="admin"), signed_at=timezone.now()
+    )
+
+
+def _round(tree: Any, *, counted: bool = False) -> Any:
+    """A fresh round of 孙庄村 started by its clerk over one fresh asset (counted, if asked)."""
+    from qiangcun.assets.services import CountData, round_line_count, round_start
+
+    _close_rounds(tree)
+    asset = _asset(tree)
+    Asset.objects.filter(village=tree.sunzhuang).exclude(pk=asset.pk).update(status="disposed")
+    r = round_start(actor=_clerk(tree), village=tree.sunzhuang, base_date=datetime.date(2020, 1, 31))
+    if counted:
+        round_line_count(actor=_clerk(tree), line=r.lines.get(), data=CountData(found=True))
+    return r
+
+
 def _target_state(tree: Any) -> Callable[[], Any]:
     return lambda: tuple(
         VillageTarget.objects.filter(campaign=tree.campaign)
@@ -673,6 +751,84 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 {"note": "已落实"},
                 state=lambda: Interview.objects.filter(pk=interview.pk).values_list("follow_up_note").get(),
             )
+        case "assets" | "assets_export":
+            _asset(t)
+            return Req(reverse(name))
+        case "asset_new":
+            ctx.people += 1
+            form = {
+                "village": t.sunzhuang.code,
+                "code": f"ZY-{900 + ctx.people}",
+                "name": "走查机动地",
+                "kind": "resource",
+                "land_class": "arable",
+                "area_mu": "10",
+                "status": "idle",
+            }
+            return Req(
+                reverse(name) + f"?village={t.sunzhuang.code}",
+                form if post else None,
+                state=lambda: Asset.objects.count(),
+            )
+        case "asset" | "asset_edit" | "asset_status" | "asset_upload":
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            asset = _asset(t)
+            data: dict[str, Any] | None = None
+            if name == "asset_edit" and post:
+                data = {
+                    "code": asset.code,
+                    "name": "改名",
+                    "kind": "resource",
+                    "land_class": "arable",
+                    "area_mu": "12",
+                    "status": "idle",
+                    "version": "1",
+                }
+            elif name == "asset_status":
+                data = {"status": "leased", "version": "1"}
+            elif name == "asset_upload":
+                data = {
+                    "kind": "photo",
+                    "files": SimpleUploadedFile("地.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 16),
+                }
+            return Req(reverse(name, args=[asset.pk]), data, state=lambda: _asset_state(asset.pk))
+        case "asset_file":
+            return Req(reverse(name, args=[_asset_file(t).pk]))
+        case "rounds":
+            if post:
+                _close_rounds(t)
+                _asset(t)
+                data = {"village": t.sunzhuang.code, "base_date": "2020-01-31"}
+                return Req(reverse(name), data, state=lambda: VerificationRound.objects.count())
+            _round(t)
+            return Req(reverse(name))
+        case "round" | "round_export":
+            return Req(reverse(name, args=[_round(t).pk]))
+        case "round_add":
+            r = _round(t)
+            data = {
+                "name": "走查坑塘",
+                "kind": "resource",
+                "land_class": "pond",
+                "area_mu": "3",
+                "note": "账外",
+            }
+            return Req(reverse(name, args=[r.pk]), data, state=lambda: r.lines.count())
+        case "round_count":
+            line = _round(t).lines.get()
+            return Req(
+                reverse(name, args=[line.pk]),
+                {"found": "1", "area_mu": "9", "status": "idle"},
+                state=lambda: RoundLine.objects.filter(pk=line.pk).values_list("counted", "result").get(),
+            )
+        case "round_sign":
+            r = _round(t, counted=True)
+            return Req(
+                reverse(name, args=[r.pk]),
+                {"note": "同意"},
+                state=lambda: VerificationRound.objects.filter(pk=r.pk).values_list("status").get(),
+            )
         case "units_export":
             return Req(reverse(name) + f"?unit={t.township.code}")
         case "plans_export":  # the reader's own villages only: tests/plans/test_export.py
@@ -839,6 +995,13 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
                 state=lambda: list(
                     ContractSettings.objects.values_list("spread_lump_sums", "low_rent_ratio")
                 ),
+            )
+        case "contract_reveal":
+            c = ctx.contract()
+            return Req(
+                reverse(name, args=[c.pk]),
+                {},
+                state=lambda: ChangeRecord.objects.filter(action="contracts.reveal_party").count(),
             )
         case "contract" | "contract_scan":
             return Req(reverse(name, args=[ctx.contract().pk]))

@@ -73,8 +73,8 @@ def contracts_summary_view(
 ) -> dict[str, Any]:
     user = request.user
     target = unit_for(user, text_param(unit, field="unit", label="单位代码") or None)
-    if target.level not in (Level.TOWNSHIP, Level.STATION, Level.DISTRICT, Level.VILLAGE):
-        raise ParamError("合同汇总按镇（或镇以下的单位）查询，请指定 unit", field="unit")
+    if target.level in (Level.CITY, Level.PROVINCE):
+        raise ParamError(f"{target.name}的合同太多，请按县或镇查询", field="unit")
     now = today()
     year = year_param(year) or now.year
     day = date_param(as_of)

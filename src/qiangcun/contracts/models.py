@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from qiangcun.assets.models import Asset, LandClass
 from qiangcun.core.money import MoneyField
 from qiangcun.core.scope import ScopedQuerySet
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry
@@ -100,7 +101,9 @@ class Contract(models.Model):
     code = models.CharField(_("合同编号"), max_length=40)
     title = models.CharField(_("合同名称"), max_length=100)
     kind = models.CharField(_("合同类型"), max_length=16, choices=Kind.choices)
-    land_class = models.CharField(_("地类"), max_length=16, blank=True)
+    #: The register items let (土地, 坑塘, 房屋 …); they are 出租 / 发包 / 入股 while the contract runs.
+    assets = models.ManyToManyField(Asset, verbose_name=_("标的资产"), blank=True, related_name="contracts")
+    land_class = models.CharField(_("地类"), max_length=16, blank=True, choices=LandClass.choices)
     area_mu = models.DecimalField(_("面积（亩）"), max_digits=12, decimal_places=2, null=True, blank=True)
     party_kind = models.CharField(_("承租方类型"), max_length=8, choices=PartyKind.choices)
     party_name = models.CharField(_("承租方"), max_length=100)

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from qiangcun.assets.selectors import idle_area_mu, idle_assets
 from qiangcun.contracts.models import (
     Contract,
     ContractSettings,
@@ -355,6 +356,13 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
     out.overdue_contracts = sum(v.overdue_contracts for v in out.by_village)
     out.arrears.sort(key=lambda a: (-a.line.age_days, a.contract.village.path, a.contract.code))
     out.expiring.sort(key=lambda c: (c.end, c.village.path))
+    out.idle_area_mu = idle_area_mu(user, unit)
+    out.idle_assets = list(
+        idle_assets(user, unit)
+        .exclude(contracts__status=ContractStatus.ACTIVE)
+        .select_related("village")
+        .order_by("village__path", "code")
+    )
     out.low_rents = low_rents(
         [c for c in contracts if c.status == ContractStatus.ACTIVE and c.start <= as_of <= c.end], unit
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from qiangcun.accounts.models import User
+from qiangcun.assets import services as assets
+from qiangcun.assets.models import Asset, AssetStatus, LandClass
 from qiangcun.contracts import schedule
 from qiangcun.contracts.models import (
     Contract,
@@ -96,6 +99,8 @@ class ContractInput:
     deposit: Decimal = Decimal("0.00")
     signed_on: datetime.date | None = None
     note: str = ""
+    #: Register items of the village the contract lets (their status becomes 出租 / 发包 / 入股).
+    assets: tuple[Asset, ...] = ()
 
 
 def _require(actor: User, action: str, village: OrgUnit, message: str) -> None:
@@ -162,6 +167,12 @@ def clean(data: ContractInput) -> ContractInput:
         raise ServiceError("起始日期有误", field="start")
     if schedule.add_months(data.start, 12 * schedule.MAX_YEARS) <= data.end:
         raise ServiceError(f"合同期限不能超过 {schedule.MAX_YEARS} 年", field="end")
+    if data.land_class:
+        labels = {str(label): key for key, label in LandClass.choices}
+        data.land_class = labels.get(data.land_class, data.land_class)
+        if data.land_class not in LandClass.values:
+            shown = "、".join(str(x) for x in LandClass.labels)
+            raise ServiceError(f"地类只能是：{shown}", field="land_class")
     if data.area_mu is not None:
         if not isinstance(data.area_mu, Decimal) or not data.area_mu.is_finite() or data.area_mu <= 0:
             raise ServiceError("面积（亩）必须大于 0", field="area_mu")
@@ -186,6 +197,33 @@ def clean(data: ContractInput) -> ContractInput:
     if len(data.note) > 200:
         raise ServiceError("备注不能超过 200 字", field="note")
     return data
+
+
+#: What a let register item is while its contract runs.
+LET_STATUS: dict[str, str] = {
+    Kind.LEASE.value: AssetStatus.LEASED.value,
+    Kind.TRANSFER.value: AssetStatus.LEASED.value,
+    Kind.CONTRACTING.value: AssetStatus.CONTRACTED.value,
+    Kind.SHARE.value: AssetStatus.INVESTED.value,
+}
+
+
+def _assets_to_let(village: OrgUnit, chosen: tuple[Asset, ...]) -> list[Asset]:
+    """The register items a new contract lets: the village's own, not disposed of, not let already."""
+    if not chosen:
+        return []
+    found = list(Asset.objects.filter(pk__in=[a.pk for a in chosen]).select_related("village"))
+    for asset in found:
+        if asset.village_id != village.pk:
+            raise ServiceError(f"资产 {asset.code} 不属于{village.name}", field="assets")
+        if asset.status == AssetStatus.DISPOSED:
+            raise ServiceError(f"资产 {asset.code}（{asset.name}）已处置，不能再出租或发包", field="assets")
+        busy = asset.contracts.filter(status=ContractStatus.ACTIVE).first()
+        if busy is not None:
+            raise ServiceError(
+                f"资产 {asset.code}（{asset.name}）已在合同 {busy.code} 中，请先解除该合同", field="assets"
+            )
+    return found
 
 
 def terms_of(data: ContractInput | Contract) -> schedule.Terms:
@@ -220,8 +258,11 @@ def contract_create(
     plan = schedule.instalments(terms_of(data))
     if not plan:
         raise ServiceError("按该合同的条款算不出应收款，请核对单价、面积和期限", field="price")
+    let = _assets_to_let(village, data.assets)
     contract = Contract(
-        village=village, entered_by=actor, **{f.name: getattr(data, f.name) for f in fields(data)}
+        village=village,
+        entered_by=actor,
+        **{f.name: getattr(data, f.name) for f in fields(data) if f.name != "assets"},
     )
     if scan is not None:
         contract.scan = scan
@@ -241,6 +282,14 @@ def contract_create(
         )
         for i in plan
     )
+    if let:
+        contract.assets.set(let)
+        status = LET_STATUS[data.kind]
+        for asset in let:
+            if asset.status != status:
+                assets.asset_set_status(
+                    actor=actor, asset=asset, status=status, note=f"合同 {contract.code}：{data.party_name}"
+                )
     audit.record(
         actor=actor,
         action="contracts.create",
@@ -282,7 +331,14 @@ def _shares(
 
 
 def _post(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str, refund: bool
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str,
+    refund: bool,
+    years: Collection[int] | None,
 ) -> Payment:
     rules, category, path = _posting(contract)
     earlier = [p.amount for p in counting_payments().filter(contract=contract).order_by("recorded_at", "id")]
@@ -304,6 +360,7 @@ def _post(
         submit=True,
         source=Source.CONTRACT,
         shares=_shares(rules, date, pieces, rest),
+        years=years,
     )
     payment = Payment.objects.create(
         contract=contract, date=date, amount=amount, entry=entry, note=note, recorded_by=actor
@@ -342,22 +399,37 @@ def _clean_payment(
 
 @transaction.atomic
 def payment_record(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str = ""
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str = "",
+    years: Collection[int] | None = None,
 ) -> Payment:
     """Record money received on a contract: it pays the instalments first due, any excess is paid in
     advance; one ledger row is posted (submitted for verification) for the whole amount — spread over
-    its years when it pays for more than a year and the township spreads lump sums."""
+    its years when it pays for more than a year and the township spreads lump sums. ``years``: the years
+    open for entry in the village (``ledger.selectors.open_years``), as for a typed row."""
     contract = _lock(contract)
     _require(actor, Action.ENTER, contract.village, "您没有登记该村合同收款的权限")
     date, amount, note = _clean_payment(date, amount, note, contract)
     if contract.status == ContractStatus.TERMINATED and date > (contract.terminated_on or date):
         raise ServiceError("合同已解除，解除日之后不能再登记收款；多收的款项请登记退款", field="date")
-    return _post(actor=actor, contract=contract, date=date, amount=amount, note=note, refund=False)
+    return _post(
+        actor=actor, contract=contract, date=date, amount=amount, note=note, refund=False, years=years
+    )
 
 
 @transaction.atomic
 def refund_record(
-    *, actor: User, contract: Contract, date: datetime.date, amount: Decimal, note: str
+    *,
+    actor: User,
+    contract: Contract,
+    date: datetime.date,
+    amount: Decimal,
+    note: str,
+    years: Collection[int] | None = None,
 ) -> Payment:
     """Pay money back (an overpayment, a deposit of rent on an ended contract): a negative ledger row; it
     takes back what was paid in advance first, then the instalments paid last."""
@@ -369,7 +441,9 @@ def refund_record(
     received = sum((p.amount for p in counting_payments().filter(contract=contract)), Decimal("0.00"))
     if amount > received:
         raise ServiceError(f"退款 {amount:.2f} 元超过该合同已收的 {received:.2f} 元", field="amount")
-    return _post(actor=actor, contract=contract, date=date, amount=-amount, note=note, refund=True)
+    return _post(
+        actor=actor, contract=contract, date=date, amount=-amount, note=note, refund=True, years=years
+    )
 
 
 def _payment_locked(payment: Payment) -> Payment:
@@ -436,6 +510,10 @@ def contract_terminate(*, actor: User, contract: Contract, on: datetime.date, re
     contract.version += 1
     contract.save()
     cancelled = contract.receivables.filter(period_start__gt=on).update(cancelled=True)
+    for asset in contract.assets.exclude(status__in=[AssetStatus.IDLE, AssetStatus.DISPOSED]):
+        assets.asset_set_status(
+            actor=actor, asset=asset, status=AssetStatus.IDLE, note=f"合同 {contract.code} 解除"
+        )
     audit.record(
         actor=actor,
         action="contracts.terminate",

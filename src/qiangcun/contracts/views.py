@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiangcun.accounts.http import AuthedRequest
+from qiangcun.assets.models import Asset, AssetStatus, LandClass
 from qiangcun.contracts import selectors, services
 from qiangcun.contracts.models import (
     Contract,
@@ -26,30 +27,22 @@ from qiangcun.contracts.models import (
     Schedule,
 )
 from qiangcun.contracts.schedule import instalments
+from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.money import AmountError, parse_amount
-from qiangcun.core.params import date_param, text_param, year_param
+from qiangcun.core.params import ParamError, date_param, text_param, year_param
 from qiangcun.core.pii import mask_id_number, mask_phone
 from qiangcun.core.scope import Action, allowed
 from qiangcun.core.web import require
 from qiangcun.core.workdays import calendar_known
 from qiangcun.ledger.models import Category, DevelopmentPath, Status
+from qiangcun.ledger.selectors import open_years
 from qiangcun.orgs.models import Level, OrgUnit
 from qiangcun.orgs.selectors import unit_for
 
-LAND_CLASSES = [
-    "耕地",
-    "园地",
-    "林地",
-    "草地",
-    "坑塘水面",
-    "设施农用地",
-    "农村道路",
-    "建设用地",
-    "未利用地",
-    "其他",
-]
+#: Units whose contracts are too many for one page (a city, a province): read county by county.
+ABOVE_COUNTY = (Level.CITY, Level.PROVINCE)
 
 
 def _year_as_of(request: AuthedRequest) -> tuple[int, datetime.date]:
@@ -72,12 +65,15 @@ def _year_as_of(request: AuthedRequest) -> tuple[int, datetime.date]:
 def contracts_page(request: AuthedRequest) -> HttpResponse:
     user = request.user
     unit = unit_for(user, text_param(request.GET.get("unit"), field="unit", label="单位代码") or None)
-    if unit.level not in (Level.TOWNSHIP, Level.STATION, Level.DISTRICT, Level.VILLAGE):
-        raise ServiceError("合同按镇查看：请选择一个镇（或镇以下的单位）", field="unit")
+    if unit.level in ABOVE_COUNTY:
+        raise ParamError(f"{unit.name}的合同太多，不在一页列出；请按县或镇查看", field="unit")
     year, as_of = _year_as_of(request)
     s = selectors.summary(user=user, unit=unit, year=year, as_of=as_of)
-    contracts = list(
-        selectors.visible_contracts(user, unit).select_related("village").order_by("village__path", "code")
+    # The list of every contract only for a village: a township's 300 would bury the summary.
+    contracts = (
+        list(selectors.visible_contracts(user, unit).select_related("village").order_by("code"))
+        if unit.level == Level.VILLAGE
+        else []
     )
     overdue_ids = {a.contract.pk for a in s.arrears}
     return render(
@@ -108,14 +104,10 @@ def _contract(request: AuthedRequest, pk: int) -> Contract:
     return selectors.contract_for(request.user, pk)
 
 
-@require(Action.VIEW)
-@require_GET
-def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
+def _contract_response(request: AuthedRequest, contract: Contract, *, reveal: bool = False) -> HttpResponse:
     user = request.user
-    contract = _contract(request, pk)
     as_of = date_param(request.GET.get("as_of"), field="as_of", label="截止日期") or today()
     pos = selectors.position(contract, as_of)
-    may_enter = allowed(user, Action.ENTER, contract.village.path)
     may_manage = allowed(user, Action.ASSETS, contract.village.path)
     reversed_ids = set(
         Payment.objects.filter(contract=contract, entry__reversal__isnull=False)
@@ -130,16 +122,41 @@ def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
             "pos": pos,
             "as_of": as_of,
             "reversed_ids": reversed_ids,
-            "may_enter": may_enter,
+            "may_enter": allowed(user, Action.ENTER, contract.village.path),
             "may_manage": may_manage,
-            # The ID number in full only to those who keep the village's contracts; masked for everyone else.
-            "party_id": contract.party_id_number if may_manage else mask_id_number(contract.party_id_number),
-            "party_phone": contract.party_phone if may_manage else mask_phone(contract.party_phone),
+            # Masked on every page; in full only when someone who keeps the village's contracts asks (recorded).
+            "party_id": contract.party_id_number if reveal else mask_id_number(contract.party_id_number),
+            "party_phone": contract.party_phone if reveal else mask_phone(contract.party_phone),
+            "revealed": reveal,
             "today": today(),
             "outstanding": sum((ln.outstanding for ln in pos.lines), Decimal("0.00")),
             "calendar_known": calendar_known(as_of.year),
         },
     )
+
+
+@require(Action.VIEW)
+@require_GET
+def contract_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _contract_response(request, _contract(request, pk))
+
+
+@require(Action.ASSETS)
+@require_POST
+def contract_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The counterparty's ID number and phone in full, for one who keeps the village's contracts; the look
+    is recorded in the change log (《个人信息保护法》: who saw whose number, when)."""
+    contract = _contract(request, pk)
+    if not allowed(request.user, Action.ASSETS, contract.village.path):
+        raise PermissionDeniedError("您不能查看该合同承租方的完整证件号码")
+    audit.event(
+        actor=request.user,
+        action="contracts.reveal_party",
+        model="contracts.contract",
+        object_pk=str(contract.pk),
+        note=f"查看合同 {contract.code} 承租方的完整证件号码和电话",
+    )
+    return _contract_response(request, contract, reveal=True)
 
 
 def _amount(raw: str, label: str, field: str) -> Decimal:
@@ -233,6 +250,12 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
             if village is None:
                 raise ServiceError("请选择村", field="village")
             data = _input_from(request.POST)
+            picked = [
+                int(x) for x in request.POST.getlist("assets") if x.isascii() and x.isdigit() and len(x) <= 9
+            ]
+            data.assets = tuple(Asset.objects.filter(pk__in=picked, village=village))
+            if len(data.assets) != len(set(picked)):
+                raise ServiceError("所选资产有的不属于该村，请刷新后重选", field="assets")
             if request.POST.get("action") == "preview":
                 data = services.clean(data)
                 preview = instalments(services.terms_of(data))
@@ -246,6 +269,20 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
                 return redirect("contract", pk=contract.pk)
         except ServiceError as exc:
             error, field = exc.message, exc.field or ""
+    # The register items of the village being let (one village: the clerk's; or the one chosen).
+    chosen_village = next(
+        (v for v in villages if str(v.pk) == str(values.get("village") or request.GET.get("village", ""))),
+        None,
+    )
+    village_assets = (
+        list(
+            Asset.objects.filter(village=chosen_village)
+            .exclude(status=AssetStatus.DISPOSED)
+            .order_by("kind", "code")
+        )
+        if chosen_village is not None
+        else []
+    )
     return render(
         request,
         "contracts/contract_form.html",
@@ -261,7 +298,9 @@ def contract_new(request: AuthedRequest) -> HttpResponse:
             "price_modes": PriceMode.choices,
             "schedules": Schedule.choices,
             "methods": Method.choices,
-            "land_classes": LAND_CLASSES,
+            "land_classes": LandClass.choices,
+            "village_assets": village_assets,
+            "chosen_assets": set(request.POST.getlist("assets")) if request.method == "POST" else set(),
         },
         status=400 if error else 200,
     )
@@ -276,12 +315,15 @@ def payment_new(request: AuthedRequest, pk: int) -> HttpResponse:
         date = _date(request.POST.get("date", ""), "收款日期" if not refund else "退款日期", "date")
         amount = _amount(request.POST.get("amount", ""), "金额", "amount")
         note = request.POST.get("note", "")
+        years = open_years(contract.village)  # a closed year's figures change only by an import
         if refund:
-            services.refund_record(actor=request.user, contract=contract, date=date, amount=amount, note=note)
+            services.refund_record(
+                actor=request.user, contract=contract, date=date, amount=amount, note=note, years=years
+            )
             messages.success(request, f"已登记退款 {amount:,.2f} 元，台账已生成一条负数记录，待审核")
         else:
             services.payment_record(
-                actor=request.user, contract=contract, date=date, amount=amount, note=note
+                actor=request.user, contract=contract, date=date, amount=amount, note=note, years=years
             )
             messages.success(request, f"已登记收款 {amount:,.2f} 元，台账已自动生成一条记录，待审核")
     except PermissionDeniedError:

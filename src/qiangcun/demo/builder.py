@@ -21,6 +21,7 @@ from django.db import transaction
 
 from qiangcun.accounts.models import Role, User
 from qiangcun.accounts.services import grant_create, user_create
+from qiangcun.demo.assets import build_assets
 from qiangcun.demo.boundaries import boundaries_bytes
 from qiangcun.demo.contracts import ContractMaker
 from qiangcun.demo.inspections import build_inspections
@@ -456,6 +457,13 @@ def build(*, stdout: Any = None) -> bool:
         clerks=clerks,
         district_secretary={name: secretaries[district_of[name].pk] for name in villages},
         admin=admin,
+    )
+    # 三资: every village's asset register and the two 清产核资 rounds (demo/assets.py).
+    build_assets(
+        villages=villages,
+        clerks=clerks,
+        verifiers={name: station_heads[station_of[name].pk] for name in villages},
+        rng=random.Random(f"{YEAR}-assets"),
     )
     # 一月一督查: a year of monthly rounds, items followed to closure, interviews (demo/inspections.py).
     board = progress(user=admin, unit=township, year=YEAR, as_of=ARTICLE_DATE)

@@ -16,6 +16,9 @@ variations show what the township has to watch:
   fifth counts toward 2020 (分年确认) — the same fifth the builder would have typed;
 - one rent far below the township's median per 亩 for 耕地.
 
+Each contract lets a parcel of the village's land, entered in its asset register (资源性资产, 出租 / 发包)
+as the contract is recorded.
+
 Names, ID numbers and companies are invented (the ID numbers are valid in form only)."""
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import random
 from decimal import Decimal
 
 from qiangcun.accounts.models import User
+from qiangcun.assets.models import AssetKind
+from qiangcun.assets.services import AssetData, asset_create
 from qiangcun.contracts.models import Contract
 from qiangcun.contracts.schedule import add_months
-from qiangcun.contracts.services import ContractInput, contract_create, payment_record
+from qiangcun.contracts.services import LET_STATUS, ContractInput, contract_create, payment_record
 from qiangcun.core.pii import check_char
 from qiangcun.ledger.models import Entry
 from qiangcun.orgs.models import OrgUnit
@@ -62,9 +67,11 @@ COMPANIES = [
     "山东德润农业科技有限公司",
 ]
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-LAND = [("耕地", 16), ("坑塘水面", 2), ("园地", 1), ("林地", 1)]
-TITLES = {"耕地": "集体耕地流转", "坑塘水面": "坑塘发包", "园地": "集体园地流转", "林地": "集体林地流转"}
-PER_MU = {"耕地": (650, 1000), "坑塘水面": (400, 700), "园地": (700, 1100), "林地": (200, 400)}
+LAND = [("arable", 16), ("pond", 2), ("garden", 1), ("forest", 1)]
+TITLES = {"arable": "集体耕地流转", "pond": "坑塘发包", "garden": "集体园地流转", "forest": "集体林地流转"}
+PARCELS = {"arable": "耕地", "pond": "坑塘", "garden": "果园", "forest": "林地"}
+PLACES = ["村东", "村西", "村南", "村北", "东洼", "西洼", "南坡", "北坡", "河沿", "路南", "路北", "老场院"]
+PER_MU = {"arable": (650, 1000), "pond": (400, 700), "garden": (700, 1100), "forest": (200, 400)}
 
 
 def _person(rng: random.Random) -> tuple[str, str, str]:
@@ -118,7 +125,21 @@ class ContractMaker:
             phone = ""
         else:
             party, id_number, phone = _person(rng)
-        kind = "contracting" if land == "坑塘水面" else "transfer"
+        kind = "contracting" if land == "pond" else "transfer"
+        place = rng.choice(PLACES)
+        parcel = asset_create(
+            actor=self.clerks[name],
+            village=village,
+            data=AssetData(
+                code=f"LZ-{self.numbers[name]:03d}",  # 流转 parcels: their own series beside the register's ZY-
+                name=f"{place}{PARCELS[land]}",
+                kind=AssetKind.RESOURCE,
+                land_class=land,
+                area_mu=area,
+                location=f"{village.name}{place}",
+                status=LET_STATUS[kind],
+            ),
+        )
         method = rng.choices(["tender", "auction", "negotiation"], weights=[5, 3, 2])[0]
         title = TITLES[land] + (f"（{party[3:7]}）" if company else f"（{party[:1]}户）")
         return contract_create(
@@ -141,6 +162,7 @@ class ContractMaker:
                 schedule=schedule,
                 method=method,
                 signed_on=signed or start - datetime.timedelta(days=rng.randrange(3, 20)),
+                assets=(parcel,),
             ),
         )
 
@@ -170,7 +192,7 @@ class ContractMaker:
                         end=datetime.date(2024, 12, 31),
                         rent=amount,
                         schedule="upfront",
-                        land="耕地",
+                        land="arable",
                     )
                     posted.append(self.pay(name, c, day, amount * 5, "一次性收取五年租金"))
                 elif not low_done and day.month == 1:
@@ -181,7 +203,7 @@ class ContractMaker:
                         start=start,
                         end=end,
                         rent=amount,
-                        land="耕地",
+                        land="arable",
                         low=True,
                         signed=datetime.date(2019, 12, 20),
                     )
@@ -190,7 +212,7 @@ class ContractMaker:
                     # A seasonal half-year lease: the half year's rent is the row.
                     c = self.make(name, start=start, end=datetime.date(2020, 6, 30), rent=amount * 2)
                     posted.append(self.pay(name, c, day, amount))
-                elif day.month == 6 and rng.random() < 0.35:
+                elif day.month == 6 and rng.random() < 0.2:
                     # Due at the start of March, paid in June: overdue on the article's day.
                     begin = datetime.date(2020, 2, 1)
                     c = self.make(

@@ -362,7 +362,9 @@ def review(request: AuthedRequest) -> HttpResponse:
             messages.error(request, "未知操作")
         return redirect("review")
     summary = queue.aggregate(count=Count("id"), total=Sum("amount"))
-    rows = list(queue.prefetch_related("evidence")[:REVIEW_PAGE])
+    rows = list(
+        queue.select_related("contract_payment").prefetch_related("evidence", "recognitions")[:REVIEW_PAGE]
+    )
     groups = [(village, list(items)) for village, items in groupby(rows, key=lambda e: e.village)]
     duplicates = likely_duplicates(rows)
     return render(

@@ -63,6 +63,8 @@ class Sheet:
     totals: Sequence[Any] | None = None
     subtitle: str = ""
     unit_line: str = "单位：元"
+    #: Lines of text below the table (sign-off lines of a form: 清查人、审核人、日期), one row each.
+    footer: Sequence[str] = ()
 
 
 def write_table(
@@ -218,6 +220,10 @@ def _fill(ws: Any, sheet: Sheet, written: int, progress: Progress | None) -> int
     if totals is not None:
         bold = [_ColumnWriter(column, cell, styles, bold=True) for column in columns]
         ws.append([w.put(value) for w, value in zip(bold, totals, strict=True)])
+    if sheet.footer:
+        ws.append([])
+        for line in sheet.footer:
+            ws.append([_text_cell(cell(None), line)])
     if progress is not None:
         progress(written)
     return written

@@ -283,7 +283,7 @@ def village_page(request: AuthedRequest, code: str) -> HttpResponse:
     months = village_monthly(user=user, village=village, year=year, as_of=p.as_of)
     status = choice_param(request.GET.get("status"), Status.values, field="status", label="状态")
     in_view = entries_visible(user=user).filter(village=village, date__year=year, date__lte=p.as_of)
-    entries = in_view.prefetch_related("evidence")
+    entries = in_view.select_related("contract_payment").prefetch_related("evidence", "recognitions")
     if status:
         entries = entries.filter(status=status)
     entries = entries.order_by("-date", "-id")

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from qiangcun.contracts.selectors import summary as contract_summary
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import fmt_yuan
@@ -237,6 +238,46 @@ def my_work(user: Any) -> MyWork:
                 more_url=reverse("plans") + f"?year={year}&show=overdue",
                 empty="没有逾期的措施。",
             )
+        )
+
+    # 应收尽收: rent overdue and contracts ending soon, for the units of the reader's scope (a city or a
+    # province reads them county by county on the contracts page, not on its home page).
+    late_rent: list[Item] = []
+    ending: list[Item] = []
+    for unit in units:
+        if unit.level in (Level.CITY, Level.PROVINCE):
+            continue
+        rent = contract_summary(user=user, unit=unit, year=as_of.year, as_of=as_of)
+        late_rent += [
+            Item(
+                text=f"{a.contract.village.name}：{a.contract.title}（{a.contract.party_name}）",
+                url=reverse("contract", args=[a.contract.pk]),
+                note=f"未收 {fmt_yuan(a.line.outstanding)} 元 · 逾期 {a.line.overdue_workdays} 个工作日",
+                urgent=True,
+            )
+            for a in rent.arrears
+        ]
+        ending += [
+            Item(
+                text=f"{c.village.name}：{c.title}（{c.party_name}）",
+                url=reverse("contract", args=[c.pk]),
+                note=f"{c.end:%Y年%-m月%-d日}到期，请及时续签或重新发包",
+            )
+            for c in rent.expiring
+        ]
+    if late_rent or user.can(Action.ASSETS):
+        sections.append(
+            _section(
+                "rent_overdue",
+                "逾期未收的合同租金",
+                late_rent,
+                more_url=reverse("contracts"),
+                empty="没有逾期未收的租金。",
+            )
+        )
+    if ending:
+        sections.append(
+            _section("contracts_ending", "90 天内到期的合同", ending, more_url=reverse("contracts"))
         )
 
     if user.can(Action.INSPECT):
