@@ -6,6 +6,7 @@ from qiangcun.accounts import views as accounts
 from qiangcun.accounts.views import QiangcunLoginView
 from qiangcun.api.api import api
 from qiangcun.assets import views as assets
+from qiangcun.contracts import io_views as contracts_io
 from qiangcun.contracts import views as contracts
 from qiangcun.core import web as core_web
 from qiangcun.exports import views as exports
@@ -63,6 +64,14 @@ urlpatterns = [
     path("contracts/", contracts.contracts_page, name="contracts"),
     path("contracts/new/", contracts.contract_new, name="contract_new"),
     path("contracts/settings/", contracts.contract_settings, name="contract_settings"),
+    path("contracts/import/", contracts_io.contracts_import, name="contracts_import"),
+    path(
+        "contracts/import/template.xlsx",
+        contracts_io.contracts_import_template,
+        name="contracts_import_template",
+    ),
+    path("contracts/arrears.xlsx", contracts_io.contracts_arrears_export, name="contracts_arrears_export"),
+    path("contracts/export.xlsx", contracts_io.contracts_export, name="contracts_export"),
     path("contracts/<int:pk>/", contracts.contract_page, name="contract"),
     path("contracts/<int:pk>/pay/", contracts.payment_new, name="contract_payment"),
     path("contracts/<int:pk>/terminate/", contracts.contract_terminate, name="contract_terminate"),

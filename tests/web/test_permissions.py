@@ -170,6 +170,11 @@ contract_payment          POST    403  403  403  403  403  Ct   Ct   404  403  4
 contract_terminate        POST    Ct   403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_payment_cancel   POST    403  403  403  403  403  Ct   Ct   404  403  403  403  L
 contract_payment_reverse  POST    Ct   403  Ct   Ct   403  Ct   Ct   404  404  404  404  L
+contracts_import          GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import          POST    200  403  403  403  403  200  200  200  403  403  403  L
+contracts_import_template GET     200  403  403  403  403  200  200  200  403  403  403  L
+contracts_arrears_export  GET     200  200  200  200  200  200  200  403  403  403  403  L
+contracts_export          GET     200  200  200  200  200  200  200  403  403  403  403  L
 plan                      GET     200  200  200  200  200  200  200  404  403  403  403  L
 plan_edit                 GET     200  403  403  403  403  200  200  404  403  403  403  L
 plan_edit                 POST    Pl   403  403  403  403  Pl   Pl   404  403  403  403  L
@@ -832,6 +837,14 @@ def build(name: str, method: str, ctx: Ctx) -> Req:
             return Req(reverse(name, args=[2020]) + f"?unit={t.station1.code}")
         case "import_template":
             return Req(reverse(name, args=["ledger"]))
+        case "contracts_import":
+            if post:  # a check (dry run): writes nothing by design, see tests/contracts/test_import.py
+                from tests.contracts.test_import import good_row, upload
+
+                return Req(reverse(name), {"action": "check", "file": upload([good_row()])})
+            return Req(reverse(name))
+        case "contracts_arrears_export" | "contracts_export":
+            return Req(reverse(name) + f"?unit={t.sunzhuang.code}&year=2020&as_of=2020-12-31")
         case "import_kind":
             if post:  # a check (dry run): writes nothing by design, see tests/web/test_import_pages.py
                 return Req(
