@@ -152,7 +152,7 @@ def contract_row(c: Contract, p: Position) -> list[Any]:
         c.code,
         c.title,
         c.get_kind_display(),
-        c.land_class,
+        c.get_land_class_display(),
         c.area_mu,
         c.get_party_kind_display(),
         c.party_name,
