@@ -178,7 +178,7 @@ def clean(data: ContractInput) -> ContractInput:
     if data.area_mu is not None:
         if not isinstance(data.area_mu, Decimal) or not data.area_mu.is_finite() or data.area_mu <= 0:
             raise ServiceError("面积（亩）必须大于 0", field="area_mu")
-        if data.area_mu != data.area_mu.quantize(Decimal("0.01")) or data.area_mu > Decimal("9999999"):
+        if data.area_mu > Decimal("9999999") or data.area_mu != data.area_mu.quantize(Decimal("0.01")):
             raise ServiceError("面积（亩）最多两位小数，且不超过 9999999 亩", field="area_mu")
     if data.price_mode == PriceMode.PER_MU_YEAR and data.area_mu is None:
         raise ServiceError("按亩计价的合同必须填写面积（亩）", field="area_mu")
@@ -188,6 +188,8 @@ def clean(data: ContractInput) -> ContractInput:
         raise ServiceError("全期一次总价的合同，付款方式只能是“全期一次付清”", field="schedule")
     if not isinstance(data.escalation_percent, Decimal) or not (0 <= data.escalation_percent <= 100):
         raise ServiceError("递增比例应在 0 到 100 之间", field="escalation_percent")
+    if data.escalation_percent != data.escalation_percent.quantize(Decimal("0.01")):
+        raise ServiceError("递增比例最多两位小数", field="escalation_percent")
     if data.escalation_percent and not data.escalation_every:
         raise ServiceError("填写了递增比例，请同时填写每几年递增一次", field="escalation_every")
     if not (0 <= data.escalation_every <= schedule.MAX_YEARS):

@@ -6,6 +6,7 @@ township's rules. Every page denies by default and shows only the reader's scope
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -167,17 +168,18 @@ def _amount(raw: str, label: str, field: str) -> Decimal:
         raise ServiceError(f"{label}：{exc}", field=field) from None
 
 
+_PLAIN_DECIMAL = re.compile(r"-?\d{1,12}(?:\.\d{1,6})?")
+
+
 def _optional_decimal(raw: str, label: str, field: str) -> Decimal | None:
     raw = (raw or "").strip().replace(",", "")
     if not raw:
         return None
-    try:
-        value = Decimal(raw)
-    except ArithmeticError:
-        raise ServiceError(f"{label}“{raw[:20]}”不是数字", field=field) from None
-    if not value.is_finite():
-        raise ServiceError(f"{label}“{raw[:20]}”不是数字", field=field)
-    return value
+    # Plain digits with at most 12 before the point: "1e309" or 5,000 digits are not an area or a
+    # percentage anyone means, and would overflow the column instead of earning a Chinese error.
+    if not _PLAIN_DECIMAL.fullmatch(raw):
+        raise ServiceError(f"{label}“{raw[:20]}”不是数字（如 12.5）", field=field)
+    return Decimal(raw)
 
 
 def _int(raw: str, label: str, field: str, default: int) -> int:

@@ -146,6 +146,28 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("plan.measure_unlink", "取消措施关联台账"),
         ],
     ),
+    (
+        "三资",
+        [
+            ("asset.create", "登记资产"),
+            ("asset.update", "修改资产"),
+            ("asset.status", "变更资产状态"),
+            ("asset.file_add", "上传资产照片或文件"),
+            ("asset.verify", "按清产核资结果更正资产"),
+            ("round.start", "开始清产核资"),
+            ("round.count", "清产核资盘点"),
+            ("round.add_found", "清产核资登记盘盈"),
+            ("round.sign", "清产核资签字"),
+            ("contracts.create", "登记合同"),
+            ("contracts.payment", "登记合同收款"),
+            ("contracts.refund", "登记合同退款"),
+            ("contracts.payment_cancel", "撤销合同收款"),
+            ("contracts.payment_reverse", "冲销合同收款"),
+            ("contracts.terminate", "终止合同"),
+            ("contracts.settings", "修改合同设置"),
+            ("contracts.reveal_party", "查看承租方完整证件号码"),
+        ],
+    ),
 ]
 ACTION_LABELS: dict[str, str] = {code: label for _, items in ACTION_GROUPS for code, label in items}
 
