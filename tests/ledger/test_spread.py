@@ -244,3 +244,79 @@ def test_a_refund_is_a_negative_posted_row_and_typed_rows_stay_positive(tree, ca
     assert refund.amount == Decimal("-300.00")
     with pytest.raises(ServiceError, match="大于 0"):
         entry_create(**base, amount=Decimal("-300.00"))
+
+
+# --- through Excel: the ledger's export writes the shares, its import reads them back ----------------------
+
+
+def test_the_shares_cell_reads_back_and_refuses_what_does_not_add_up():
+    from qiangcun.core.cells import CellError
+    from qiangcun.ledger.importing.ledger import parse_shares
+
+    amount, day = Decimal("25850.00"), D(2020, 4, 2)
+    cell = "2020年5,170.00；2021年5,170.00；2022年5,170.00；2023年5,170.00；2024年5,170.00"
+    assert parse_shares(cell, amount=amount, date=day) == tuple(
+        (y, Decimal("5170.00")) for y in range(2020, 2025)
+    )
+    # As typed by hand: colons, commas, spaces, full-width digits, 元.
+    assert parse_shares("2021：5170 , 2020: 20680元", amount=amount, date=day) == (
+        (2020, Decimal("20680.00")),
+        (2021, Decimal("5170.00")),
+    )
+    assert parse_shares("２０２０年25850", amount=amount, date=day) == ()  # one year: not spread
+    assert parse_shares(None, amount=amount, date=day) == ()
+    for bad, says in [
+        ("2020年5170；2021年5170", "与金额 25,850.00 元不符"),
+        ("2020年20680；2020年5170", "同一年份写了两次"),
+        ("2020年30000；2021年-4150", "同为正数"),
+        ("2020年20680；1980年5170", "30 年以内"),
+        ("二〇二〇年全部", "看不懂"),
+        ("2020年" + "9" * 40, "看不懂"),
+    ]:
+        with pytest.raises(CellError, match=says):
+            parse_shares(bad, amount=amount, date=day)
+
+
+def test_a_spread_row_exported_and_imported_counts_by_its_shares(
+    tree, personas, five_years, category, path, client, tmp_path, settings
+):
+    from openpyxl import load_workbook
+
+    from qiangcun.ledger.importing.ledger import parse_ledger_file
+    from qiangcun.ledger.services import entries_import
+
+    admin = personas["township_admin"]
+    entry_verify(actor=admin, entries=[_spread_row(tree, category, path)])
+    client.force_login(admin)
+    response = client.get("/ledger/export.xlsx?year=2020&status=verified")
+    assert response.status_code == 200
+    book = tmp_path / "台账.xlsx"
+    book.write_bytes(response.content)
+    sheet = load_workbook(book).active
+    header = next(r for r in sheet.iter_rows(values_only=True) if "分年计入目标" in r)
+    row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "孙庄村")
+    assert row[header.index("分年计入目标")] == "；".join(f"{y}年10,000.00" for y in range(2020, 2025))
+
+    # Into another village (the same village would take it for a row it already has).
+    sheet_book = load_workbook(book)
+    ws = sheet_book.active
+    for cells in ws.iter_rows():
+        if cells[0].value == "孙庄村":
+            cells[0].value = tree.villages[1].name
+    sheet_book.save(book)
+    parsed = parse_ledger_file(book, name="台账.xlsx", year=2020, villages=list(tree.villages))
+    assert parsed.ok, parsed.errors
+    (imported,) = parsed.rows
+    assert imported.shares == tuple((y, Decimal("10000.00")) for y in range(2020, 2025))
+    settings.TODAY = D(2021, 1, 5)
+    outcome = entries_import(
+        actor=admin, rows=parsed.rows, file_name="台账.xlsx", sha256="0" * 64, verified=True
+    )
+    made = Entry.objects.get(import_batch=outcome.batch)
+    assert made.spread and made.status == "verified" and made.amount == Decimal("50000.00")
+    assert sorted(made.recognitions.values_list("year", "amount")) == [
+        (y, Decimal("10000.00")) for y in range(2020, 2025)
+    ]
+    assert rollup.check() == []
+    p = progress(user=admin, unit=tree.township, year=2022, as_of=D(2022, 6, 30))
+    assert next(v.income for v in p.villages if v.id == tree.villages[1].pk) == Decimal("10000.00")

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from qiangcun.core.errors import NotFoundError
 from qiangcun.core.scope import Action
-from qiangcun.ledger.models import Entry, Status
+from qiangcun.ledger.models import Entry, Recognition, Status
 from qiangcun.orgs.models import OrgUnit
 from qiangcun.reports.xlsx import Column, Progress, write_table_to
 
@@ -30,6 +30,7 @@ LEDGER_COLUMNS = [
     Column("状态", "text", 8),
     Column("录入人", "text", 14),
     Column("审核人", "text", 14),
+    Column("分年计入目标", "text", 30),
 ]
 
 #: Rows fetched from the database at a time.
@@ -101,6 +102,7 @@ class LedgerExport:
             self.entries()
             .order_by("village__path", "date", "id")
             .values_list(
+                "pk",
                 "village__name",
                 "date",
                 "amount",
@@ -116,9 +118,22 @@ class LedgerExport:
             )
         )
         labels = _STATUS_LABELS
-        for village, date, amount, category, path, summary, party, status, ed, eu, rd, ru in values.iterator(
-            chunk_size=CHUNK
-        ):
+        spread = self._spread_shares()
+        for (
+            pk,
+            village,
+            date,
+            amount,
+            category,
+            path,
+            summary,
+            party,
+            status,
+            ed,
+            eu,
+            rd,
+            ru,
+        ) in values.iterator(chunk_size=CHUNK):
             yield (
                 village,
                 date,
@@ -130,7 +145,20 @@ class LedgerExport:
                 labels[status],
                 ed or eu,
                 rd or ru or "",
+                spread.get(pk, ""),
             )
+
+    def _spread_shares(self) -> dict[int, str]:
+        """Entry id → its yearly shares as the 分年计入目标 cell says them (``2020年5,170.00；2021年…``), for
+        the exported rows that are spread over their years (few: one query, whatever the export's size)."""
+        cells: dict[int, list[str]] = {}
+        for entry_id, year, amount in (
+            Recognition.objects.filter(entry__in=self.entries().filter(spread=True))
+            .order_by("entry_id", "year")
+            .values_list("entry_id", "year", "amount")
+        ):
+            cells.setdefault(entry_id, []).append(f"{year}年{amount:,.2f}")
+        return {entry_id: "；".join(parts) for entry_id, parts in cells.items()}
 
 
 def ledger_export_plan(*, user: Any, filters: LedgerFilter) -> LedgerExport:

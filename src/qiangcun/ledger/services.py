@@ -875,9 +875,18 @@ def entries_import(
             as_verified=verified,
         )
         status = Status.VERIFIED if verified else Status.SUBMITTED
-        _insert_imported(fresh, actor=actor, status=status, now=now, batch=batch, verified=verified)
+        plain = [r for r in fresh if not getattr(r, "shares", ())]
+        _insert_imported(plain, actor=actor, status=status, now=now, batch=batch, verified=verified)
+        spread = _insert_spread(
+            [r for r in fresh if getattr(r, "shares", ())],
+            actor=actor,
+            now=now,
+            batch=batch,
+            verified=verified,
+        )
         if verified:
-            rollup.add((r.village.pk, r.category.pk, r.date, to_fen(r.amount)) for r in fresh)
+            rollup.add((r.village.pk, r.category.pk, r.date, to_fen(r.amount)) for r in plain)
+            rollup.add_entries(spread)
         audit.record(
             actor=actor,
             action="ledger.import",
@@ -993,6 +1002,39 @@ def _insert_imported(
                 chunk = []
         if chunk:
             cursor.executemany(sql, chunk)
+
+
+def _insert_spread(
+    rows: Sequence[Any], *, actor: User, now: datetime.datetime, batch: ImportBatch, verified: bool
+) -> list[Entry]:
+    """Insert imported lump sums spread over their years (a row with ``shares``, as the ledger's export
+    writes them), one by one with their yearly shares: a share is added while the row is still submitted
+    (a verified row's shares are frozen), then the row is marked verified if the import is."""
+    made = []
+    for r in rows:
+        lines = _recognition_lines(r.date, r.amount, dict(r.shares))
+        entry = Entry.objects.create(
+            village=r.village,
+            date=r.date,
+            amount=r.amount,
+            category=r.category,
+            path=r.path,
+            summary=r.summary,
+            counterparty=r.counterparty,
+            status=Status.SUBMITTED,
+            submitted_at=now,
+            entered_by=actor,
+            import_batch=batch,
+            spread=bool(lines),
+        )
+        _recognise(entry, lines)
+        if verified:
+            Entry.objects.filter(pk=entry.pk).update(
+                status=Status.VERIFIED, reviewed_by=actor, reviewed_at=now
+            )
+            entry.status = Status.VERIFIED
+        made.append(entry)
+    return made
 
 
 def _copy_rows(cursor: Any, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:

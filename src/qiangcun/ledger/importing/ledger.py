@@ -47,6 +47,7 @@ FIELDS = {
     "path": ["增收路子", "增收途径", "路径", "项目类型", "增收路径", "发展路径"],
     "summary": ["摘要", "说明", "事由", "内容", "摘要说明", "收入内容"],
     "counterparty": ["付款单位", "交款人", "对方单位", "付款人", "交款单位"],
+    "shares": ["分年计入目标", "分年计入", "分年确认", "各年计入目标"],
 }
 REQUIRED = ["village", "date", "amount", "category", "path"]
 LABELS = {
@@ -57,6 +58,7 @@ LABELS = {
     "path": "增收路子",
     "summary": "摘要",
     "counterparty": "付款单位",
+    "shares": "分年计入目标",
 }
 SIGNATURE_WORDS = ("制表", "审核人", "填报人", "填报日期", "负责人", "签字", "盖章", "经办人", "记账")
 
@@ -71,6 +73,9 @@ class ParsedRow:
     path: DevelopmentPath
     summary: str
     counterparty: str
+    #: A lump sum spread over its years (``ledger.spread``): (year, that year's part), as the ledger's
+    #: export writes them in 分年计入目标; empty when all of it counts on its own date.
+    shares: tuple[tuple[int, Decimal], ...] = ()
 
 
 @dataclass
@@ -130,6 +135,45 @@ def _amount(value: Any, *, wan: bool, allow_negative: bool) -> Decimal:
         if isinstance(value, str) and value.strip()[:1] in ("-", "－"):
             return -parse_amount_cell(value.strip()[1:], wan=wan)
     return parse_amount_cell(value, wan=wan)
+
+
+_SHARE = re.compile(
+    r"(\d{4})\s*年?\s*[:：]?\s*(-?(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,13})(?:\.\d{1,2})?)(?![\d.])\s*元?"
+)
+_SHARE_SEPARATORS = re.compile(r"[；;，,、\s]*")
+
+
+def parse_shares(value: Any, *, amount: Decimal, date: datetime.date) -> tuple[tuple[int, Decimal], ...]:
+    """The 分年计入目标 cell — ``2020年5,170.00；2021年5,170.00；…`` — as (year, amount) pairs; empty for a
+    blank cell. The parts must be of distinct years near the receipt's and add up to the row's amount."""
+    text = normalize_text(_text(value))
+    if not text:
+        return ()
+    shares: list[tuple[int, Decimal]] = []
+    at = 0
+    while at < len(text):
+        gap = _SHARE_SEPARATORS.match(text, at)
+        at = gap.end() if gap else at
+        if at >= len(text):
+            break
+        found = _SHARE.match(text, at)
+        if found is None:
+            raise CellError(f"“{text[at : at + 12]}”看不懂；应写成“2020年5170.00；2021年5170.00”")
+        shares.append(
+            (int(found.group(1)), Decimal(found.group(2).replace(",", "")).quantize(Decimal("0.01")))
+        )
+        at = found.end()
+    years = [year for year, _ in shares]
+    if len(set(years)) != len(years):
+        raise CellError("同一年份写了两次")
+    if any(abs(year - date.year) > 30 for year in years):
+        raise CellError("年份应在收入日期前后 30 年以内")
+    total = sum((part for _, part in shares), Decimal("0.00"))
+    if total != amount:
+        raise CellError(f"各年合计 {total:,.2f} 元，与金额 {amount:,.2f} 元不符")
+    if any(part and (part > 0) != (amount > 0) for _, part in shares):
+        raise CellError("各年金额应与金额同为正数（或同为负数）")
+    return tuple(sorted(shares)) if len(shares) > 1 else ()
 
 
 def parse_ledger_file(
@@ -224,6 +268,12 @@ def parse_ledger_file(
             fail("summary", CellError("摘要超过 200 字"))
         if len(counterparty) > 100:
             fail("counterparty", CellError("付款单位超过 100 字"))
+        shares: tuple[tuple[int, Decimal], ...] = ()
+        if "shares" in cols and "amount" in values and "date" in values:
+            try:
+                shares = parse_shares(got.get("shares"), amount=values["amount"], date=values["date"])
+            except CellError as exc:
+                fail("shares", exc)
         if errors:
             result.errors.extend(errors)
             continue
@@ -238,6 +288,7 @@ def parse_ledger_file(
                 path=paths[path_name],
                 summary=summary or f"{path_name}收入（导入）",
                 counterparty=counterparty,
+                shares=shares,
             )
         )
     return result
