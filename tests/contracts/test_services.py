@@ -273,7 +273,10 @@ def test_the_township_summary_and_its_document(make_contract, clerk, tree, perso
     doc = summary_document(s)
     assert (doc["contracts"], doc["villages"]) == (2, 1)
     # XZ-2: a half year ending 30 June: 25.5 亩 × 300 × 6/12 = 3,825.00, due 31 January, unpaid.
-    assert doc["receivable"] == "24225.00" and doc["received"] == "15000.00"
+    assert (
+        doc["receivable"] == "24225.00" and doc["received"] == "15000.00" and doc["collected"] == "15000.00"
+    )
+    assert s.rate == Decimal("61.9")  # 15,000 of 24,225
     assert doc["overdue"] == {"amount": "9225.00", "contracts": 2}
     assert doc["expiring_90d"] == 1 and s.expiring[0].code == "XZ-2"
     # Due 31 January (a Friday), 77 days before 17 April.
@@ -285,6 +288,24 @@ def test_the_township_summary_and_its_document(make_contract, clerk, tree, perso
         summary(user=personas["other_clerk"], unit=tree.bianxiyang, year=2020, as_of=D(2020, 4, 17)).contracts
         == 0
     )
+
+
+def test_rent_paid_ahead_is_received_but_does_not_lift_the_rate_above_100(
+    make_contract, clerk, tree, personas
+):
+    c = make_contract()  # 20,400.00 a year, due 31 January
+    payment_record(actor=clerk, contract=c, date=D(2020, 1, 20), amount=Decimal("30000.00"))
+    s = summary(user=personas["township_admin"], unit=tree.township, year=2020, as_of=D(2020, 4, 17))
+    (v,) = s.by_village
+    assert (v.receivable, v.received, v.collected) == (
+        Decimal("20400.00"),
+        Decimal("30000.00"),
+        Decimal("20400.00"),
+    )
+    assert v.rate == s.rate == Decimal("100.0") and s.overdue_amount == 0
+    # Before the first instalment is due: nothing receivable yet, so no rate at all.
+    early = summary(user=personas["township_admin"], unit=tree.township, year=2020, as_of=D(2020, 1, 25))
+    assert early.receivable == 0 and early.rate is None and early.received == Decimal("30000.00")
 
 
 def test_settings_default_to_contracting_income_and_land_transfer(tree):

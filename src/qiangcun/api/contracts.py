@@ -39,6 +39,7 @@ class VillageLine(_Document):
     contracts: int
     receivable: Money = Field(description="本年已到期应收（元）")
     received: Money = Field(description="本年实收（元）")
+    collected: Money = Field(description="已到期应收中已收回的部分（元）；收缴率 = collected ÷ receivable")
     overdue: Money = Field(description="逾期未收（元）")
 
 
@@ -51,7 +52,12 @@ class ContractsSummaryOut(_Document):
     contracts: int = Field(description="本年有效（或本年有应收）的合同数")
     villages: int = Field(description="有合同的村数")
     receivable: Money = Field(description="本年截至当日已到期的应收（元）")
-    received: Money = Field(description="本年截至当日的实收（元），含待审核，不含已退回、已冲销")
+    received: Money = Field(
+        description="本年截至当日的实收（元），含待审核，不含已退回、已冲销；含提前交的下期租金"
+    )
+    collected: Money = Field(
+        description="本年已到期应收中截至当日已收回的部分（元），不含提前交的下期租金；收缴率 = collected ÷ receivable"
+    )
     overdue: Overdue
     ageing: dict[str, Money] = Field(description="逾期未收按账龄：≤30天、31–90天、91–180天、>180天")
     idle_area_mu: str = Field(description="闲置土地面积（亩），两位小数的字符串")

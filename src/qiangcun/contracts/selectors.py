@@ -245,12 +245,21 @@ class VillageLine:
     contracts: int = 0
     receivable: Decimal = ZERO
     received: Decimal = ZERO
+    #: Of ``receivable``, what has been paid (by payments of any date up to the as-of day): the rate's
+    #: numerator. ``received`` also holds rent paid ahead for instalments not yet due, which would put a
+    #: village that pays early above 100 %.
+    collected: Decimal = ZERO
     overdue: Decimal = ZERO
     overdue_contracts: int = 0
 
     @property
     def rate(self) -> Decimal | None:
-        return (self.received / self.receivable * 100).quantize(Decimal("0.1")) if self.receivable else None
+        """收缴率: the share of the instalments due so far that is paid, in %, one decimal."""
+        return collection_rate(self.collected, self.receivable)
+
+
+def collection_rate(collected: Decimal, receivable: Decimal) -> Decimal | None:
+    return (collected / receivable * 100).quantize(Decimal("0.1")) if receivable else None
 
 
 @dataclass
@@ -275,6 +284,7 @@ class Summary:
     villages: int = 0
     receivable: Decimal = ZERO
     received: Decimal = ZERO
+    collected: Decimal = ZERO  # of ``receivable``, what is paid (``VillageLine.collected``)
     overdue_amount: Decimal = ZERO
     overdue_contracts: int = 0
     ageing: dict[str, Decimal] = field(default_factory=dict)
@@ -288,6 +298,10 @@ class Summary:
     @property
     def expiring_90d(self) -> int:
         return len(self.expiring)
+
+    @property
+    def rate(self) -> Decimal | None:
+        return collection_rate(self.collected, self.receivable)
 
 
 def annual_per_mu(contract: Contract) -> Decimal | None:
@@ -336,6 +350,14 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
             (p.amount for p in payments[c.pk] if p.pk in counting and jan1 <= p.date <= as_of), ZERO
         )
         lines, _, _ = allocate(mine, [(p.date, p.amount) for p in payments[c.pk] if p.pk in counting], as_of)
+        line.collected += sum(
+            (
+                min(max(ln.paid_by, ZERO), ln.receivable.amount)
+                for ln in lines
+                if jan1 <= ln.receivable.due_date <= as_of
+            ),
+            ZERO,
+        )
         late = [ln for ln in lines if ln.is_overdue]
         if late:
             line.overdue_contracts += 1
@@ -352,6 +374,7 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
     out.villages = len(villages)
     out.receivable = sum((v.receivable for v in out.by_village), ZERO)
     out.received = sum((v.received for v in out.by_village), ZERO)
+    out.collected = sum((v.collected for v in out.by_village), ZERO)
     out.overdue_amount = sum((v.overdue for v in out.by_village), ZERO)
     out.overdue_contracts = sum(v.overdue_contracts for v in out.by_village)
     out.arrears.sort(key=lambda a: (-a.line.age_days, a.contract.village.path, a.contract.code))
@@ -398,6 +421,7 @@ def summary_document(s: Summary) -> dict[str, Any]:
         "villages": s.villages,
         "receivable": f"{s.receivable:.2f}",
         "received": f"{s.received:.2f}",
+        "collected": f"{s.collected:.2f}",
         "overdue": {"amount": f"{s.overdue_amount:.2f}", "contracts": s.overdue_contracts},
         "ageing": {label: f"{amount:.2f}" for label, amount in s.ageing.items()},
         "idle_area_mu": f"{s.idle_area_mu:.2f}",
@@ -409,6 +433,7 @@ def summary_document(s: Summary) -> dict[str, Any]:
                 "contracts": v.contracts,
                 "receivable": f"{v.receivable:.2f}",
                 "received": f"{v.received:.2f}",
+                "collected": f"{v.collected:.2f}",
                 "overdue": f"{v.overdue:.2f}",
             }
             for v in s.by_village
