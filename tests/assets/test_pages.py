@@ -80,6 +80,21 @@ def test_register_totals_and_filters(personas, two_villages, tree):
     )
 
 
+def test_register_lists_a_page_at_a_time_and_totals_all(personas, two_villages, monkeypatch):
+    from qiangcun.assets import views
+
+    monkeypatch.setattr(views, "ASSETS_PAGE", 1)
+    client = _client(personas["township_admin"])
+    first, second, beyond = (client.get(reverse("assets"), {"page": n}) for n in ("1", "2", "99"))
+    assert [a.name for a in first.context["rows"]] == ["村东机动地"]
+    assert [a.name for a in second.context["rows"]] == ["编席杨坑塘"]
+    assert [a.name for a in beyond.context["rows"]] == ["编席杨坑塘"]  # past the end: the last page
+    assert first.context["t"].all.count == second.context["t"].all.count == 2
+    body = first.content.decode()
+    assert "第 1 / 2 页" in body and "下一页" in body and "上一页" not in body
+    assert client.get(reverse("assets"), {"page": "x' OR 1=1"}).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("persona", "status"),
     [
