@@ -197,8 +197,12 @@ def test_round_pages_count_and_sign(personas, tree, make_asset):
 
 
 def test_register_export_carries_the_figures(personas, two_villages):
+    from qiangcun.core.audit import ChangeRecord
+
     response = _client(personas["township_admin"]).get(reverse("assets_export"))
     assert response.status_code == 200
+    (taken,) = ChangeRecord.objects.filter(action="asset.export")
+    assert taken.actor_id == personas["township_admin"].pk and "2 项" in taken.note
     wb = load_workbook(io.BytesIO(response.content))
     ws = wb["资产台账"]
     rows = list(ws.iter_rows(values_only=True))

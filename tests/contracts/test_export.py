@@ -169,6 +169,12 @@ def test_the_arrears_download(client, contracts, personas, tree):
     assert codes == {"XZ-2020-001", "XZ-2020-002"}  # station 1: 孙庄村, not 编席杨村
     bad = client.get(reverse("contracts_arrears_export") + "?year=2020&as_of=2021-01-05")
     assert bad.status_code == 400
+    # Who took which file is recorded; the refused one is not.
+    from qiangcun.core.audit import ChangeRecord
+
+    (taken,) = ChangeRecord.objects.filter(action="contracts.arrears_export")
+    assert taken.actor_id == personas["station_head"].pk and taken.object_pk == str(tree.station1.pk)
+    assert "合同欠款（截至2020-12-31）" in taken.note
 
 
 @pytest.mark.parametrize("persona", ["system_admin", "auditor", "no_role"])

@@ -29,6 +29,7 @@ from qiangcun.assets.models import (
     RoundLine,
     RoundStatus,
 )
+from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.errors import ServiceError
 from qiangcun.core.money import AmountError, parse_amount
@@ -159,6 +160,13 @@ def assets_export(request: AuthedRequest) -> HttpResponse:
     )
     subtitle = f"截至 {today():%Y年%m月%d日}" + (f"；仅{what}" if what else "")
     body = register_workbook(assets, f"{unit.name}集体资产台账", subtitle)
+    audit.event(
+        actor=request.user,
+        action="asset.export",
+        model="orgs.orgunit",
+        object_pk=str(unit.pk),
+        note=f"导出《{unit.name}集体资产台账.xlsx》{subtitle}，{len(assets)} 项",
+    )
     return xlsx_response(body, f"{unit.name}集体资产台账.xlsx")
 
 
@@ -531,4 +539,12 @@ def round_sign(request: AuthedRequest, pk: int) -> HttpResponse:
 def round_export(request: AuthedRequest, pk: int) -> HttpResponse:
     r = _round(request, pk)
     body = round_workbook(r, list(selectors.round_lines(r)))
-    return xlsx_response(body, f"{r.village.name}农村集体资产清查表{r.base_date:%Y%m%d}.xlsx")
+    name = f"{r.village.name}农村集体资产清查表{r.base_date:%Y%m%d}.xlsx"
+    audit.event(
+        actor=request.user,
+        action="round.export",
+        model="assets.verificationround",
+        object_pk=str(r.pk),
+        note=f"导出《{name}》",
+    )
+    return xlsx_response(body, name)

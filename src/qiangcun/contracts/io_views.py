@@ -26,6 +26,7 @@ from qiangcun.accounts.http import AuthedRequest
 from qiangcun.contracts.exporting import arrears_workbook, contracts_workbook
 from qiangcun.contracts.importing import check_and_import, template_workbook, village_counts
 from qiangcun.contracts.selectors import scoped_villages
+from qiangcun.core import audit
 from qiangcun.core.clock import today
 from qiangcun.core.excel import RowError, WorkbookRefused
 from qiangcun.core.params import ParamError, date_param, text_param, year_param
@@ -171,7 +172,9 @@ def contracts_arrears_export(request: AuthedRequest) -> HttpResponse:
     unit = _unit(request)
     year, as_of = _year_and_day(request)
     body = arrears_workbook(request.user, unit, year, as_of)
-    return xlsx_response(body, f"{unit.name}{year}年合同欠款（截至{as_of:%Y-%m-%d}）.xlsx")
+    name = f"{unit.name}{year}年合同欠款（截至{as_of:%Y-%m-%d}）.xlsx"
+    _recorded(request, "contracts.arrears_export", unit, name)
+    return xlsx_response(body, name)
 
 
 @require(Action.VIEW)
@@ -180,4 +183,17 @@ def contracts_export(request: AuthedRequest) -> HttpResponse:
     unit = _unit(request)
     as_of = date_param(request.GET.get("as_of")) or today()
     body = contracts_workbook(request.user, unit, as_of)
-    return xlsx_response(body, f"{unit.name}合同台账（截至{as_of:%Y-%m-%d}）.xlsx")
+    name = f"{unit.name}合同台账（截至{as_of:%Y-%m-%d}）.xlsx"
+    _recorded(request, "contracts.export", unit, name)
+    return xlsx_response(body, name)
+
+
+def _recorded(request: AuthedRequest, action: str, unit: Any, name: str) -> None:
+    """An export of counterparties and what they owe is recorded, as the ledger's is: who took which file."""
+    audit.event(
+        actor=request.user,
+        action=action,
+        model="orgs.orgunit",
+        object_pk=str(unit.pk),
+        note=f"导出《{name}》",
+    )

@@ -317,7 +317,7 @@ def contract_create(
         obj=contract,
         after=_snap(contract),
         unit_path=village.path,
-        note=f"应收 {len(plan)} 期，共 {sum(i.amount for i in plan):.2f} 元",
+        note=f"应收 {len(plan)} 期，共 {sum(i.amount for i in plan):,.2f} 元",
     )
     return contract
 

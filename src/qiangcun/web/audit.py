@@ -166,6 +166,10 @@ ACTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("contracts.terminate", "终止合同"),
             ("contracts.settings", "修改合同设置"),
             ("contracts.reveal_party", "查看承租方完整证件号码"),
+            ("contracts.export", "导出合同台账"),
+            ("contracts.arrears_export", "导出合同欠款"),
+            ("asset.export", "导出资产台账"),
+            ("round.export", "导出清产核资清查表"),
         ],
     ),
 ]
