@@ -111,6 +111,18 @@ def test_pay_refund_cancel_and_reverse_through_the_page(client, tree, clerk, mak
     assert "已冲销" in page
 
 
+def test_the_contract_page_folds_the_later_instalments_away(client, tree, clerk, make_contract):
+    c = make_contract(end=datetime.date(2024, 12, 31))  # five yearly instalments of 20,400.00
+    client.force_login(clerk)
+    answer = client.get(reverse("contract", args=[c.pk]), {"as_of": "2020-04-17"})
+    # Due so far (2020) and the next one (2021) in the open; 2022–2024 folded, with their sum.
+    assert [ln.receivable.seq for ln in answer.context["lines_now"]] == [1, 2]
+    assert [ln.receivable.seq for ln in answer.context["lines_later"]] == [3, 4, 5]
+    page = answer.content.decode()
+    assert "以后各期：3 期，共 61,200.00 元" in page
+    assert 'href="#pay"' in page and 'id="pay"' in page
+
+
 def test_id_numbers_are_masked_and_a_full_look_is_recorded(client, tree, clerk, make_contract, personas):
     c = make_contract(party_id_number=ID, party_phone="13812345678")
     for who in ("township_admin", "station_head", "leader", "village_clerk"):

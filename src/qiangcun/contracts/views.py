@@ -116,12 +116,19 @@ def _contract_response(request: AuthedRequest, contract: Contract, *, reveal: bo
         .exclude(entry__reversal__status=Status.RETURNED)
         .values_list("pk", flat=True)
     )
+    # The instalments due by the day and the next one are shown; the rest fold away (a ten-year lease put
+    # the payment form 2,000 px down a phone screen).
+    upcoming = [ln for ln in pos.lines if ln.receivable.due_date > as_of and ln.outstanding > 0]
+    later = upcoming[1:]
     return render(
         request,
         "contracts/contract.html",
         {
             "c": contract,
             "pos": pos,
+            "lines_now": [ln for ln in pos.lines if ln not in later],
+            "lines_later": later,
+            "later_total": sum((ln.outstanding for ln in later), Decimal("0.00")),
             "as_of": as_of,
             "reversed_ids": reversed_ids,
             "may_enter": allowed(user, Action.ENTER, contract.village.path),
