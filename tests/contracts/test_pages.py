@@ -120,6 +120,7 @@ def test_the_contract_page_folds_the_later_instalments_away(client, tree, clerk,
     assert [ln.receivable.seq for ln in answer.context["lines_later"]] == [3, 4, 5]
     page = answer.content.decode()
     assert "以后各期：3 期，共 61,200.00 元" in page
+    assert all(f"第 {n} 期" in page for n in range(1, 6)) and "2024-12-31" in page
     assert 'href="#pay"' in page and 'id="pay"' in page
 
 
