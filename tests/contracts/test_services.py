@@ -44,7 +44,7 @@ def test_receivables_are_made_with_the_contract_and_recorded(make_contract, tree
         (3, D(2022, 1, 31), Decimal("20400.00")),
     ]
     rec = ChangeRecord.objects.get(action="contracts.create")
-    assert rec.unit_path == tree.sunzhuang.path and "61200.00" in rec.note
+    assert rec.unit_path == tree.sunzhuang.path and "61,200.00" in rec.note
 
 
 def test_a_payment_posts_exactly_one_ledger_row(make_contract, clerk, tree, personas):
@@ -238,6 +238,10 @@ def test_who_may_write(make_contract, personas, tree):
         ({"kind": "sale"}, "kind", "合同类型"),
         ({"end": D(2060, 1, 1)}, "end", "30 年"),
         ({"escalation_percent": Decimal("5")}, "escalation_every", "每几年"),
+        ({"escalation_percent": Decimal("2.125"), "escalation_every": 1}, "escalation_percent", "两位小数"),
+        ({"area_mu": Decimal("1E+309")}, "area_mu", "不超过"),
+        ({"code": "XZ\x00"}, "code", "合同编号：.*控制字符"),
+        ({"party_name": "张\ud800"}, "party_name", "Unicode 代理"),
     ],
 )
 def test_bad_terms_are_refused_naming_the_field(make_contract, change, field, message):
@@ -245,6 +249,26 @@ def test_bad_terms_are_refused_naming_the_field(make_contract, change, field, me
         make_contract(**change)
     assert caught.value.field == field
     assert not Receivable.objects.exists()
+
+
+def test_control_characters_in_a_note_or_reason_are_refused_naming_it(make_contract, clerk, personas):
+    from qiangcun.ledger.services import entry_verify
+
+    c = make_contract()
+    with pytest.raises(ServiceError, match=r"说明：.*U\+0000") as caught:
+        payment_record(
+            actor=clerk, contract=c, date=D(2020, 1, 20), amount=Decimal("100.00"), note="收据\x00"
+        )
+    assert caught.value.field == "note" and not Payment.objects.exists()
+    p = payment_record(actor=clerk, contract=c, date=D(2020, 1, 20), amount=Decimal("100.00"))
+    entry_verify(actor=personas["township_admin"], entries=[p.entry])
+    with pytest.raises(ServiceError, match="冲销原因") as caught:
+        payment_reverse(actor=clerk, payment=p, reason="错\x00")
+    assert caught.value.field == "reason"
+    with pytest.raises(ServiceError, match="解除原因"):
+        contract_terminate(actor=clerk, contract=c, on=D(2020, 6, 30), reason="\x00")
+    c.refresh_from_db()
+    assert c.status == "active" and not Entry.objects.filter(reverses=p.entry).exists()
 
 
 def test_a_code_once_per_village(make_contract, tree):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
@@ -39,6 +40,7 @@ from qiangcun.core.files import sniff
 from qiangcun.core.money import FEN, MAX_YUAN
 from qiangcun.core.pii import id_number_problem
 from qiangcun.core.scope import Action, allowed
+from qiangcun.core.text import text_problem
 from qiangcun.ledger import services as ledger
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Source, Status
 from qiangcun.ledger.spread import SPREAD_ABOVE_MONTHS, add_shares, covered_months, split_by_year
@@ -122,11 +124,27 @@ def _money(value: Any, label: str, field: str, *, positive: bool = True) -> Deci
     return value
 
 
+def _field_label(name: str) -> str:
+    try:
+        return str(getattr(Contract._meta.get_field(name), "verbose_name", name))
+    except FieldDoesNotExist:
+        return name
+
+
+def _refuse_control(text: str, label: str, field: str) -> None:
+    """A control character (NUL …) or a lone surrogate is refused naming the field (PostgreSQL would refuse a
+    NUL with a 500)."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise ServiceError(f"{label}：{problem}", field=field)
+
+
 def clean(data: ContractInput) -> ContractInput:
     """The input checked field by field, each refusal naming its field in Chinese; text trimmed."""
     for f in fields(data):
         value = getattr(data, f.name)
         if isinstance(value, str):
+            _refuse_control(value, _field_label(f.name), f.name)
             setattr(data, f.name, value.strip())
     if not data.code:
         raise ServiceError("请填写合同编号", field="code")
@@ -412,6 +430,7 @@ def _clean_payment(
     if date < contract.start - datetime.timedelta(days=366):
         raise ServiceError("收款日期早于合同起始日期一年以上，请核对", field="date")
     amount = _money(amount, "金额", "amount")
+    _refuse_control(note or "", "说明", "note")
     note = (note or "").strip()
     if len(note) > 100:
         raise ServiceError("说明不能超过 100 字", field="note")
@@ -515,6 +534,7 @@ def contract_terminate(*, actor: User, contract: Contract, on: datetime.date, re
     """End a contract early (解除): instalments for periods starting after ``on`` are no longer owed."""
     contract = _lock(contract)
     _require(actor, Action.ASSETS, contract.village, "您没有解除该村合同的权限")
+    _refuse_control(reason or "", "解除原因", "reason")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("请填写解除原因", field="reason")

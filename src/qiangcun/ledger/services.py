@@ -26,6 +26,7 @@ from qiangcun.core.errors import PermissionDeniedError, ServiceError
 from qiangcun.core.files import sniff
 from qiangcun.core.money import FEN, MAX_YUAN, to_fen
 from qiangcun.core.scope import Action, allowed
+from qiangcun.core.text import text_problem
 from qiangcun.ledger import rollup
 from qiangcun.ledger.models import (
     EDITABLE_STATUSES,
@@ -620,6 +621,7 @@ def entry_return(
 ) -> list[Entry]:
     """Send submitted rows back to the village with a reason (required), all or none;
     ``expected_versions`` as for :func:`entry_verify`."""
+    _refuse_control(reason, "退回原因")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("退回必须填写原因", field="reason")
@@ -667,6 +669,13 @@ def entry_return(
 
 
 @transaction.atomic
+def _refuse_control(reason: str | None, label: str) -> None:
+    """A reason with a control character (NUL …) is refused naming it: PostgreSQL would refuse a NUL with a 500."""
+    problem = text_problem(reason)
+    if problem is not None:
+        raise ServiceError(f"{label}：{problem}", field="reason")
+
+
 def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
     """Correct a verified row by a reversing row of the opposite amount on the same date.
 
@@ -679,6 +688,7 @@ def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
     village = entry.village
     if not (allowed(actor, ENTER, village.path) or allowed(actor, VERIFY, village.path)):
         raise PermissionDeniedError("您没有冲销该村台账的权限")
+    _refuse_control(reason, "冲销原因")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("冲销必须填写原因", field="reason")
