@@ -300,6 +300,34 @@ def test_add_workdays_and_workdays_between_agree(day, count):
     assert workdays_between(start, later) == count
 
 
+@given(
+    st.dates(datetime.date(2003, 1, 1), datetime.date(2032, 12, 31)),
+    st.dates(datetime.date(2003, 1, 1), datetime.date(2032, 12, 31)),
+)
+def test_workdays_between_is_the_day_by_day_count_of_the_package(start, end):
+    """The per-year tables answer as asking ``chinese_calendar`` day by day would (weekends only for a
+    year it does not know), across year ends, leap days and unknown years."""
+    import chinese_calendar
+
+    def official(day):
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return day.weekday() < 5
+
+    days = [start + datetime.timedelta(days=i) for i in range(1, (end - start).days + 1)]
+    assert workdays_between(start, end) == sum(1 for d in days if official(d))
+    assert is_workday(end) == official(end)
+
+
+def test_the_calendar_knows_2020s_holidays_and_make_up_days():
+    assert not is_workday(datetime.date(2020, 4, 4))  # 清明, a Saturday
+    assert not is_workday(datetime.date(2020, 10, 8))  # 国庆 and 中秋
+    assert is_workday(datetime.date(2020, 9, 27))  # a Sunday worked in their place (调休)
+    # 4 April 2020 (Qingming) to 7 April: the 5th and 6th rest too.
+    assert workdays_between(datetime.date(2020, 4, 3), datetime.date(2020, 4, 7)) == 1
+
+
 def test_add_workdays_refuses_a_negative_count():
     with pytest.raises(ValueError):
         add_workdays(datetime.date(2020, 1, 1), -1)
