@@ -332,6 +332,51 @@ def test_rent_paid_ahead_is_received_but_does_not_lift_the_rate_above_100(
     assert early.receivable == 0 and early.rate is None and early.received == Decimal("30000.00")
 
 
+def test_a_parcel_whose_contract_ran_out_is_flagged_until_let_again(make_contract, clerk, tree, personas):
+    from qiangcun.assets.services import AssetData, asset_create
+
+    admin = personas["township_admin"]
+    land = asset_create(
+        actor=clerk,
+        village=tree.sunzhuang,
+        data=AssetData(
+            code="ZY-301",
+            name="村南机动地",
+            kind="resource",
+            land_class="arable",
+            area_mu=Decimal("12.50"),
+            status="idle",
+        ),
+    )
+    make_contract(assets=(land,), end=D(2020, 6, 30))
+
+    def lapsed(on):
+        s = summary(user=admin, unit=tree.township, year=on.year, as_of=on)
+        return [a.pk for a in s.lapsed_assets], s.lapsed_area_mu, summary_document(s)["lapsed_assets"]
+
+    assert lapsed(D(2020, 6, 30)) == ([], Decimal("0.00"), 0)  # the last day of the lease
+    assert lapsed(D(2020, 7, 1)) == ([land.pk], Decimal("12.50"), 1)
+    # Another village's reader does not see it.
+    assert (
+        summary(
+            user=personas["other_clerk"], unit=tree.bianxiyang, year=2020, as_of=D(2020, 7, 1)
+        ).lapsed_assets
+        == []
+    )
+    # Let again: not over the old term, but from 1 September (signed in advance) it is accepted while the
+    # register still says 出租, and the parcel is no longer flagged, even before the new lease starts.
+    with pytest.raises(ServiceError, match="期限重叠"):
+        make_contract(code="XZ-2020-008", assets=(land,), start=D(2020, 6, 1), end=D(2023, 5, 31))
+    renewal = make_contract(code="XZ-2020-009", assets=(land,), start=D(2020, 9, 1), end=D(2023, 8, 31))
+    assert lapsed(D(2020, 7, 1))[0] == []
+    # Ending the old one now leaves the parcel let (the renewal lets it), not 闲置.
+    from qiangcun.assets.models import Asset
+
+    old = renewal.assets.get().contracts.exclude(pk=renewal.pk).get()
+    contract_terminate(actor=clerk, contract=old, on=D(2020, 6, 30), reason="到期收回")
+    assert Asset.objects.get(pk=land.pk).status == "leased"
+
+
 def test_settings_default_to_contracting_income_and_land_transfer(tree):
     rules = settings_for(tree.township)
     assert (rules.category.name, rules.path.name, rules.spread_lump_sums) == (

@@ -456,3 +456,6 @@ def test_the_contracts_on_the_article_day(township, admin):
     end = summary(user=admin, unit=township, year=2020, as_of=YEAR_END)
     assert 0 < end.overdue_contracts < s.overdue_contracts + 6
     assert all(a.line.band == ">180天" for a in end.arrears)
+    # The leases that were about to end have ended: their parcels are flagged, none other; none in April.
+    assert not s.lapsed_assets
+    assert {a.pk for a in end.lapsed_assets} == {a.pk for c in s.expiring for a in c.assets.all()}

@@ -62,6 +62,7 @@ class ContractsSummaryOut(_Document):
     ageing: dict[str, Money] = Field(description="逾期未收按账龄：≤30天、31–90天、91–180天、>180天")
     idle_area_mu: str = Field(description="闲置土地面积（亩），两位小数的字符串")
     expiring_90d: int = Field(description="90 天内到期的合同数")
+    lapsed_assets: int = Field(description="合同都已到期或解除、资产台账上仍登记为出租（发包、入股）的资产数")
     by_village: list[VillageLine]
 
 

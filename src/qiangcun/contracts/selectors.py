@@ -22,7 +22,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from qiangcun.assets.selectors import idle_area_mu, idle_assets
+from qiangcun.assets.models import AssetStatus
+from qiangcun.assets.selectors import assets_visible, idle_area_mu, idle_assets
 from qiangcun.contracts.models import (
     Contract,
     ContractSettings,
@@ -294,6 +295,12 @@ class Summary:
     arrears: list[Arrear] = field(default_factory=list)
     low_rents: list[LowRent] = field(default_factory=list)
     idle_assets: list[Any] = field(default_factory=list)
+    #: Register items still entered as let (出租 / 发包 / 入股) whose every contract has ended.
+    lapsed_assets: list[Any] = field(default_factory=list)
+
+    @property
+    def lapsed_area_mu(self) -> Decimal:
+        return sum((a.area_mu or Decimal("0.00") for a in self.lapsed_assets), Decimal("0.00"))
 
     @property
     def expiring_90d(self) -> int:
@@ -380,6 +387,7 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
     out.arrears.sort(key=lambda a: (-a.line.age_days, a.contract.village.path, a.contract.code))
     out.expiring.sort(key=lambda c: (c.end, c.village.path))
     out.idle_area_mu = idle_area_mu(user, unit)
+    out.lapsed_assets = list(lapsed_assets(user, unit, as_of))
     out.idle_assets = list(
         idle_assets(user, unit)
         .exclude(contracts__status=ContractStatus.ACTIVE)
@@ -390,6 +398,27 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
         [c for c in contracts if c.status == ContractStatus.ACTIVE and c.start <= as_of <= c.end], unit
     )
     return out
+
+
+#: The statuses a contract gives the register items it lets.
+LET_STATUSES = (AssetStatus.LEASED, AssetStatus.CONTRACTED, AssetStatus.INVESTED)
+
+
+def lapsed_assets(user: Any, unit: OrgUnit, as_of: datetime.date) -> QuerySet[Any]:
+    """Register items entered as let (出租 / 发包 / 入股) under contracts that have all ended by ``as_of`` (none
+    running or about to start): idle in fact, or let on without a contract — the village should renew, let
+    it again or mark it 闲置. Items let with no contract on record at all are not listed."""
+    running = Contract.assets.through.objects.filter(
+        contract__status=ContractStatus.ACTIVE, contract__end__gte=as_of
+    ).values("asset_id")
+    return (
+        assets_visible(user, unit)
+        .filter(status__in=LET_STATUSES, contracts__isnull=False)
+        .exclude(pk__in=running)
+        .distinct()
+        .select_related("village")
+        .order_by("village__path", "code")
+    )
 
 
 def low_rents(contracts: list[Contract], unit: OrgUnit) -> list[LowRent]:
@@ -426,6 +455,7 @@ def summary_document(s: Summary) -> dict[str, Any]:
         "ageing": {label: f"{amount:.2f}" for label, amount in s.ageing.items()},
         "idle_area_mu": f"{s.idle_area_mu:.2f}",
         "expiring_90d": s.expiring_90d,
+        "lapsed_assets": len(s.lapsed_assets),
         "by_village": [
             {
                 "code": v.village.code,

@@ -230,8 +230,11 @@ LET_STATUS: dict[str, str] = {
 }
 
 
-def _assets_to_let(village: OrgUnit, chosen: tuple[Asset, ...]) -> list[Asset]:
-    """The register items a new contract lets: the village's own, not disposed of, not let already."""
+def _assets_to_let(
+    village: OrgUnit, chosen: tuple[Asset, ...], start: datetime.date, end: datetime.date
+) -> list[Asset]:
+    """The register items a new contract lets: the village's own, not disposed of, not let for any part of
+    the new term (a contract that has run out, or ends before the new one starts, is no obstacle)."""
     if not chosen:
         return []
     found = list(Asset.objects.filter(pk__in=[a.pk for a in chosen]).select_related("village"))
@@ -240,10 +243,16 @@ def _assets_to_let(village: OrgUnit, chosen: tuple[Asset, ...]) -> list[Asset]:
             raise ServiceError(f"资产 {asset.code} 不属于{village.name}", field="assets")
         if asset.status == AssetStatus.DISPOSED:
             raise ServiceError(f"资产 {asset.code}（{asset.name}）已处置，不能再出租或发包", field="assets")
-        busy = asset.contracts.filter(status=ContractStatus.ACTIVE).first()
+        busy = (
+            asset.contracts.filter(status=ContractStatus.ACTIVE, start__lte=end, end__gte=start)
+            .order_by("start")
+            .first()
+        )
         if busy is not None:
             raise ServiceError(
-                f"资产 {asset.code}（{asset.name}）已在合同 {busy.code} 中，请先解除该合同", field="assets"
+                f"资产 {asset.code}（{asset.name}）已在合同 {busy.code} 中（{busy.start:%Y-%m-%d} 至 "
+                f"{busy.end:%Y-%m-%d}），与新合同期限重叠；请先解除该合同或调整期限",
+                field="assets",
             )
     return found
 
@@ -296,7 +305,7 @@ def contract_create(
     plan = schedule.instalments(terms_of(data))
     if not plan:
         raise ServiceError("按该合同的条款算不出应收款，请核对单价、面积和期限", field="price")
-    let = _assets_to_let(village, data.assets)
+    let = _assets_to_let(village, data.assets, data.start, data.end)
     contract = Contract(
         village=village,
         entered_by=actor,
@@ -551,7 +560,13 @@ def contract_terminate(*, actor: User, contract: Contract, on: datetime.date, re
     contract.version += 1
     contract.save()
     cancelled = contract.receivables.filter(period_start__gt=on).update(cancelled=True)
-    for asset in contract.assets.exclude(status__in=[AssetStatus.IDLE, AssetStatus.DISPOSED]):
+    # Back to 闲置 — unless another contract lets the item after this one (a renewal signed in advance).
+    let_on = Contract.assets.through.objects.filter(
+        contract__status=ContractStatus.ACTIVE, contract__end__gt=on
+    ).exclude(contract=contract)
+    for asset in contract.assets.exclude(status__in=[AssetStatus.IDLE, AssetStatus.DISPOSED]).exclude(
+        pk__in=let_on.values("asset_id")
+    ):
         assets.asset_set_status(
             actor=actor, asset=asset, status=AssetStatus.IDLE, note=f"合同 {contract.code} 解除"
         )
