@@ -668,7 +668,6 @@ def entry_return(
     return locked
 
 
-@transaction.atomic
 def _refuse_control(reason: str | None, label: str) -> None:
     """A reason with a control character (NUL …) is refused naming it: PostgreSQL would refuse a NUL with a 500."""
     problem = text_problem(reason)
@@ -676,6 +675,7 @@ def _refuse_control(reason: str | None, label: str) -> None:
         raise ServiceError(f"{label}：{problem}", field="reason")
 
 
+@transaction.atomic
 def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
     """Correct a verified row by a reversing row of the opposite amount on the same date.
 
