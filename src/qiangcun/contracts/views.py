@@ -126,7 +126,7 @@ def _contract_response(request: AuthedRequest, contract: Contract, *, reveal: bo
         {
             "c": contract,
             "pos": pos,
-            "lines_now": [ln for ln in pos.lines if ln not in later],
+            "lines_now": [ln for ln in pos.lines if all(ln is not x for x in later)],
             "lines_later": later,
             "later_total": sum((ln.outstanding for ln in later), Decimal("0.00")),
             "as_of": as_of,
