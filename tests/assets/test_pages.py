@@ -59,6 +59,28 @@ def test_register_shows_the_scope_only(personas, two_villages, persona, sees):
         assert name not in body
 
 
+def test_register_area_is_lands_only(personas, two_villages, make_asset):
+    # A building's floor area, if entered, is not 土地等资源 and not idle land.
+    make_asset(
+        code="JY-009",
+        name="旧仓库",
+        kind="operating",
+        land_class="",
+        item_type="building",
+        area_mu=Decimal("0.80"),
+        value=Decimal("30000.00"),
+        status="idle",
+    )
+    t = _client(personas["township_admin"]).get(reverse("assets")).context["t"]
+    assert (t.all.count, t.all.area_mu, t.idle.count, t.idle.area_mu) == (
+        3,
+        Decimal("47.50"),
+        3,
+        Decimal("47.50"),
+    )
+    assert sum((r.area_mu for r in t.by_kind), Decimal("0")) == t.all.area_mu
+
+
 def test_register_totals_and_filters(personas, two_villages, tree):
     client = _client(personas["township_admin"])
     t = client.get(reverse("assets")).context["t"]

@@ -250,3 +250,59 @@ def test_signed_round_is_read_only(personas, tree, register):
     services.round_start(
         actor=personas["village_clerk"], village=tree.sunzhuang, base_date=datetime.date(2021, 1, 31)
     )
+
+
+def test_signing_keeps_what_changed_in_the_register_during_the_round(personas, tree, register):
+    """A line counts only what it found different: the parcel let (出租) and revalued while the round was open
+    keeps that status and value; only the area the count corrected is written back."""
+    land, office, _ = register
+    r = _start(personas, tree)
+    services.asset_set_status(actor=personas["village_clerk"], asset=land, status="leased", note="已出租")
+    land.refresh_from_db()
+    services.asset_update(
+        actor=personas["village_clerk"],
+        asset=land,
+        data=data(value=Decimal("150000.00"), status="leased"),
+        expected_version=land.version,
+    )
+    _count(
+        personas, r, land, found=True, area_mu=Decimal("36.00"), note="实测"
+    )  # value, status as on the book
+    _count(personas, r, office, found=True)
+    services.round_sign(actor=personas["station_head"], round=r)
+    land.refresh_from_db()
+    assert (land.area_mu, land.value, land.status) == (Decimal("36.00"), Decimal("150000.00"), "leased")
+
+
+def test_a_changed_line_is_in_neither_the_gains_nor_the_losses(personas, tree, register):
+    land, office, _ = register
+    r = _start(personas, tree)
+    # Area down 2.00 亩, value up 800.00: 变动, not 盘盈 800.00 and 盘亏 2.00.
+    _count(personas, r, land, found=True, area_mu=Decimal("33.50"), value=Decimal("120800.00"), note="重测")
+    _count(personas, r, office, found=True)
+    s = round_summary(list(r.lines.all()))
+    assert (s.surplus, s.loss, s.changed) == (0, 0, 1)
+    assert (s.surplus_value, s.loss_value, s.surplus_area, s.loss_area) == (0, 0, 0, 0)
+
+
+def test_recounting_an_added_item_keeps_its_figures(personas, tree, register):
+    r = _start(personas, tree)
+    line = services.round_add_found(
+        actor=personas["village_clerk"],
+        round=r,
+        name="村北废旧坑塘",
+        kind="resource",
+        land_class="pond",
+        area_mu=Decimal("6.00"),
+        value=Decimal("18000.00"),
+        status="idle",
+        note="历年未入账",
+    )
+    again = services.round_line_count(
+        actor=personas["village_clerk"], line=line, data=services.CountData(found=True, note="复核")
+    )
+    assert (again.counted_area_mu, again.counted_value, again.result) == (
+        Decimal("6.00"),
+        Decimal("18000.00"),
+        "surplus",
+    )

@@ -314,6 +314,39 @@ def test_the_township_summary_and_its_document(make_contract, clerk, tree, perso
     )
 
 
+def test_arrears_of_a_contract_that_ended_last_year_stay_until_paid(make_contract, clerk, tree, personas):
+    admin = personas["township_admin"]
+    old = make_contract(start=D(2018, 1, 1), end=D(2019, 12, 31))  # 20,400.00 due each 31 January
+    payment_record(actor=clerk, contract=old, date=D(2018, 1, 20), amount=Decimal("20400.00"))
+    s = summary(user=admin, unit=tree.township, year=2020, as_of=D(2020, 4, 17))
+    assert (s.contracts, s.overdue_amount, s.receivable, s.received) == (
+        1,
+        Decimal("20400.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+    assert [a.contract.pk for a in s.arrears] == [old.pk] and s.arrears[0].line.band == ">180天"
+    # Paid in 2020: received in 2020, and nothing owed any more.
+    payment_record(actor=clerk, contract=old, date=D(2020, 5, 6), amount=Decimal("20400.00"))
+    s = summary(user=admin, unit=tree.township, year=2020, as_of=D(2020, 6, 1))
+    assert (s.contracts, s.overdue_amount, s.received) == (1, Decimal("0.00"), Decimal("20400.00"))
+    # The next year it is paid up and ended: not in the summary.
+    assert summary(user=admin, unit=tree.township, year=2021, as_of=D(2021, 6, 1)).contracts == 0
+
+
+def test_the_rate_rounds_half_up_like_every_other_percentage():
+    from qiangcun.contracts.selectors import collection_rate
+
+    assert collection_rate(Decimal("1.00"), Decimal("16.00")) == Decimal("6.3")  # 6.25%
+    assert collection_rate(Decimal("0"), Decimal("0")) is None
+
+
+def test_reading_the_summary_writes_nothing(make_contract, tree, personas):
+    make_contract()
+    summary(user=personas["leader"], unit=tree.township, year=2020, as_of=D(2020, 4, 17))
+    assert not ContractSettings.objects.exists()
+
+
 def test_rent_paid_ahead_is_received_but_does_not_lift_the_rate_above_100(
     make_contract, clerk, tree, personas
 ):
@@ -384,6 +417,8 @@ def test_settings_default_to_contracting_income_and_land_transfer(tree):
         "土地流转",
         True,
     )
+    assert ContractSettings.objects.count() == 0  # a read saves nothing
+    assert settings_for(tree.township, create=True).pk is not None
     assert ContractSettings.objects.count() == 1
 
 

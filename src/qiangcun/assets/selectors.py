@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from qiangcun.assets.models import (
     Asset,
@@ -100,7 +100,8 @@ def _row(label: str, agg: dict[str, Any]) -> TotalRow:
 def totals(assets: QuerySet[Asset]) -> Totals:
     """The figures of ``assets`` (already restricted and filtered), disposed items left out, in four queries."""
     live = assets.exclude(status=AssetStatus.DISPOSED).order_by()
-    aggs = {"n": Count("pk"), "a": Sum("area_mu"), "v": Sum("value")}
+    # Area in 亩 is land's (资源性资产): a building's or machine's area, if entered, is not 土地等资源.
+    aggs = {"n": Count("pk"), "a": Sum("area_mu", filter=Q(kind=AssetKind.RESOURCE)), "v": Sum("value")}
     out = Totals(all=_row("合计", live.aggregate(**aggs)))
     kinds = {r["kind"]: r for r in live.values("kind").annotate(**aggs)}
     out.by_kind = [_row(str(k.label), kinds[k.value]) for k in AssetKind if k.value in kinds]
@@ -118,7 +119,7 @@ def idle_by_village(user: Any, unit: OrgUnit) -> list[tuple[OrgUnit, Decimal, in
         idle_assets(user, unit)
         .order_by()
         .values("village")
-        .annotate(a=Sum("area_mu"), n=Count("pk"))
+        .annotate(a=Sum("area_mu", filter=Q(kind=AssetKind.RESOURCE)), n=Count("pk"))
         .order_by("village")
     )
     found = {r["village"]: r for r in rows}
@@ -172,10 +173,11 @@ class RoundSummary:
 
 
 def round_summary(lines: list[RoundLine]) -> RoundSummary:
-    """How many lines and with what result; the value and area gained (盘盈) and lost (盘亏) in all."""
+    """How many lines and with what result; the value and area gained by the 盘盈 lines and lost by the 盘亏
+    lines (a 变动 line, up in one and down in the other, is in neither)."""
     counted = [line for line in lines if line.counted]
-    value_diffs = [line.value_diff or ZERO_YUAN for line in counted]
-    area_diffs = [line.area_diff or ZERO_MU for line in counted]
+    value_diffs = [line.value_diff or ZERO_YUAN for line in counted if line.result in ("surplus", "loss")]
+    area_diffs = [line.area_diff or ZERO_MU for line in counted if line.result in ("surplus", "loss")]
     return RoundSummary(
         lines=len(lines),
         counted=len(counted),

@@ -522,8 +522,12 @@ def round_line_count(*, actor: Actor, line: RoundLine, data: CountData) -> Round
     if data.found:
         area = _area(data.area_mu, "清查面积（亩）", "area_mu")
         value = _money(data.value, "清查价值", "value")
-        line.counted_area_mu = line.area_mu if area is None else area
-        line.counted_value = line.value if value is None else value
+        # Left empty: the book figure — for an item added in the round (盘盈, no book figure), what it was
+        # counted at before.
+        book_area = line.counted_area_mu if line.added else line.area_mu
+        book_value = line.counted_value if line.added else line.value
+        line.counted_area_mu = book_area if area is None else area
+        line.counted_value = book_value if value is None else value
         status = _choice(data.status, AssetStatus, "清查状态", "status", blank=True)
         if status == AssetStatus.DISPOSED:
             raise ServiceError("实存的资产不能是“已处置”；已不在的请选“未找到”", field="status")
@@ -680,9 +684,14 @@ def round_sign(
         asset = _lock(Asset(pk=line.asset_id))
         before = snap(asset)
         if line.found:
-            asset.area_mu = line.counted_area_mu
-            asset.value = line.counted_value
-            asset.status = line.counted_status or asset.status
+            # Only what the count found different from the round's snapshot: an edit made to the register
+            # while the round was open (a parcel let meanwhile) is not undone by a line counted the same.
+            if line.counted_area_mu != line.area_mu:
+                asset.area_mu = line.counted_area_mu
+            if line.counted_value != line.value:
+                asset.value = line.counted_value
+            if line.counted_status and line.counted_status != line.status:
+                asset.status = line.counted_status
         else:
             asset.status = AssetStatus.DISPOSED
         if before == snap(asset):

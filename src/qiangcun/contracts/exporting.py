@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -230,7 +230,3 @@ def contracts_workbook(user: Any, unit: OrgUnit, as_of: datetime.date) -> bytes:
             )
         ]
     )
-
-
-def column_index(columns: Sequence[Column], header: str) -> int:
-    return [c.header for c in columns].index(header)

@@ -33,6 +33,7 @@ from qiangcun.contracts.models import (
     Receivable,
 )
 from qiangcun.core.errors import PermissionDeniedError
+from qiangcun.core.money import pct1
 from qiangcun.core.scope import Action, allowed, path_q, scope_paths
 from qiangcun.core.workdays import effective_deadline, overdue_workdays
 from qiangcun.ledger.models import Category, DevelopmentPath, Entry, Status
@@ -49,19 +50,20 @@ AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
-def settings_for(township: OrgUnit) -> ContractSettings:
-    """The township's contract settings, made with the defaults (发包及上交收入, 土地流转, spread on) the
-    first time they are asked for."""
+def settings_for(township: OrgUnit, *, create: bool = False) -> ContractSettings:
+    """The township's contract settings, or the defaults (发包及上交收入, 土地流转, spread on) when it has
+    none: unsaved for a read, saved when a write asks (``create``, inside its transaction) — a page view
+    writes nothing."""
     found = ContractSettings.objects.filter(township=township).select_related("category", "path").first()
     if found is not None:
         return found
-    made, _ = ContractSettings.objects.get_or_create(
-        township=township,
-        defaults={
-            "category": Category.objects.get(line="contracting"),
-            "path": DevelopmentPath.objects.get(name="土地流转"),
-        },
-    )
+    defaults = {
+        "category": Category.objects.get(line="contracting"),
+        "path": DevelopmentPath.objects.get(name="土地流转"),
+    }
+    if not create:
+        return ContractSettings(township=township, **defaults)
+    made, _ = ContractSettings.objects.get_or_create(township=township, defaults=defaults)
     return made
 
 
@@ -220,7 +222,11 @@ def chunks(
 
 def position(contract: Contract, as_of: datetime.date) -> Position:
     receivables = list(contract.receivables.filter(cancelled=False))
-    payments = list(contract.payments.select_related("entry").order_by("recorded_at", "id"))
+    payments = list(
+        contract.payments.select_related("entry")
+        .prefetch_related("entry__recognitions")
+        .order_by("recorded_at", "id")
+    )
     counting = set(counting_payments().filter(contract=contract).values_list("pk", flat=True))
     lines, advance, _ = allocate(
         receivables, [(p.date, p.amount) for p in payments if p.pk in counting], as_of
@@ -260,7 +266,7 @@ class VillageLine:
 
 
 def collection_rate(collected: Decimal, receivable: Decimal) -> Decimal | None:
-    return (collected / receivable * 100).quantize(Decimal("0.1")) if receivable else None
+    return pct1(collected / receivable) if receivable else None
 
 
 @dataclass
@@ -334,7 +340,14 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
     contracts = list(
         visible_contracts(user, unit)
         .filter(start__lte=datetime.date(year, 12, 31))
-        .filter(Q(end__gte=jan1) | Q(receivables__due_date__year=year))
+        # Running in the year, due or paid in it — or ended before it with instalments due then: those
+        # are kept below only while something is still owed (old arrears do not vanish on 1 January).
+        .filter(
+            Q(end__gte=jan1)
+            | Q(receivables__due_date__year=year)
+            | Q(payments__date__year=year)
+            | Q(receivables__cancelled=False, receivables__due_date__lt=jan1)
+        )
         .select_related("village")
         .distinct()
         .order_by("village__path", "code")
@@ -349,14 +362,21 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
         payments[p.contract_id].append(p)
     villages: dict[int, VillageLine] = {}
     for c in contracts:
+        mine = receivables[c.pk]
+        lines, _, _ = allocate(mine, [(p.date, p.amount) for p in payments[c.pk] if p.pk in counting], as_of)
+        of_year = (
+            c.end >= jan1
+            or any(r.due_date.year == year for r in mine)
+            or any(jan1 <= p.date <= as_of for p in payments[c.pk] if p.pk in counting)
+        )
+        if not of_year and not any(ln.is_overdue for ln in lines):
+            continue  # ended in an earlier year and paid up
         line = villages.setdefault(c.village_id, VillageLine(c.village))
         line.contracts += 1
-        mine = receivables[c.pk]
         line.receivable += sum((r.amount for r in mine if jan1 <= r.due_date <= as_of), ZERO)
         line.received += sum(
             (p.amount for p in payments[c.pk] if p.pk in counting and jan1 <= p.date <= as_of), ZERO
         )
-        lines, _, _ = allocate(mine, [(p.date, p.amount) for p in payments[c.pk] if p.pk in counting], as_of)
         line.collected += sum(
             (
                 min(max(ln.paid_by, ZERO), ln.receivable.amount)
@@ -377,7 +397,7 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
         ):
             out.expiring.append(c)
     out.by_village = list(villages.values())
-    out.contracts = len(contracts)
+    out.contracts = sum(v.contracts for v in out.by_village)
     out.villages = len(villages)
     out.receivable = sum((v.receivable for v in out.by_village), ZERO)
     out.received = sum((v.received for v in out.by_village), ZERO)
@@ -390,7 +410,7 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
     out.lapsed_assets = list(lapsed_assets(user, unit, as_of))
     out.idle_assets = list(
         idle_assets(user, unit)
-        .exclude(contracts__status=ContractStatus.ACTIVE)
+        .exclude(pk__in=_let_through(as_of))
         .select_related("village")
         .order_by("village__path", "code")
     )
@@ -404,17 +424,21 @@ def summary(*, user: Any, unit: OrgUnit, year: int, as_of: datetime.date) -> Sum
 LET_STATUSES = (AssetStatus.LEASED, AssetStatus.CONTRACTED, AssetStatus.INVESTED)
 
 
+def _let_through(as_of: datetime.date) -> QuerySet[Any]:
+    """The ids of register items a contract lets on ``as_of`` or later (running, or signed to start)."""
+    return Contract.assets.through.objects.filter(
+        contract__status=ContractStatus.ACTIVE, contract__end__gte=as_of
+    ).values("asset_id")
+
+
 def lapsed_assets(user: Any, unit: OrgUnit, as_of: datetime.date) -> QuerySet[Any]:
     """Register items entered as let (出租 / 发包 / 入股) under contracts that have all ended by ``as_of`` (none
     running or about to start): idle in fact, or let on without a contract — the village should renew, let
     it again or mark it 闲置. Items let with no contract on record at all are not listed."""
-    running = Contract.assets.through.objects.filter(
-        contract__status=ContractStatus.ACTIVE, contract__end__gte=as_of
-    ).values("asset_id")
     return (
         assets_visible(user, unit)
         .filter(status__in=LET_STATUSES, contracts__isnull=False)
-        .exclude(pk__in=running)
+        .exclude(pk__in=_let_through(as_of))
         .distinct()
         .select_related("village")
         .order_by("village__path", "code")

@@ -600,7 +600,7 @@ def settings_save(
         raise ServiceError(
             "租金偏低预警线应在 0 到 1 之间（例如 0.60 表示低于中位数的六成）", field="low_rent_ratio"
         )
-    rules = ContractSettings.objects.select_for_update().get(pk=settings_for(township).pk)
+    rules = ContractSettings.objects.select_for_update().get(pk=settings_for(township, create=True).pk)
     before = audit.snapshot(rules, ["spread_lump_sums", "category", "path", "low_rent_ratio"])
     rules.spread_lump_sums = spread_lump_sums
     rules.category = category
