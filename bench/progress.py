@@ -114,20 +114,30 @@ def ledger_only_income(root: Any, year: int, as_of: datetime.date, before: datet
     """Income summed from the ledger alone — the selector as it was before the roll-up."""
     from django.db.models import Q, Sum
 
-    from qiangcun.ledger.models import Entry
+    from qiangcun.ledger.models import Entry, Recognition
     from qiangcun.orgs.models import Level
-    from qiangcun.targets.selectors import ZERO, counted
+    from qiangcun.targets.selectors import ZERO, counted, counted_shares
 
-    rows = (
+    township = root if root.level == Level.TOWNSHIP else None
+    sums = {"income": Sum("amount"), "income_before": Sum("amount", filter=Q(date__lte=before))}
+    out: dict[int, tuple[Any, Any]] = {}
+    # Rows counting with their own amount, and the yearly shares of spread rows.
+    for part in (
         counted(
             Entry.objects.filter(village__path__startswith=root.path, date__lte=as_of),
             year,
-            township=root if root.level == Level.TOWNSHIP else None,
-        )
-        .values("village_id")
-        .annotate(income=Sum("amount"), income_before=Sum("amount", filter=Q(date__lte=before)))
-    )
-    return {r["village_id"]: (r["income"] or ZERO, r["income_before"] or ZERO) for r in rows}
+            township=township,
+        ),
+        counted_shares(
+            Recognition.objects.filter(village__path__startswith=root.path, date__lte=as_of),
+            year,
+            township=township,
+        ),
+    ):
+        for r in part.values("village_id").annotate(**sums):
+            income, before_ = out.get(r["village_id"], (ZERO, ZERO))
+            out[r["village_id"]] = (income + (r["income"] or ZERO), before_ + (r["income_before"] or ZERO))
+    return out
 
 
 def same_figures(unit: Any, user: Any, year: int, as_of: datetime.date) -> int:

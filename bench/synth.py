@@ -862,9 +862,9 @@ def build_township(
     from django.db.models import Sum
 
     from qiangcun.demo import builder
-    from qiangcun.ledger.models import Entry
+    from qiangcun.ledger.models import Entry, Recognition
     from qiangcun.orgs.models import OrgUnit
-    from qiangcun.targets.selectors import counted
+    from qiangcun.targets.selectors import counted, counted_shares
 
     start = time.perf_counter()
     builder.build()
@@ -873,7 +873,12 @@ def build_township(
     if log:
         log(f"demo: {elapsed:.2f} s")
     rows = Entry.objects.filter(village__path__startswith=township.path)
-    income = counted(rows, builder.YEAR, township=township).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    shares = Recognition.objects.filter(village__path__startswith=township.path)
+    income = (
+        counted(rows, builder.YEAR, township=township).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    ) + (
+        counted_shares(shares, builder.YEAR, township=township).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    )
     return Summary(
         scale="township",
         seed=0,

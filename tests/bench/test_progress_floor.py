@@ -89,6 +89,13 @@ def test_the_floor_returns_the_tables_figures(bench, tree, personas, ledger, lev
     user = bench.viewer(unit)
     assert bench.same_figures(unit, user, 2020, as_of) == 4
     figures = bench.floor(unit, 2020, as_of)
+    # The ledger-only contender counts the same, spread shares included.
+    from qiangcun.core.money import to_fen
+
+    alone = bench.ledger_only_income(unit, 2020, as_of, as_of - datetime.timedelta(days=7))
+    assert {v: (to_fen(i), to_fen(b)) for v, (i, b) in alone.items() if i or b} == {
+        v: f[1:] for v, f in figures.items() if f[1] or f[2]
+    }
     if as_of == datetime.date(2020, 4, 17):
         assert figures[tree.sunzhuang.pk][1:] == (1300000, 1200001)
         # + 1,000.00: the 2020 share of a five-year rent received in December 2019, counted from 1 January

@@ -17,6 +17,7 @@ from qiangcun.ledger.models import Entry, Recognition, Source
 from qiangcun.ledger.services import (
     entry_create,
     entry_delete,
+    entry_return,
     entry_reverse,
     entry_update,
     entry_verify,
@@ -320,3 +321,37 @@ def test_a_spread_row_exported_and_imported_counts_by_its_shares(
     assert rollup.check() == []
     p = progress(user=admin, unit=tree.township, year=2022, as_of=D(2022, 6, 30))
     assert next(v.income for v in p.villages if v.id == tree.villages[1].pk) == Decimal("10000.00")
+
+
+def test_a_spread_rows_date_amount_and_category_are_not_edited_under_its_shares(
+    tree, personas, category, path
+):
+    """Its shares were made from them: an edit would leave them counting the old figures."""
+    from qiangcun.ledger.importing.ledger import ParsedRow
+    from qiangcun.ledger.services import entries_import
+
+    clerk = _clerk_for(tree.sunzhuang)
+    shares = ((2020, Decimal("10000.00")), (2021, Decimal("40000.00")))
+    row = ParsedRow(
+        2, tree.sunzhuang, D(2020, 3, 9), Decimal("50000.00"), category, path, "五年租金", "", shares
+    )
+    entries_import(actor=clerk, rows=[row], file_name="台账.xlsx", sha256="0" * 64)
+    entry = Entry.objects.get(spread=True)
+    entry_return(actor=personas["township_admin"], entries=[entry], reason="摘要写清承租方")
+    entry.refresh_from_db()
+    kwargs = dict(date=entry.date, amount=entry.amount, category=category, path=path, counterparty="")
+    with pytest.raises(ServiceError, match="按年分摊"):
+        entry_update(actor=clerk, entry=entry, **{**kwargs, "amount": Decimal("100.00")}, summary="五年租金")
+    updated = entry_update(actor=clerk, entry=entry, **kwargs, summary="五年租金（宁津县某农业公司）")
+    assert updated.summary.endswith("公司）")
+    assert sorted(updated.recognitions.values_list("year", "amount")) == list(shares)
+
+
+def test_a_share_in_a_year_locks_that_years_settings(tree, personas, five_years, category, path):
+    from qiangcun.targets.models import Campaign
+    from qiangcun.targets.selectors import settings_lock
+
+    later = Campaign.objects.get(township=tree.township, year=2023)
+    assert settings_lock(later) is None
+    entry_verify(actor=personas["township_admin"], entries=[_spread_row(tree, category, path)])
+    assert settings_lock(later) is not None  # a 2020 receipt whose 2023 share counts

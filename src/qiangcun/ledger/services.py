@@ -440,6 +440,11 @@ def entry_update(
     _refuse_sourced(entry, "修改")
     if entry.reverses_id is not None:
         raise ServiceError("冲销记录的金额和内容由原记录决定，不能修改", code="state")
+    if entry.spread and (date, amount, category.pk) != (entry.date, entry.amount, entry.category_id):
+        # Its yearly shares were made from these three: changing one would leave the shares counting the old.
+        raise ServiceError(
+            "该记录按年分摊计入目标，不能修改日期、金额或收入类别；请删除后重新录入或导入", code="state"
+        )
     summary, counterparty = _clean_fields(
         village=entry.village,
         date=date,
@@ -724,17 +729,6 @@ def entry_reverse(*, actor: User, entry: Entry, reason: str) -> Entry:
         note=reason,
     )
     return reversal
-
-
-#: Evidence kinds accepted, recognised by their first bytes (never by name or declared type).
-EVIDENCE_TYPES = {
-    "application/pdf": "PDF",
-    "image/jpeg": "JPEG",
-    "image/png": "PNG",
-    "image/gif": "GIF",
-    "image/webp": "WebP",
-    "image/heic": "HEIC",
-}
 
 
 def evidence_type(head: bytes) -> str | None:

@@ -233,7 +233,13 @@ def settings_lock(campaign: Campaign) -> str | None:
         date__gte=datetime.date(campaign.year, 1, 1),
         date__lte=datetime.date(campaign.year, 12, 31),
     )
-    if verified.exists():
+    # A verified lump sum of an earlier year whose share counts in this one locks it too.
+    shares = Recognition.objects.filter(
+        entry__status=Status.VERIFIED,
+        village__path__startswith=campaign.township.path,
+        year=campaign.year,
+    )
+    if verified.exists() or shares.exists():
         return f"{campaign.year} 年已有审核通过的台账，基础线、强村线和计入目标的类别已锁定"
     return None
 
